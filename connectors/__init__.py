@@ -1,0 +1,1 @@
+"""Ways data comes in besides native Kafka: for now the traffic generator."""

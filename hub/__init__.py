@@ -1,0 +1,1 @@
+"""Port-community data hub: settings, local services, PostgreSQL access, HTTP API and CLI."""

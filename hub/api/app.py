@@ -1,0 +1,137 @@
+"""The hub's HTTP API (first version): health and the reference ports with live event counts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from hub.db import store
+from hub.settings import HubSettings
+
+# A worker counts as alive while its last heartbeat is younger than this many intervals.
+_HEARTBEAT_MISSES_ALLOWED = 3
+_CHECK_TIMEOUT_S = 3.0
+
+Status = Literal["ok", "down"]
+
+
+class ComponentHealth(BaseModel):
+    status: Status
+    detail: str
+
+
+class Health(BaseModel):
+    status: Status
+    broker: ComponentHealth
+    database: ComponentHealth
+    worker: ComponentHealth
+
+
+class PortSummary(BaseModel):
+    unlocode: str
+    name: str
+    country: str
+    lat: float
+    lon: float
+    events: int
+    vessel_events: int
+    last_event_at: datetime | None
+
+
+class PortList(BaseModel):
+    ports: list[PortSummary]
+    total_events: int
+
+
+def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) -> FastAPI:
+    """The ASGI app, bound to one broker and one database."""
+    resources: dict[str, object] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        resources["pool"] = await asyncpg.create_pool(
+            database_url, min_size=1, max_size=8, command_timeout=10
+        )
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        resources["admin"] = admin
+        try:
+            yield
+        finally:
+            await admin.close()
+            pool = resources["pool"]
+            assert isinstance(pool, asyncpg.Pool)
+            await pool.close()
+
+    api = FastAPI(
+        title="Port-community data hub",
+        version="0.1.0",
+        summary="Events, KPIs and certificate verdicts of the Network's port communities.",
+        lifespan=lifespan,
+    )
+
+    def pool() -> asyncpg.Pool:
+        value = resources["pool"]
+        assert isinstance(value, asyncpg.Pool)
+        return value
+
+    @api.get("/health", response_model=Health, responses={503: {"model": Health}})
+    async def health() -> JSONResponse:
+        """Broker, database and worker status; 503 when any of them is down."""
+        broker, database, worker = await asyncio.gather(
+            _check_broker(resources["admin"]),
+            _check_database(pool()),
+            _check_worker(pool(), settings.worker_heartbeat_s * _HEARTBEAT_MISSES_ALLOWED),
+        )
+        healthy = all(c.status == "ok" for c in (broker, database, worker))
+        body = Health(
+            status="ok" if healthy else "down", broker=broker, database=database, worker=worker
+        )
+        return JSONResponse(body.model_dump(mode="json"), status_code=200 if healthy else 503)
+
+    @api.get("/v1/ports", response_model=PortList)
+    async def list_ports() -> PortList:
+        """The reference ports, each with the number of events the hub has taken in for it."""
+        rows = await store.ports_with_counts(pool())
+        ports = [PortSummary(**dict(row)) for row in rows]
+        return PortList(ports=ports, total_events=sum(port.events for port in ports))
+
+    return api
+
+
+async def _check_broker(admin: object) -> ComponentHealth:
+    assert isinstance(admin, AIOKafkaAdminClient)
+    try:
+        # start() connects and fetches cluster metadata; a no-op once started.
+        await asyncio.wait_for(admin.start(), _CHECK_TIMEOUT_S)
+        cluster = await asyncio.wait_for(admin.describe_cluster(), _CHECK_TIMEOUT_S)
+    except Exception as error:  # any failure is "down", with its reason
+        return ComponentHealth(status="down", detail=f"{type(error).__name__}: {error}")
+    brokers = cluster.get("brokers", [])
+    return ComponentHealth(status="ok", detail=f"{len(brokers)} broker(s)")
+
+
+async def _check_database(pool: asyncpg.Pool) -> ComponentHealth:
+    try:
+        version = await asyncio.wait_for(pool.fetchval("SHOW server_version"), _CHECK_TIMEOUT_S)
+    except Exception as error:
+        return ComponentHealth(status="down", detail=f"{type(error).__name__}: {error}")
+    return ComponentHealth(status="ok", detail=f"PostgreSQL {version}")
+
+
+async def _check_worker(pool: asyncpg.Pool, within_s: float) -> ComponentHealth:
+    try:
+        workers = await asyncio.wait_for(store.live_workers(pool, within_s), _CHECK_TIMEOUT_S)
+    except Exception as error:
+        return ComponentHealth(status="down", detail=f"{type(error).__name__}: {error}")
+    if not workers:
+        return ComponentHealth(status="down", detail=f"no worker heartbeat in {within_s:.0f} s")
+    return ComponentHealth(status="ok", detail=f"{len(workers)} worker(s) alive")

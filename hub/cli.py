@@ -1,0 +1,209 @@
+"""``hub``: the command line of the port-community data hub.
+
+Every command reads its settings from the environment (``hub settings`` lists them). Errors the
+hub expects — a bad setting, a service that does not answer, a port in use — end the command with
+one line ``hub: error: …`` and a non-zero status (2 for settings, 1 for services).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+
+from hub.errors import ConfigError, HubError
+from hub.settings import HubSettings, env_name, load_settings
+
+EXIT_SERVICE_ERROR = 1
+EXIT_CONFIG_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hub",
+        description=(
+            "Port-community data hub: vessel, cargo and customs events in; KPIs and "
+            "certificate verdicts out. Settings come from HUB_* variables and DATABASE_URL "
+            "(see `hub settings`)."
+        ),
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "run",
+        help="the main job: Kafka, PostgreSQL, topics, a worker, the HTTP API and the traffic "
+        "generator; Ctrl-C stops what it started",
+    )
+    worker = commands.add_parser("worker", help="one stream-processing worker (faust)")
+    worker.add_argument(
+        "--skip-prepare",
+        action="store_true",
+        help="do not apply migrations or create topics first (the main job already did)",
+    )
+    commands.add_parser("api", help="the HTTP API alone")
+    generate = commands.add_parser("generate", help="publish generated port-call events")
+    generate.add_argument("--rate", type=float, help="events per second (HUB_GENERATOR_RATE)")
+    generate.add_argument("--count", type=int, help="stop after this many events")
+    generate.add_argument("--seed", type=int, help="seed, for a reproducible sequence")
+    services = commands.add_parser("services", help="the local Kafka broker and PostgreSQL")
+    services.add_argument(
+        "action",
+        choices=("start", "stop", "status", "reset"),
+        help="start (idempotent), stop, status, or reset (stop and delete their data)",
+    )
+    commands.add_parser("migrate", help="apply database migrations and load reference ports")
+    commands.add_parser("settings", help="list every setting, its variable and current value")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        return _dispatch(arguments, settings)
+    except ConfigError as error:
+        print(f"hub: error: {error}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    except HubError as error:
+        print(f"hub: error: {error}", file=sys.stderr)
+        return EXIT_SERVICE_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: not an error of the hub's.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _dispatch(arguments: argparse.Namespace, settings: HubSettings) -> int:
+    command: str = arguments.command
+    if command == "run":
+        from hub.supervisor import run_main_job
+
+        return asyncio.run(run_main_job(settings))
+    if command == "worker":
+        from hub.worker import run_worker
+
+        return run_worker(settings, prepare_first=not arguments.skip_prepare)
+    if command == "api":
+        return _run_api(settings)
+    if command == "generate":
+        return asyncio.run(_generate(settings, arguments.rate, arguments.count, arguments.seed))
+    if command == "services":
+        return asyncio.run(_services(settings, arguments.action))
+    if command == "migrate":
+        return asyncio.run(_migrate(settings))
+    if command == "settings":
+        _print_settings(settings)
+        return 0
+    raise AssertionError(command)
+
+
+def _run_api(settings: HubSettings) -> int:
+    import uvicorn
+
+    from hub.api.app import create_api
+    from hub.services import prepare, resolve_endpoints
+
+    endpoints = resolve_endpoints(settings)
+    asyncio.run(prepare(settings, endpoints))
+    uvicorn.run(
+        create_api(settings, endpoints.kafka_bootstrap, endpoints.database_url),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level,
+    )
+    return 0
+
+
+async def _generate(
+    settings: HubSettings, rate: float | None, count: int | None, seed: int | None
+) -> int:
+    from connectors.generator import VesselTrafficGenerator, publish
+    from hub.kafka_topics import INGEST_VESSEL
+    from hub.reference import load_ports
+    from hub.services import resolve_endpoints
+
+    bootstrap = settings.kafka_bootstrap or resolve_endpoints(settings).kafka_bootstrap
+    generator = VesselTrafficGenerator(
+        load_ports(settings.ports_file),
+        seed=settings.generator_seed if seed is None else seed,
+    )
+    stop = asyncio.Event()
+    published = await publish(
+        bootstrap,
+        settings.topic(INGEST_VESSEL),
+        generator,
+        rate or settings.generator_rate,
+        stop,
+        limit=count,
+    )
+    print(f"hub: published {published} events to {settings.topic(INGEST_VESSEL)}")
+    return 0
+
+
+async def _services(settings: HubSettings, action: str) -> int:
+    from hub.services import local_kafka, local_postgres
+
+    kafka, postgres = local_kafka(settings), local_postgres(settings)
+    if action == "start":
+        await kafka.start()
+        await postgres.start()
+        print(f"kafka: {kafka.status().detail} on {kafka.bootstrap}")
+        print(f"postgres: {postgres.status().detail} on 127.0.0.1:{postgres.port}")
+    elif action == "status":
+        broker = kafka.status()
+        cluster = postgres.status()
+        print(f"kafka: {broker.detail} ({broker.bootstrap})")
+        print(f"postgres: {cluster.detail} (127.0.0.1:{cluster.port})")
+        return 0 if broker.running and cluster.running else 3
+    else:
+        print(f"kafka: {'stopped' if kafka.stop() else 'was not running'}")
+        print(f"postgres: {'stopped' if postgres.stop() else 'was not running'}")
+        if action == "reset":
+            for path in (kafka.data, kafka.cluster_id_file, postgres.home):
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+                print(f"removed {path}")
+    return 0
+
+
+async def _migrate(settings: HubSettings) -> int:
+    from hub.services import ensure_services, prepare
+
+    endpoints, started = await ensure_services(settings)
+    try:
+        await prepare(settings, endpoints)
+    finally:
+        await asyncio.to_thread(started.stop)
+    print("hub: database migrated, reference ports loaded, topics created")
+    return 0
+
+
+def _print_settings(settings: HubSettings) -> None:
+    for field, info in HubSettings.model_fields.items():
+        value = getattr(settings, field)
+        if field == "database_url" and value:
+            from hub.services import redact
+
+            value = redact(value)
+        default = info.default
+        print(f"{env_name(field)}={'' if value is None else value}")
+        print(f"    {info.description} (default: {'unset' if default is None else default})")
+
+
+def _configure_logging(settings: HubSettings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""PostgreSQL access: migrations and the queries of the hub's tables."""

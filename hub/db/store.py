@@ -1,0 +1,141 @@
+"""Queries of the hub's own tables (ports, ingested events, rejections, worker heartbeats)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from hub.reference import Port
+
+
+@dataclass(frozen=True, slots=True)
+class IngestedEvent:
+    event_id: UUID
+    domain: str
+    event_type: str
+    port: str
+    occurred_at: datetime
+
+
+# De-duplication and counting in one statement: only rows that were really inserted (new
+# event_ids) reach the counters, so a re-delivered batch leaves every count unchanged.
+_RECORD_EVENTS = """
+WITH new_events AS (
+    INSERT INTO ingested_events (event_id, domain, event_type, port, occurred_at)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING port, domain, occurred_at
+)
+INSERT INTO port_event_counts AS counts (port, domain, events, last_event_at)
+SELECT port, domain, count(*), max(occurred_at) FROM new_events GROUP BY port, domain
+ON CONFLICT (port, domain) DO UPDATE
+SET events = counts.events + excluded.events,
+    last_event_at = greatest(counts.last_event_at, excluded.last_event_at)
+RETURNING events
+"""
+
+
+async def record_events(
+    connection: asyncpg.Connection | asyncpg.Pool, events: Sequence[IngestedEvent]
+) -> None:
+    """Record accepted events idempotently (re-delivered event_ids change nothing)."""
+    if not events:
+        return
+    await connection.execute(
+        _RECORD_EVENTS,
+        [event.event_id for event in events],
+        [event.domain for event in events],
+        [event.event_type for event in events],
+        [event.port for event in events],
+        [event.occurred_at for event in events],
+    )
+
+
+async def record_rejections(
+    connection: asyncpg.Connection | asyncpg.Pool, counts: dict[tuple[str, str], int]
+) -> None:
+    """Add ``counts`` ((domain, reason) → events) to the rejection counters."""
+    if not counts:
+        return
+    await connection.executemany(
+        """
+        INSERT INTO rejected_event_counts AS counts (domain, reason, events)
+        VALUES ($1, $2, $3)
+        ON CONFLICT (domain, reason) DO UPDATE
+        SET events = counts.events + excluded.events, last_at = now()
+        """,
+        [(domain, reason, events) for (domain, reason), events in counts.items()],
+    )
+
+
+async def upsert_ports(
+    connection: asyncpg.Connection | asyncpg.Pool, ports: Iterable[Port]
+) -> None:
+    await connection.executemany(
+        """
+        INSERT INTO ports (unlocode, name, country, lat, lon) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (unlocode) DO UPDATE
+        SET name = excluded.name, country = excluded.country, lat = excluded.lat,
+            lon = excluded.lon, updated_at = now()
+        """,
+        [(p.unlocode, p.name, p.country, p.lat, p.lon) for p in ports],
+    )
+
+
+async def heartbeat(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    worker_id: str,
+    host: str,
+    pid: int,
+    started_at: datetime,
+    events_in: int,
+) -> None:
+    await connection.execute(
+        """
+        INSERT INTO worker_heartbeats (worker_id, host, pid, started_at, last_seen, events_in)
+        VALUES ($1, $2, $3, $4, now(), $5)
+        ON CONFLICT (worker_id) DO UPDATE
+        SET host = excluded.host, pid = excluded.pid, started_at = excluded.started_at,
+            last_seen = now(), events_in = excluded.events_in
+        """,
+        worker_id,
+        host,
+        pid,
+        started_at,
+        events_in,
+    )
+
+
+async def ports_with_counts(connection: asyncpg.Connection | asyncpg.Pool) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await connection.fetch(
+        """
+        SELECT p.unlocode, p.name, p.country, p.lat, p.lon,
+               coalesce(sum(c.events), 0)::bigint AS events,
+               coalesce(sum(c.events) FILTER (WHERE c.domain = 'vessel'), 0)::bigint
+                   AS vessel_events,
+               max(c.last_event_at) AS last_event_at
+        FROM ports p LEFT JOIN port_event_counts c ON c.port = p.unlocode
+        GROUP BY p.unlocode
+        ORDER BY p.unlocode
+        """
+    )
+    return rows
+
+
+async def live_workers(
+    connection: asyncpg.Connection | asyncpg.Pool, within_s: float
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await connection.fetch(
+        """
+        SELECT worker_id, host, pid, started_at, last_seen, events_in
+        FROM worker_heartbeats
+        WHERE last_seen > now() - make_interval(secs => $1)
+        ORDER BY worker_id
+        """,
+        within_s,
+    )
+    return rows

@@ -1,0 +1,48 @@
+"""The hub's topics and their creation on the broker."""
+
+from __future__ import annotations
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from hub.errors import KafkaError
+from hub.settings import HubSettings
+
+INGEST_VESSEL = "ingest.vessel"
+INGEST_CARGO = "ingest.cargo"
+INGEST_CUSTOMS = "ingest.customs"
+INGEST_CERTIFICATES = "ingest.certificates"
+DEADLETTER = "hub.deadletter"
+
+HUB_TOPICS = (INGEST_VESSEL, INGEST_CARGO, INGEST_CUSTOMS, INGEST_CERTIFICATES, DEADLETTER)
+
+
+def hub_topics(settings: HubSettings) -> dict[str, int]:
+    """Every topic the hub needs, with its namespace, mapped to its partition count."""
+    return {settings.topic(name): settings.topic_partitions for name in HUB_TOPICS}
+
+
+async def create_topics(
+    bootstrap: str, topics: dict[str, int], replication_factor: int = 1
+) -> list[str]:
+    """Create the topics that do not exist yet. Returns the names it created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name=name, num_partitions=partitions, replication_factor=replication_factor)
+            for name, partitions in topics.items()
+            if name not in existing
+        ]
+        if not missing:
+            return []
+        response = await admin.create_topics(missing)
+        for topic, code, *rest in response.topic_errors:
+            # Another hub process may have created it between our list and create.
+            if code and code != TopicAlreadyExistsError.errno:
+                message = rest[0] if rest else ""
+                raise KafkaError(f"could not create topic {topic}: error {code} {message}")
+        return [topic.name for topic in missing]
+    finally:
+        await admin.close()

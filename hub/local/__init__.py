@@ -1,0 +1,1 @@
+"""Local Kafka and PostgreSQL for machines without Docker, fetched and run by the hub."""

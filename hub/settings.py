@@ -1,0 +1,198 @@
+"""The hub's settings, declared once: type, default, environment variable and meaning.
+
+Every setting is read from an environment variable named ``HUB_<FIELD>`` (``DATABASE_URL``
+for the database). A malformed value, or a ``HUB_*`` variable that names no setting, stops the
+hub with one line that names the variable and says why (:class:`hub.errors.ConfigError`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.errors import ConfigError
+
+ENV_PREFIX = "HUB_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_PORTS_FILE = Path(__file__).resolve().parent / "reference" / "ports.csv"
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+class HubSettings(BaseSettings):
+    """Settings of every hub process (main job, worker, API, generator, tests)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        case_sensitive=False,
+        extra="forbid",
+        frozen=True,
+    )
+
+    state_dir: Path = Field(
+        default=PROJECT_ROOT / ".hub",
+        description="Folder for local state: broker jars and data, PostgreSQL cluster, logs.",
+    )
+    log_level: LogLevel = Field(default="info", description="Log level of every hub process.")
+
+    kafka_bootstrap: str | None = Field(
+        default=None,
+        description=(
+            "host:port[,host:port] of an existing Kafka cluster. Unset: the hub fetches, "
+            "formats and starts a local single-node KRaft broker."
+        ),
+    )
+    kafka_port: int = Field(
+        default=9092, ge=1, le=65535, description="Client port of the local broker (127.0.0.1)."
+    )
+    kafka_controller_port: int = Field(
+        default=9093, ge=1, le=65535, description="KRaft controller port of the local broker."
+    )
+    kafka_heap_mb: int = Field(
+        default=512, ge=128, le=16384, description="Java heap of the local broker, in MiB."
+    )
+    topic_namespace: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description=(
+            "Prefix put before every topic name (e.g. 'staging.'), so that several hubs or "
+            "test runs can share one Kafka cluster."
+        ),
+    )
+    topic_partitions: int = Field(
+        default=6, ge=1, le=256, description="Partitions of each topic the hub creates."
+    )
+    topic_replication_factor: int = Field(
+        default=1, ge=1, le=7, description="Replicas of each topic the hub creates."
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "postgresql:// URL of an existing database. Unset and no PG* variables: the hub "
+            "starts a local PostgreSQL cluster under state_dir."
+        ),
+    )
+    postgres_port: int = Field(
+        default=55432, ge=1, le=65535, description="Port of the local PostgreSQL cluster."
+    )
+    database_name: str = Field(
+        default="hub",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="Database the hub creates and uses on the local PostgreSQL cluster.",
+    )
+
+    http_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
+    http_port: int = Field(default=8080, ge=1, le=65535, description="Port of the HTTP API.")
+
+    worker_id: str = Field(
+        default="port-hub",
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="faust application id: the workers' consumer group and table prefix.",
+    )
+    worker_heartbeat_s: float = Field(
+        default=5.0, gt=0, le=300, description="How often a worker reports it is alive."
+    )
+    worker_batch_size: int = Field(
+        default=500, ge=1, le=100_000, description="Events a worker writes per database round."
+    )
+
+    ports_file: Path = Field(
+        default=BUNDLED_PORTS_FILE,
+        description="CSV of the reference ports (unlocode,name,country,lat,lon).",
+    )
+
+    generator_enabled: bool = Field(
+        default=True, description="Whether the main job runs the traffic generator."
+    )
+    generator_rate: float = Field(
+        default=20.0, gt=0, le=100_000, description="Events per second the generator publishes."
+    )
+    generator_seed: int | None = Field(
+        default=None, description="Seed of the generator; unset: a new sequence every run."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_postgres(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (or postgres://)")
+        return value or None
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap_is_host_port_list(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{server!r} is not host:port")
+        return value
+
+    @field_validator("ports_file")
+    @classmethod
+    def _ports_file_exists(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"file {value} does not exist")
+        return value
+
+    @property
+    def uses_local_kafka(self) -> bool:
+        return self.kafka_bootstrap is None
+
+    def topic(self, name: str) -> str:
+        """The full name of one of the hub's topics, with this deployment's namespace."""
+        return f"{self.topic_namespace}{name}"
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    if field == "database_url":
+        return "DATABASE_URL"
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def setting_names() -> list[str]:
+    """Every environment variable the hub reads, in declaration order."""
+    return [env_name(field) for field in HubSettings.model_fields]
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> HubSettings:
+    """Read the settings from ``environ`` (default: the process environment).
+
+    Raises:
+        ConfigError: one line naming the first bad variable and why it is bad.
+    """
+    env = os.environ if environ is None else environ
+    _reject_unknown_variables(env)
+    values: dict[str, object] = {}
+    for field in HubSettings.model_fields:
+        name = env_name(field)
+        if name in env:
+            values[field] = env[name]
+    values.update(overrides)
+    try:
+        # Values come in explicitly, so no second read of os.environ behind our back.
+        return HubSettings.model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        shown = values.get(field, "")
+        reason = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"bad setting {env_name(field)}={shown!s}: {reason}") from None
+
+
+def _reject_unknown_variables(env: Mapping[str, str]) -> None:
+    known = set(setting_names())
+    for name in sorted(env):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"unknown setting {name}{hint}; see `hub settings` for the list")

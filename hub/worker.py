@@ -1,0 +1,28 @@
+"""``hub worker``: one faust worker of the hub's consumer group."""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+
+from hub.services import prepare, resolve_endpoints
+from hub.settings import HubSettings
+from streams.app import create_app
+
+
+def run_worker(settings: HubSettings, *, prepare_first: bool = True) -> int:
+    """Run until SIGTERM/SIGINT. Returns the exit status faust reports."""
+    endpoints = resolve_endpoints(settings)
+    # faust runs on the loop it is given; preparing on the same loop avoids a second one.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    if prepare_first:
+        loop.run_until_complete(prepare(settings, endpoints))
+    app = create_app(settings, endpoints.kafka_bootstrap, endpoints.database_url)
+    worker = faust.Worker(app, loop=loop, loglevel=settings.log_level, quiet=True)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return 0

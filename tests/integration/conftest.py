@@ -1,0 +1,62 @@
+"""Real Kafka and PostgreSQL for the integration tests, started once per test session.
+
+The tests run their own local broker and cluster under ``.hub/test-services`` on ports of their
+own, so that a hub started with ``hub run`` on the same machine is neither used nor disturbed.
+What the session started, it stops at the end; what was already running, it leaves running.
+Every test run uses fresh databases and a topic namespace of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from hub.local.kafka import LocalKafka
+from hub.local.postgres import LocalPostgres
+from tests.integration.helpers import (
+    TEST_KAFKA_CONTROLLER_PORT,
+    TEST_KAFKA_PORT,
+    TEST_POSTGRES_PORT,
+    TEST_STATE_DIR,
+    Services,
+)
+
+
+@pytest.fixture(scope="session")
+async def services() -> AsyncIterator[Services]:
+    kafka = LocalKafka(TEST_STATE_DIR, TEST_KAFKA_PORT, TEST_KAFKA_CONTROLLER_PORT, heap_mb=512)
+    postgres = LocalPostgres(TEST_STATE_DIR, TEST_POSTGRES_PORT, database="hub_test")
+    kafka_started = await kafka.start()
+    postgres_started = await postgres.start()
+    try:
+        yield Services(kafka, postgres, uuid.uuid4().hex[:8])
+    finally:
+        if kafka_started:
+            await asyncio.to_thread(kafka.stop)
+        if postgres_started:
+            await asyncio.to_thread(postgres.stop)
+
+
+@pytest.fixture
+async def fresh_database(services: Services) -> AsyncIterator[str]:
+    """The URL of a new, empty database, dropped after the test."""
+    name = f"hub_t_{uuid.uuid4().hex[:10]}"
+    await services.postgres.create_database(name, fresh=True)
+    try:
+        yield services.database_url(name)
+    finally:
+        connection = await asyncpg.connect(services.database_url("postgres"))
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+
+@pytest.fixture
+def namespace(services: Services) -> str:
+    """A topic namespace no other test uses."""
+    return f"t{services.run_id}-{uuid.uuid4().hex[:6]}."

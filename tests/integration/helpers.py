@@ -1,0 +1,104 @@
+"""Helpers of the integration tests: settings, environments and hub subprocesses."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.local.kafka import LocalKafka
+from hub.local.postgres import LocalPostgres
+from hub.settings import PROJECT_ROOT, HubSettings, load_settings
+
+TEST_STATE_DIR = PROJECT_ROOT / ".hub" / "test-services"
+TEST_KAFKA_PORT = int(os.environ.get("HUB_TEST_KAFKA_PORT", "29092"))
+TEST_KAFKA_CONTROLLER_PORT = TEST_KAFKA_PORT + 1
+TEST_POSTGRES_PORT = int(os.environ.get("HUB_TEST_POSTGRES_PORT", "55433"))
+
+
+@dataclass(frozen=True)
+class Services:
+    kafka: LocalKafka
+    postgres: LocalPostgres
+    run_id: str
+
+    @property
+    def bootstrap(self) -> str:
+        return self.kafka.bootstrap
+
+    def database_url(self, name: str) -> str:
+        return self.postgres.url(name)
+
+
+def hub_environment(**settings: str) -> dict[str, str]:
+    """This process's environment without HUB_*, DATABASE_URL and PG*, plus ``settings``."""
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("HUB_", "PG")) and name != "DATABASE_URL"
+    }
+    environment.update(settings)
+    return environment
+
+
+def settings_for(
+    services: Services, database_url: str, namespace: str, **extra: object
+) -> HubSettings:
+    return load_settings(
+        {},
+        kafka_bootstrap=services.bootstrap,
+        database_url=database_url,
+        topic_namespace=namespace,
+        state_dir=TEST_STATE_DIR,
+        **extra,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_hub(
+    arguments: list[str], environment: dict[str, str], log: Path
+) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "hub", *arguments],
+        env=environment,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        cwd=PROJECT_ROOT,
+    )
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], timeout_s: float, what: str, interval_s: float = 0.5
+) -> None:
+    """Wait until ``check()`` is true; fail naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(interval_s)
+    raise AssertionError(f"{what} did not happen within {timeout_s:.0f} s")
+
+
+def stop_process(process: subprocess.Popen[bytes], signal_number: int, timeout_s: float) -> int:
+    """Send ``signal_number``, wait for the exit status (kill and fail after ``timeout_s``)."""
+    process.send_signal(signal_number)
+    try:
+        return process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise AssertionError(
+            f"process {process.pid} did not stop within {timeout_s:.0f} s"
+        ) from None

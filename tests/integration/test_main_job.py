@@ -1,0 +1,99 @@
+"""`hub run` as a user runs it: up, counting events per port within a minute, stopped by Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+
+import httpx
+
+from hub.local.process import pid_alive
+from tests.integration.helpers import (
+    Services,
+    eventually,
+    free_port,
+    hub_environment,
+    start_hub,
+    stop_process,
+)
+
+
+async def test_main_job_serves_live_port_counts_and_stops_on_ctrl_c(
+    services: Services, fresh_database: str, namespace: str, tmp_path: Path
+) -> None:
+    http_port = free_port()
+    state_dir = tmp_path / "state"
+    log = tmp_path / "hub-run.log"
+    began = time.monotonic()
+    job = start_hub(
+        ["run"],
+        hub_environment(
+            HUB_KAFKA_BOOTSTRAP=services.bootstrap,
+            DATABASE_URL=fresh_database,
+            HUB_TOPIC_NAMESPACE=namespace,
+            HUB_WORKER_ID=f"{namespace}main-job",
+            HUB_STATE_DIR=str(state_dir),
+            HUB_HTTP_PORT=str(http_port),
+            HUB_GENERATOR_RATE="200",
+            HUB_WORKER_HEARTBEAT_S="1",
+        ),
+        log,
+    )
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+
+            async def counting() -> bool:
+                try:
+                    response = await client.get("/v1/ports")
+                except httpx.TransportError:
+                    return False
+                return response.status_code == 200 and response.json()["total_events"] > 0
+
+            await eventually(counting, 60, "non-zero event counts on /v1/ports")
+            elapsed = time.monotonic() - began
+            ports = (await client.get("/v1/ports")).json()
+            assert len(ports["ports"]) == 28
+            assert ports["total_events"] == sum(p["events"] for p in ports["ports"])
+            assert sum(1 for p in ports["ports"] if p["events"] > 0) >= 2
+
+            first_total = ports["total_events"]
+
+            async def grew() -> bool:
+                total = (await client.get("/v1/ports")).json()["total_events"]
+                return bool(total > first_total)
+
+            await eventually(grew, 30, "the counts growing while the generator runs")
+
+            health = await client.get("/health")
+            assert health.status_code == 200, health.text
+            body = health.json()
+            assert body["status"] == "ok"
+            assert {body[part]["status"] for part in ("broker", "database", "worker")} == {"ok"}
+    except BaseException:
+        print(log.read_text()[-4000:])
+        raise
+    finally:
+        worker_pids = _worker_pids(log)
+        status = stop_process(job, signal.SIGINT, 60)
+    output = log.read_text()
+    assert status == 0, output[-3000:]
+    assert "hub: stopped" in output
+    assert elapsed < 60
+    await asyncio.sleep(0.5)
+    assert worker_pids, "the worker's pid was not found in the worker log"
+    assert not any(pid_alive(pid) for pid in worker_pids), "the worker outlived the main job"
+
+
+def _worker_pids(log: Path) -> list[int]:
+    worker_log = log.parent / "state" / "worker.log"
+    if not worker_log.exists():
+        return []
+    pids = set()
+    for line in worker_log.read_text().splitlines():
+        parts = line.split("] [", 2)
+        if len(parts) >= 2 and parts[1].isdigit():
+            pids.add(int(parts[1]))
+    return sorted(pids)

@@ -1,0 +1,56 @@
+"""docker-compose.yml cannot run here; check that it parses and speaks the hub's settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from hub.settings import PROJECT_ROOT, load_settings, setting_names
+
+COMPOSE = PROJECT_ROOT / "docker-compose.yml"
+HUB_SERVICES = ("worker", "api", "generator")
+
+
+def compose() -> dict[str, Any]:
+    document = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+def test_the_stack_has_every_part() -> None:
+    services = compose()["services"]
+    assert {"kafka", "postgres", "worker", "api", "prometheus", "grafana"} <= set(services)
+    assert services["kafka"]["image"].startswith("apache/kafka:4.")
+    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert services["worker"]["command"] == ["hub", "worker"]
+    assert services["api"]["command"] == ["hub", "api"]
+
+
+def test_hub_services_set_only_settings_the_hub_reads() -> None:
+    known = set(setting_names())
+    for name in HUB_SERVICES:
+        environment = compose()["services"][name]["environment"]
+        assert set(environment) <= known, f"{name}: {set(environment) - known}"
+        assert {"HUB_KAFKA_BOOTSTRAP", "DATABASE_URL"} <= set(environment)
+
+
+def test_hub_services_settings_are_valid_values() -> None:
+    for name in HUB_SERVICES:
+        environment = {
+            key: str(value).replace("${POSTGRES_PASSWORD}", "secret")
+            for key, value in compose()["services"][name]["environment"].items()
+            if key != "HUB_STATE_DIR"
+        }
+        settings = load_settings(environment)
+        assert settings.kafka_bootstrap == "kafka:9092"
+        assert settings.database_url is not None
+        assert "@postgres:5432/" in settings.database_url
+
+
+def test_mounted_monitoring_files_exist() -> None:
+    for service in ("prometheus", "grafana"):
+        for volume in compose()["services"][service].get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (PROJECT_ROOT / source).exists(), f"{service} mounts missing {source}"

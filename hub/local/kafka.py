@@ -120,7 +120,7 @@ class LocalKafka:
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
-        log.info("stopping Kafka broker (pid %d)", pid)
+        print(f"hub: stopping the Kafka broker (pid {pid})", file=sys.stderr, flush=True)
         terminate(pid, grace_s=30.0)
         self.pid_file.unlink(missing_ok=True)
         return True

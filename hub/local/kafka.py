@@ -18,26 +18,25 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
-import fcntl
 import logging
 import shutil
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from hub.errors import KafkaError
 from hub.local.process import (
     command_line,
+    exclusive_lock,
     pid_alive,
     port_answers,
     port_is_free,
     quiet_logger,
     read_pid,
+    run_tool,
     tail,
     terminate,
 )
@@ -97,7 +96,8 @@ class LocalKafka:
             True when this call started the broker, False when it was already running.
         """
         self.home.mkdir(parents=True, exist_ok=True)
-        with self._lock():
+        # Two `hub` commands starting at once must not launch two brokers on one folder.
+        with exclusive_lock(self.home / ".start.lock"):
             pid = self._running_pid()
             if pid is None:
                 # Cheap checks first: a taken port or a stale folder fails before any download.
@@ -160,19 +160,12 @@ class LocalKafka:
             flush=True,
         )
         began = time.monotonic()
-        result = subprocess.run(
-            [
-                "mvn", "-q", "-B", "-f", str(POM_FILE),
-                "dependency:copy-dependencies",
-                f"-DoutputDirectory={staging}", "-DincludeScope=runtime",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
+        run_tool(
+            ["mvn", "-q", "-B", "-f", str(POM_FILE), "dependency:copy-dependencies",
+             f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
+            KafkaError,
+            f"Maven could not fetch Kafka {KAFKA_VERSION}",
         )  # fmt: skip
-        if result.returncode != 0:
-            last = (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no output"]
-            raise KafkaError(f"Maven could not fetch Kafka {KAFKA_VERSION}: {last[0]}")
         shutil.rmtree(self.libs, ignore_errors=True)
         staging.rename(self.libs)
         marker.write_text(KAFKA_VERSION)
@@ -258,16 +251,12 @@ class LocalKafka:
         if (self.data / "meta.properties").exists():
             return
         cluster_id = self._new_cluster_id()
-        result = subprocess.run(
+        run_tool(
             ["java", "-cp", f"{self.libs}/*", STORAGE_TOOL_CLASS, "format",
              "-t", cluster_id, "-c", str(self.properties)],
-            capture_output=True,
-            text=True,
-            check=False,
+            KafkaError,
+            f"formatting Kafka storage in {self.data} failed",
         )  # fmt: skip
-        if result.returncode != 0:
-            last = (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no output"]
-            raise KafkaError(f"formatting Kafka storage in {self.data} failed: {last[0]}")
 
     def _read_cluster_id(self) -> str | None:
         try:
@@ -341,16 +330,6 @@ class LocalKafka:
             if " ERROR " in line or "Exception" in line:
                 return line.strip()[:300]
         return lines[-1].strip()[:300] if lines else "no log output"
-
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        # Two `hub` commands starting at once must not launch two brokers on one folder.
-        with (self.home / ".start.lock").open("w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 async def probe_round_trip(bootstrap: str, topic: str, timeout_s: float = 10.0) -> None:

@@ -12,8 +12,6 @@ and every server command runs through ``runuser -u postgres``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fcntl
 import hashlib
 import os
 import pwd
@@ -21,7 +19,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -29,7 +26,7 @@ from urllib.parse import quote
 import asyncpg
 
 from hub.errors import DatabaseError
-from hub.local.process import port_is_free, tail
+from hub.local.process import exclusive_lock, port_is_free, run_tool, tail
 
 FALLBACK_ROOT = Path("/var/lib/port-hub")
 SUPERUSER = "hub"
@@ -78,7 +75,7 @@ class LocalPostgres:
             await asyncio.to_thread(find_or_install_server)
             self._place(self._state_dir)  # the service account exists only from now on
         self.home.mkdir(parents=True, exist_ok=True)
-        with self._lock():
+        with exclusive_lock(self.home / ".start.lock"):
             bindir = await asyncio.to_thread(find_or_install_server)
             self._pg_ctl = bindir / "pg_ctl"
             await asyncio.to_thread(self._init_cluster_once, bindir)
@@ -216,15 +213,11 @@ class LocalPostgres:
         return result.returncode == 0
 
     def _run_as_owner(self, command: list[str]) -> None:
-        result = subprocess.run(
-            self._owner_prefix() + command, capture_output=True, text=True, check=False
+        run_tool(
+            [*self._owner_prefix(), *command],
+            DatabaseError,
+            f"`{Path(command[0]).name}` failed for {self.data}",
         )
-        if result.returncode != 0:
-            output = (result.stderr or result.stdout).strip().splitlines()
-            raise DatabaseError(
-                f"`{Path(command[0]).name}` failed for {self.data}: "
-                f"{output[-1] if output else 'exit ' + str(result.returncode)}"
-            )
 
     def _owner_prefix(self) -> list[str]:
         return ["runuser", "-u", SERVICE_ACCOUNT, "--"] if self._as_root else []
@@ -236,15 +229,6 @@ class LocalPostgres:
                 "folder is not searchable); set HUB_STATE_DIR to a folder it can reach, "
                 "e.g. /var/lib/port-hub"
             )
-
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        with (self.home / ".start.lock").open("w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _reachable_by_service_account(folder: Path) -> bool:
@@ -293,12 +277,7 @@ def find_or_install_server() -> Path:
         ["apt-get", "update", "-q"],
         ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"],
     ):
-        result = subprocess.run(
-            command, capture_output=True, text=True, env=environment, check=False
-        )
-        if result.returncode != 0:
-            last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise DatabaseError(f"`{' '.join(command)}` failed: {last[0]}")
+        run_tool(command, DatabaseError, f"`{' '.join(command)}` failed", env=environment)
     bindir = find_server_bindir()
     if bindir is None:
         raise DatabaseError("apt-get installed postgresql but no server binaries were found")

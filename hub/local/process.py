@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import logging
 import os
 import signal
 import socket
+import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+from hub.errors import ServiceError
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -113,3 +117,27 @@ def quiet_logger(name: str) -> Iterator[None]:
         yield
     finally:
         logger.setLevel(previous)
+
+
+def run_tool(
+    command: list[str],
+    error: type[ServiceError],
+    what: str,
+    env: Mapping[str, str] | None = None,
+) -> None:
+    """Run ``command`` to completion; on failure raise ``error`` with ``what`` and its last line."""
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0:
+        lines = (result.stderr.strip() or result.stdout.strip()).splitlines()
+        raise error(f"{what}: {lines[-1] if lines else f'exit status {result.returncode}'}")
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on ``path``: two hub commands starting one service wait in turn."""
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -27,7 +27,9 @@ from aiokafka import AIOKafkaProducer
 from stdnum import imo as stdnum_imo
 
 from hub.reference import Port
-from schemas.events import Classifier, Facility, Operation, VesselEvent, encode
+from schemas.avro_schemas import schema_text, subject_for
+from schemas.codec import AvroCodec
+from schemas.models import Classifier, Facility, Operation, VesselEvent, to_avro_datum
 
 log = logging.getLogger(__name__)
 
@@ -153,12 +155,15 @@ async def publish(
     generator: VesselTrafficGenerator,
     rate_per_s: float,
     stop: asyncio.Event,
+    codec: AvroCodec,
     limit: int | None = None,
 ) -> int:
-    """Publish the generator's events to ``topic`` at ``rate_per_s`` until ``stop`` is set.
+    """Publish the generator's events to ``topic`` (Confluent Avro, schema registered through
+    ``codec``) at ``rate_per_s`` until ``stop`` is set.
 
     Returns the number of events published.
     """
+    subject, schema = subject_for(topic), schema_text("vessel")
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
     await producer.start()
     published = 0
@@ -180,9 +185,8 @@ async def publish(
                     upcoming = event  # caught up with the wall clock: hold it until it happens
                     break
                 event = event.model_copy(update={"published_at": now})
-                batch.append(
-                    await producer.send(topic, encode(event), key=event.port_call_id.encode())
-                )
+                value = await codec.encode(subject, schema, to_avro_datum(event))
+                batch.append(await producer.send(topic, value, key=event.port_call_id.encode()))
                 budget -= 1.0
             for delivery in batch:
                 await delivery

@@ -54,6 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("start", "stop", "status", "reset"),
         help="start (idempotent), stop, status, or reset (stop and delete their data)",
     )
+    tokens = commands.add_parser(
+        "tokens", help="publisher tokens of the HTTP ingestion API (POST /v1/events/...)"
+    )
+    tokens.add_argument(
+        "action",
+        choices=("add-port", "revoke-port"),
+        help="add-port: print a new token for PORT (shown once); revoke-port: revoke all of PORT's",
+    )
+    tokens.add_argument("port", help="UN/LOCODE of a reference port, e.g. PECLL")
+    tokens.add_argument("--label", default="", help="who the token is for (kept with it)")
     commands.add_parser("migrate", help="apply database migrations and load reference ports")
     commands.add_parser("settings", help="list every setting, its variable and current value")
     return parser
@@ -95,6 +105,8 @@ def _dispatch(arguments: argparse.Namespace, settings: HubSettings) -> int:
         return asyncio.run(_generate(settings, arguments.rate, arguments.count, arguments.seed))
     if command == "services":
         return asyncio.run(_services(settings, arguments.action))
+    if command == "tokens":
+        return asyncio.run(_tokens(settings, arguments.action, arguments.port, arguments.label))
     if command == "migrate":
         return asyncio.run(_migrate(settings))
     if command == "settings":
@@ -123,24 +135,12 @@ def _run_api(settings: HubSettings) -> int:
 async def _generate(
     settings: HubSettings, rate: float | None, count: int | None, seed: int | None
 ) -> int:
-    from connectors.generator import VesselTrafficGenerator, publish
+    from hub.generate import run_generator
     from hub.kafka_topics import INGEST_VESSEL
-    from hub.reference import load_ports
     from hub.services import resolve_endpoints
 
-    bootstrap = settings.kafka_bootstrap or resolve_endpoints(settings).kafka_bootstrap
-    generator = VesselTrafficGenerator(
-        load_ports(settings.ports_file),
-        seed=settings.generator_seed if seed is None else seed,
-    )
-    stop = asyncio.Event()
-    published = await publish(
-        bootstrap,
-        settings.topic(INGEST_VESSEL),
-        generator,
-        rate or settings.generator_rate,
-        stop,
-        limit=count,
+    published = await run_generator(
+        settings, resolve_endpoints(settings), asyncio.Event(), rate=rate, limit=count, seed=seed
     )
     print(f"hub: published {published} events to {settings.topic(INGEST_VESSEL)}")
     return 0
@@ -171,6 +171,27 @@ async def _services(settings: HubSettings, action: str) -> int:
                 else:
                     path.unlink(missing_ok=True)
                 print(f"removed {path}")
+    return 0
+
+
+async def _tokens(settings: HubSettings, action: str, port: str, label: str) -> int:
+    from hub.db.tokens import create_port_token, revoke_port_tokens
+    from hub.services import connect, resolve_endpoints
+
+    connection = await connect(resolve_endpoints(settings).database_url)
+    try:
+        known = await connection.fetchval("SELECT 1 FROM ports WHERE unlocode = $1", port)
+        if not known:
+            raise ConfigError(f"{port} is not a reference port (see GET /v1/ports)")
+        if action == "add-port":
+            token = await create_port_token(connection, port, label)
+            print(token)
+            print(f"hub: token for {port} created; it is shown only now", file=sys.stderr)
+        else:
+            revoked = await revoke_port_tokens(connection, port)
+            print(f"hub: {revoked} token(s) of {port} revoked", file=sys.stderr)
+    finally:
+        await connection.close()
     return 0
 
 

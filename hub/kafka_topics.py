@@ -16,6 +16,19 @@ DEADLETTER = "hub.deadletter"
 
 HUB_TOPICS = (INGEST_VESSEL, INGEST_CARGO, INGEST_CUSTOMS, INGEST_CERTIFICATES, DEADLETTER)
 
+# Headers a dead-lettered record carries besides its original ones.
+DEADLETTER_REASON_HEADER = "hub-reason"
+DEADLETTER_DETAIL_HEADER = "hub-detail"
+DEADLETTER_SOURCE_HEADER = "hub-source-topic"
+
+# The ingest topic of each event domain (the domain names of schemas.avro_schemas.DOMAINS).
+INGEST_TOPICS = {
+    "vessel": INGEST_VESSEL,
+    "cargo": INGEST_CARGO,
+    "customs": INGEST_CUSTOMS,
+    "certificate": INGEST_CERTIFICATES,
+}
+
 
 def hub_topics(settings: HubSettings) -> dict[str, int]:
     """Every topic the hub needs, with its namespace, mapped to its partition count."""

@@ -19,13 +19,17 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from hub.db import store
 from hub.db.migrations import migrate
-from hub.errors import DatabaseError, KafkaError
-from hub.kafka_topics import create_topics, hub_topics
+from hub.errors import DatabaseError, KafkaError, ServiceError
+from hub.kafka_topics import INGEST_TOPICS, create_topics, hub_topics
 from hub.local.kafka import LocalKafka
 from hub.local.postgres import LocalPostgres
 from hub.local.process import quiet_logger
 from hub.reference import load_ports
+from hub.registry.store import IncompatibleSchema, InvalidSchema, SchemaRegistryStore
 from hub.settings import HubSettings
+from schemas.avro_schemas import schema_text, subject_for
+from schemas.codec import SchemaSource
+from schemas.registry_client import HttpSchemaRegistry, RegistryError
 
 PG_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")
 _REACH_TIMEOUT_S = 10.0
@@ -115,17 +119,55 @@ async def ensure_services(settings: HubSettings) -> tuple[Endpoints, StartedServ
 
 
 async def prepare(settings: HubSettings, endpoints: Endpoints) -> None:
-    """Apply migrations, load the reference ports and create the topics (all idempotent)."""
+    """Apply migrations, load the reference ports, register the event schemas and create the
+    topics (all idempotent)."""
     ports = load_ports(settings.ports_file)
     connection = await connect(endpoints.database_url)
     try:
         await migrate(connection)
         await store.upsert_ports(connection, ports)
+        if settings.schema_registry_url is None:
+            await register_event_schemas(settings, schema_source(settings, connection))
     finally:
         await connection.close()
+    if settings.schema_registry_url is not None:
+        registry = HttpSchemaRegistry(settings.schema_registry_url)
+        try:
+            await register_event_schemas(settings, registry)
+        except RegistryError as error:
+            raise ServiceError(f"{error} (HUB_SCHEMA_REGISTRY_URL)") from None
+        finally:
+            await registry.close()
     await create_topics(
         endpoints.kafka_bootstrap, hub_topics(settings), settings.topic_replication_factor
     )
+
+
+def schema_source(
+    settings: HubSettings, database: asyncpg.Pool | asyncpg.Connection
+) -> SchemaSource:
+    """The configured registry, or the embedded one read straight from ``database``."""
+    if settings.schema_registry_url:
+        return HttpSchemaRegistry(settings.schema_registry_url)
+    return SchemaRegistryStore(database)
+
+
+async def register_event_schemas(settings: HubSettings, registry: SchemaSource) -> dict[str, int]:
+    """Register each domain's current schema under its ingest topic's subject.
+
+    An incompatible change of a schema stops the hub here, at start, instead of at the first
+    event a port publishes.
+    """
+    ids = {}
+    for domain, topic in INGEST_TOPICS.items():
+        subject = subject_for(settings.topic(topic))
+        try:
+            ids[domain] = await registry.register(subject, schema_text(domain))
+        except (IncompatibleSchema, InvalidSchema) as error:
+            raise ServiceError(
+                f"schema of {domain} events not accepted for {subject}: {error}"
+            ) from None
+    return ids
 
 
 async def connect(database_url: str | None) -> asyncpg.Connection:

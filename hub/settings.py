@@ -72,6 +72,13 @@ class HubSettings(BaseSettings):
         default=1, ge=1, le=7, description="Replicas of each topic the hub creates."
     )
 
+    schema_registry_url: str | None = Field(
+        default=None,
+        description=(
+            "URL of a Confluent-compatible schema registry. Unset: the hub's embedded registry "
+            "(stored in its database, served at <API>/registry)."
+        ),
+    )
     database_url: str | None = Field(
         default=None,
         description=(
@@ -123,6 +130,13 @@ class HubSettings(BaseSettings):
     def _database_url_is_postgres(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must start with postgresql:// (or postgres://)")
+        return value or None
+
+    @field_validator("schema_registry_url")
+    @classmethod
+    def _registry_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
         return value or None
 
     @field_validator("kafka_bootstrap")

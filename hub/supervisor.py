@@ -19,13 +19,11 @@ import time
 import asyncpg
 import uvicorn
 
-from connectors.generator import VesselTrafficGenerator, publish
 from hub.api.app import create_api
 from hub.db import store
 from hub.errors import ConfigError, ServiceError
-from hub.kafka_topics import INGEST_VESSEL
+from hub.generate import run_generator
 from hub.local.process import port_is_free
-from hub.reference import load_ports
 from hub.services import Endpoints, ensure_services, prepare
 from hub.settings import HubSettings, env_name
 
@@ -79,18 +77,8 @@ async def _serve(
     try:
         await _wait_for_worker(settings, endpoints, worker.pid, worker_exit)
         if settings.generator_enabled:
-            generator = VesselTrafficGenerator(
-                load_ports(settings.ports_file), seed=settings.generator_seed
-            )
             generator_task = asyncio.create_task(
-                publish(
-                    endpoints.kafka_bootstrap,
-                    settings.topic(INGEST_VESSEL),
-                    generator,
-                    settings.generator_rate,
-                    stop,
-                ),
-                name="traffic-generator",
+                run_generator(settings, endpoints, stop), name="traffic-generator"
             )
         base = f"http://{settings.http_host}:{settings.http_port}"
         traffic = f"on at {settings.generator_rate:g} events/s" if generator_task else "off"

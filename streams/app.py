@@ -1,15 +1,21 @@
 """The faust application: built from the hub's settings, run by ``hub worker``.
 
+One intake agent per event domain reads ``ingest.<domain>`` (Confluent-framed Avro), checks each
+record (:mod:`streams.intake`), records accepted events idempotently in PostgreSQL and sends
+refused ones to ``hub.deadletter`` with their reason. A poison record never stops a worker: it
+is dead-lettered like any other refusal.
+
 Faust pitfall handled here, once: ``Stream.take_events`` acks a batch in a ``finally`` block,
 so an exception escaping the agent would commit offsets of events never recorded. The agent
-therefore (a) retries database writes until they succeed, and (b) on any other error ends the
-process at once (:func:`_fail_stop`), before the next offset commit, so that the batch is
-delivered again to the restarted worker.
+therefore (a) retries database and registry calls until they succeed, and (b) on any other
+error ends the process at once (:func:`_fail_stop`), before the next offset commit, so that the
+batch is delivered again to the restarted worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -24,41 +30,65 @@ from faust.types import EventT
 
 from hub.db import store
 from hub.db.store import IngestedEvent
-from hub.kafka_topics import DEADLETTER, INGEST_VESSEL
+from hub.kafka_topics import (
+    DEADLETTER,
+    DEADLETTER_DETAIL_HEADER,
+    DEADLETTER_REASON_HEADER,
+    DEADLETTER_SOURCE_HEADER,
+    INGEST_TOPICS,
+)
+from hub.services import schema_source
 from hub.settings import HubSettings
-from streams.intake import Rejected, check_vessel_record
+from schemas.avro_schemas import parsed_schema
+from schemas.codec import AvroCodec
+from schemas.registry_client import RegistryError
+from schemas.rejections import Rejected
+from streams.intake import take_in
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DEADLETTER_REASON_HEADER = "hub-reason"
-DEADLETTER_DETAIL_HEADER = "hub-detail"
-DEADLETTER_SOURCE_HEADER = "hub-source-topic"
-# Keep retrying a database write this long before giving up; the batch is not acked meanwhile,
-# so nothing is lost while PostgreSQL restarts.
+# Retry delays grow to this; the batch is not acked meanwhile, so nothing is lost while
+# PostgreSQL or the registry restarts.
 _RETRY_MAX_DELAY_S = 10.0
 _BATCH_WITHIN_S = 1.0
+_TRANSIENT_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    RegistryError,
+)
 
 
 class WorkerState:
-    """What the worker knows outside faust: the database pool and its counters."""
+    """What the worker knows outside faust: the database pool, the codec, its counters."""
 
-    def __init__(self, database_url: str | None) -> None:
+    def __init__(self, settings: HubSettings, database_url: str | None) -> None:
+        self.settings = settings
         self.database_url = database_url
         self.started_at = datetime.now(UTC)
         self.instance = f"{socket.gethostname()}:{os.getpid()}"
         self.events_in = 0
         self.known_ports: frozenset[str] = frozenset()
         self._pool: asyncpg.Pool | None = None
+        self._codec: AvroCodec | None = None
 
     async def pool(self) -> asyncpg.Pool:
         if self._pool is None:
-            self._pool = await asyncpg.create_pool(
+            pool = await asyncpg.create_pool(
                 self.database_url, min_size=1, max_size=4, command_timeout=30
             )
-            ports = await self._pool.fetch("SELECT unlocode FROM ports")
+            ports = await pool.fetch("SELECT unlocode FROM ports")
             self.known_ports = frozenset(row["unlocode"] for row in ports)
+            self._pool = pool
         return self._pool
+
+    async def codec(self) -> AvroCodec:
+        if self._codec is None:
+            self._codec = AvroCodec(schema_source(self.settings, await self.pool()))
+        return self._codec
 
 
 def faust_broker_urls(bootstrap: str) -> list[str]:
@@ -80,23 +110,11 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
     )
-    state = WorkerState(database_url)
-    vessel_topic = app.topic(
-        settings.topic(INGEST_VESSEL), key_serializer="raw", value_serializer="raw"
-    )
-    deadletter_topic = app.topic(
-        settings.topic(DEADLETTER), key_serializer="raw", value_serializer="raw"
-    )
-
-    @app.agent(vessel_topic, name="intake-vessel")
-    async def intake_vessel(stream: Any) -> None:  # faust.Stream; its stubs lack take_events
-        async for events in stream.take_events(settings.worker_batch_size, _BATCH_WITHIN_S):
-            try:
-                await _take_in_vessel_batch(events, state, deadletter_topic)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                _fail_stop("intake-vessel")
+    state = WorkerState(settings, database_url)
+    deadletter = app.topic(settings.topic(DEADLETTER), key_serializer="raw", value_serializer="raw")
+    for domain, topic_name in INGEST_TOPICS.items():
+        topic = app.topic(settings.topic(topic_name), key_serializer="raw", value_serializer="raw")
+        app.agent(topic, name=f"intake-{domain}")(_intake_agent(domain, state, deadletter))
 
     @app.timer(interval=settings.worker_heartbeat_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def report_alive() -> None:
@@ -116,23 +134,47 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
     return app
 
 
-async def _take_in_vessel_batch(
-    events: Sequence[EventT[Any]], state: WorkerState, deadletter: faust.TopicT
+def _intake_agent(
+    domain: str, state: WorkerState, deadletter: faust.TopicT
+) -> Callable[[Any], Awaitable[None]]:
+    async def intake(stream: Any) -> None:  # a faust Stream; its stubs lack take_events
+        async for events in stream.take_events(state.settings.worker_batch_size, _BATCH_WITHIN_S):
+            try:
+                await _take_in_batch(domain, events, state, deadletter)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _fail_stop(f"intake-{domain}")
+
+    intake.__name__ = f"intake_{domain}"
+    return intake
+
+
+async def _take_in_batch(
+    domain: str, events: Sequence[EventT[Any]], state: WorkerState, deadletter: faust.TopicT
 ) -> None:
     pool = await _with_retry("connect to PostgreSQL", state.pool)
+    codec = await _with_retry("open the schema registry", state.codec)
+    reader_schema = parsed_schema(domain)
+    now = datetime.now(UTC)
     accepted: list[IngestedEvent] = []
     rejected: Counter[tuple[str, str]] = Counter()
     for event in events:
         message = event.message
-        outcome = check_vessel_record(message.value, state.known_ports)
+        outcome = await _with_retry(
+            "read the schema registry",
+            functools.partial(
+                take_in, message.value, domain, codec, reader_schema, state.known_ports, now
+            ),
+        )
         if isinstance(outcome, Rejected):
             await _dead_letter(deadletter, message, outcome)
-            rejected[("vessel", outcome.reason.value)] += 1
+            rejected[(domain, outcome.reason.value)] += 1
             continue
         accepted.append(
             IngestedEvent(
                 event_id=outcome.event_id,
-                domain="vessel",
+                domain=domain,
                 event_type=outcome.event_type,
                 port=outcome.port,
                 occurred_at=outcome.occurred_at,
@@ -162,15 +204,15 @@ async def _with_retry(what: str, action: Callable[[], Awaitable[T]]) -> T:
     while True:
         try:
             return await action()
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                asyncpg.CannotConnectNowError, TimeoutError) as error:  # fmt: skip
+        except _TRANSIENT_ERRORS as error:
             log.warning("could not %s (%s); retrying in %.1f s", what, error, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, _RETRY_MAX_DELAY_S)
 
 
 def _fail_stop(agent: str) -> None:
-    log.critical("agent %s failed; stopping the worker before its offsets commit", agent,
-                 exc_info=True)  # fmt: skip
+    log.critical(
+        "agent %s failed; stopping the worker before its offsets commit", agent, exc_info=True
+    )
     logging.shutdown()
     os._exit(70)

@@ -1,39 +1,55 @@
-"""Intake checks of raw ingest records: the pure part, without faust."""
+"""Intake of raw ingest records: decode, validate, decide. The pure part, without faust."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
-from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from pydantic import ValidationError
+from schemas.codec import (
+    AvroCodec,
+    PayloadError,
+    SchemaMismatchError,
+    UnknownSchemaError,
+    WireFormatError,
+)
+from schemas.models import Envelope
+from schemas.rejections import Rejected, RejectReason
+from schemas.validation import validate
 
-from schemas.events import VesselEvent
-from schemas.rejections import RejectReason
+log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    reason: RejectReason
-    detail: str
+async def take_in(
+    raw: bytes | None,
+    domain: str,
+    codec: AvroCodec,
+    reader_schema: Any,
+    known_ports: Collection[str],
+    now: datetime,
+) -> Envelope | Rejected:
+    """Decode one record of ``ingest.<domain>`` and check it.
 
-
-def check_vessel_record(raw: bytes | None, known_ports: Collection[str]) -> VesselEvent | Rejected:
-    """Decode and validate one record of ``ingest.vessel``.
-
-    Returns the event, or why it is refused; never raises on bad input.
+    Returns the event, or why it is refused. Never raises on bad input; a registry that cannot
+    be reached raises (the record is not at fault and must be retried, not dead-lettered).
     """
-    if raw is None:
+    if not raw:
         return Rejected(RejectReason.UNDECODABLE, "empty record (no value)")
     try:
-        event = VesselEvent.model_validate_json(raw)
-    except ValidationError as error:
-        first = error.errors()[0]
-        location = ".".join(str(part) for part in first["loc"]) or "record"
-        if first["type"] == "json_invalid":
-            return Rejected(RejectReason.UNDECODABLE, f"not JSON: {first['msg']}")
-        if first["type"] == "value_error" and "check digit" in first["msg"]:
-            return Rejected(RejectReason.INVALID_IDENTIFIER, f"{location}: {first['msg']}")
-        return Rejected(RejectReason.SCHEMA_INVALID, f"{location}: {first['msg']}")
-    if event.port not in known_ports:
-        return Rejected(RejectReason.UNKNOWN_PORT, f"port {event.port} is not a reference port")
-    return event
+        datum = await codec.decode(raw, reader_schema)
+    except WireFormatError as error:
+        return Rejected(RejectReason.UNDECODABLE, str(error))
+    except UnknownSchemaError as error:
+        return Rejected(RejectReason.UNKNOWN_SCHEMA, str(error))
+    except SchemaMismatchError as error:
+        return Rejected(RejectReason.SCHEMA_MISMATCH, str(error))
+    except PayloadError as error:
+        return Rejected(RejectReason.UNDECODABLE, str(error))
+    try:
+        return validate(domain, datum, known_ports, now)
+    except Exception as error:  # a check that trips on odd data must not stop the worker
+        log.exception("validation of a %s record failed unexpectedly", domain)
+        return Rejected(
+            RejectReason.SCHEMA_INVALID, f"could not be checked: {type(error).__name__}: {error}"
+        )

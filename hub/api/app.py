@@ -6,16 +6,23 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from hub.api.ingest import IngestContext, create_ingest_router
 from hub.db import store
+from hub.registry.api import create_registry_router
+from hub.registry.store import SchemaRegistryStore
+from hub.services import schema_source
 from hub.settings import HubSettings
+from schemas.codec import AvroCodec
+from schemas.registry_client import HttpSchemaRegistry
 
 # A worker counts as alive while its last heartbeat is younger than this many intervals.
 _HEARTBEAT_MISSES_ALLOWED = 3
@@ -54,40 +61,62 @@ class PortList(BaseModel):
 
 def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) -> FastAPI:
     """The ASGI app, bound to one broker and one database."""
-    resources: dict[str, object] = {}
+    live: dict[str, Any] = {}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        resources["pool"] = await asyncpg.create_pool(
-            database_url, min_size=1, max_size=8, command_timeout=10
-        )
+        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=8, command_timeout=10)
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
-        resources["admin"] = admin
+        producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+        )
+        await producer.start()
+        registry_store = SchemaRegistryStore(pool)
+        registry = schema_source(settings, pool)
+        ports = await pool.fetch("SELECT unlocode FROM ports")
+        live.update(
+            pool=pool,
+            admin=admin,
+            registry_store=registry_store,
+            ingest=IngestContext(
+                settings=settings,
+                pool=pool,
+                producer=producer,
+                codec=AvroCodec(registry),
+                known_ports=frozenset(row["unlocode"] for row in ports),
+            ),
+        )
         try:
             yield
         finally:
+            await producer.stop()
             await admin.close()
-            pool = resources["pool"]
-            assert isinstance(pool, asyncpg.Pool)
+            if isinstance(registry, HttpSchemaRegistry):
+                await registry.close()
             await pool.close()
 
     api = FastAPI(
         title="Port-community data hub",
-        version="0.1.0",
+        version="0.2.0",
         summary="Events, KPIs and certificate verdicts of the Network's port communities.",
         lifespan=lifespan,
     )
+    api.include_router(create_ingest_router(lambda: live["ingest"]), tags=["ingestion"])
+    api.include_router(
+        create_registry_router(lambda: live["registry_store"]),
+        prefix="/registry",
+        tags=["schema registry"],
+    )
 
     def pool() -> asyncpg.Pool:
-        value = resources["pool"]
-        assert isinstance(value, asyncpg.Pool)
+        value: asyncpg.Pool = live["pool"]
         return value
 
     @api.get("/health", response_model=Health, responses={503: {"model": Health}})
     async def health() -> JSONResponse:
         """Broker, database and worker status; 503 when any of them is down."""
         broker, database, worker = await asyncio.gather(
-            _check_broker(resources["admin"]),
+            _check_broker(live["admin"]),
             _check_database(pool()),
             _check_worker(pool(), settings.worker_heartbeat_s * _HEARTBEAT_MISSES_ALLOWED),
         )

@@ -21,21 +21,32 @@ class IngestedEvent:
     occurred_at: datetime
 
 
-# De-duplication and counting in one statement: only rows that were really inserted (new
-# event_ids) reach the counters, so a re-delivered batch leaves every count unchanged.
+# De-duplication and counting in one statement: only rows really inserted (new event_ids) reach
+# `events`; the rest of the batch is counted as `duplicates`. A re-delivered batch therefore
+# leaves `events` unchanged, and events + duplicates is everything accepted.
 _RECORD_EVENTS = """
-WITH new_events AS (
-    INSERT INTO ingested_events (event_id, domain, event_type, port, occurred_at)
+WITH batch AS (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+        AS b (event_id, domain, event_type, port, occurred_at)
+), new_events AS (
+    INSERT INTO ingested_events (event_id, domain, event_type, port, occurred_at)
+    SELECT event_id, domain, event_type, port, occurred_at FROM batch
     ON CONFLICT (event_id) DO NOTHING
     RETURNING port, domain, occurred_at
+), seen AS (
+    SELECT port, domain, count(*) AS events FROM batch GROUP BY port, domain
+), inserted AS (
+    SELECT port, domain, count(*) AS events, max(occurred_at) AS last_event_at
+    FROM new_events GROUP BY port, domain
 )
-INSERT INTO port_event_counts AS counts (port, domain, events, last_event_at)
-SELECT port, domain, count(*), max(occurred_at) FROM new_events GROUP BY port, domain
+INSERT INTO port_event_counts AS counts (port, domain, events, duplicates, last_event_at)
+SELECT seen.port, seen.domain, coalesce(inserted.events, 0),
+       seen.events - coalesce(inserted.events, 0), inserted.last_event_at
+FROM seen LEFT JOIN inserted USING (port, domain)
 ON CONFLICT (port, domain) DO UPDATE
 SET events = counts.events + excluded.events,
+    duplicates = counts.duplicates + excluded.duplicates,
     last_event_at = greatest(counts.last_event_at, excluded.last_event_at)
-RETURNING events
 """
 
 

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
 from hub.local.kafka import LocalKafka
 from hub.local.postgres import LocalPostgres
 from hub.settings import PROJECT_ROOT, HubSettings, load_settings
@@ -102,3 +104,37 @@ def stop_process(process: subprocess.Popen[bytes], signal_number: int, timeout_s
         raise AssertionError(
             f"process {process.pid} did not stop within {timeout_s:.0f} s"
         ) from None
+
+
+async def produce(bootstrap: str, topic: str, records: list[bytes]) -> None:
+    """Send ``records`` to ``topic`` and wait until every one is acknowledged."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        deliveries = [await producer.send(topic, record) for record in records]
+        await asyncio.gather(*deliveries)
+    finally:
+        await producer.stop()
+
+
+async def read_topic(
+    bootstrap: str, topic: str, expected: int, timeout_s: float = 30
+) -> list[tuple[bytes, list[tuple[str, bytes]]]]:
+    """Values and headers of ``topic`` from the start, until ``expected`` came or time ran out."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    found: list[tuple[bytes, list[tuple[str, bytes]]]] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(found) < expected and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=1000)
+            for batch in batches.values():
+                found += [(record.value or b"", list(record.headers)) for record in batch]
+        # Anything beyond what was expected would be a fault too: give it a moment to show.
+        for batch in (await consumer.getmany(timeout_ms=1000)).values():
+            found += [(record.value or b"", list(record.headers)) for record in batch]
+    finally:
+        await consumer.stop()
+    return found

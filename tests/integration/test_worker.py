@@ -1,50 +1,32 @@
-"""A real worker process against the real broker and database: events land, duplicates do not
-double-count, and bad records go to the dead-letter topic with their reason."""
+"""A real worker process against the real broker, registry and database: events of every domain
+land once, duplicates count once, and every bad record is dead-lettered with its reason."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
 import signal
-import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from connectors.generator import VesselTrafficGenerator
-from hub.kafka_topics import DEADLETTER, INGEST_VESSEL
-from hub.reference import load_ports
-from hub.settings import BUNDLED_PORTS_FILE
-from schemas.events import encode
+from hub.kafka_topics import DEADLETTER, INGEST_TOPICS
+from hub.registry.store import SchemaRegistryStore
+from schemas.avro_schemas import DOMAINS, schema_text, subject_for
+from schemas.codec import AvroCodec, frame
+from schemas.models import Envelope, to_avro_datum
 from tests.integration.helpers import (
     Services,
     eventually,
     hub_environment,
+    produce,
+    read_topic,
     start_hub,
     stop_process,
 )
-
-VALID_EVENTS = 120
-DUPLICATES = 15
-
-
-def _bad_records() -> dict[str, bytes]:
-    """One record built to fail each intake check, by the reason it must get."""
-    valid = json.loads(
-        encode(next(VesselTrafficGenerator(load_ports(BUNDLED_PORTS_FILE), seed=7).events()))
-    )
-    return {
-        "UNDECODABLE": b"\xff\xfe not json",
-        "SCHEMA_INVALID": json.dumps({k: v for k, v in valid.items() if k != "imo"}).encode(),
-        "INVALID_IDENTIFIER": json.dumps({**valid, "imo": "9074728"}).encode(),
-        "UNKNOWN_PORT": json.dumps(
-            {**valid, "port": "XXABC", "event_id": str(uuid.uuid4())}
-        ).encode(),
-    }
+from tests.samples import samples
 
 
 async def test_worker_records_events_once_and_dead_letters_bad_ones(
@@ -63,57 +45,94 @@ async def test_worker_records_events_once_and_dead_letters_bad_ones(
         ),
         tmp_path / "worker.log",
     )
-    database = await asyncpg.connect(fresh_database)
+    pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
     try:
-        await eventually(
-            lambda: _has_heartbeat(database, worker.pid), 90, "the worker's first heartbeat"
-        )
-        generated = list(
-            itertools.islice(
-                VesselTrafficGenerator(load_ports(BUNDLED_PORTS_FILE), seed=11).events(),
-                VALID_EVENTS,
-            )
-        )
-        bad = _bad_records()
-        records = [encode(event) for event in generated]
-        records += [encode(event) for event in generated[:DUPLICATES]]  # at-least-once replays
-        records += list(bad.values())
-        await _produce(services.bootstrap, f"{namespace}{INGEST_VESSEL}", records)
+        await eventually(lambda: has_heartbeat(pool, worker.pid), 90, "the worker's heartbeat")
+        codec = AvroCodec(SchemaRegistryStore(pool))
+        now = datetime.now(UTC) - timedelta(minutes=1)
 
-        expected_per_port = Counter(event.port for event in generated)
+        async def encoded(domain: str, datum: dict[str, Any]) -> bytes:
+            topic = f"{namespace}{INGEST_TOPICS[domain]}"
+            return await codec.encode(subject_for(topic), schema_text(domain), datum)
 
-        async def all_counted() -> bool:
-            total = await database.fetchval(
-                "SELECT coalesce(sum(events), 0) FROM port_event_counts"
+        valid: dict[str, list[Envelope]] = {d: samples(d, now) + samples(d, now) for d in DOMAINS}
+        records: dict[str, list[bytes]] = {domain: [] for domain in DOMAINS}
+        for domain, events in valid.items():
+            records[domain] += [await encoded(domain, to_avro_datum(e)) for e in events]
+            records[domain] += [await encoded(domain, to_avro_datum(events[0]))]  # a replay
+
+        vessel, cargo = samples("vessel", now)[1], samples("cargo", now)[1]
+        vessel_id = await codec.register(
+            subject_for(f"{namespace}{INGEST_TOPICS['vessel']}"), schema_text("vessel")
+        )
+        bad = {
+            "UNDECODABLE": b"\xff\xfe not avro",
+            "UNKNOWN_SCHEMA": frame(987_654, b"\x00"),
+            "SCHEMA_INVALID": await encoded("vessel", to_avro_datum(vessel) | {"port": "pecll"}),
+            "UNKNOWN_PORT": await encoded("vessel", to_avro_datum(vessel) | {"port": "ZZZZZ"}),
+            "INVALID_IDENTIFIER": await encoded(
+                "vessel", to_avro_datum(vessel) | {"imo": "9074728"}
+            ),
+            "IMPLAUSIBLE_TIME": await encoded(
+                "vessel", to_avro_datum(vessel) | {"occurred_at": datetime(1999, 1, 1, tzinfo=UTC)}
+            ),
+            "MISSING_FIELD": await encoded("cargo", to_avro_datum(cargo) | {"crane_id": None}),
+        }
+        truncated = frame(vessel_id, b"\x02")  # the header is fine, the payload is cut short
+        records["vessel"] += [bad[reason] for reason in bad if reason != "MISSING_FIELD"]
+        records["vessel"].append(truncated)
+        records["cargo"].append(bad["MISSING_FIELD"])
+        for domain, values in records.items():
+            await produce(services.bootstrap, f"{namespace}{INGEST_TOPICS[domain]}", values)
+
+        sent = sum(len(values) for values in records.values())
+        unique = sum(len(events) for events in valid.values())
+        rejected_expected = len(bad) + 1
+
+        async def all_accounted() -> bool:
+            row = await pool.fetchrow(
+                "SELECT coalesce(sum(events), 0) AS events, coalesce(sum(duplicates), 0) AS dups "
+                "FROM port_event_counts"
             )
-            rejected = await database.fetchval(
+            rejected = await pool.fetchval(
                 "SELECT coalesce(sum(events), 0) FROM rejected_event_counts"
             )
-            return bool(total >= VALID_EVENTS and rejected >= len(bad))
+            return bool(row["events"] + row["dups"] + rejected >= sent)
 
-        await eventually(all_counted, 60, "every event counted")
-        await asyncio.sleep(2)  # let any double count show up before asserting exact figures
-        rows = await database.fetch("SELECT port, events FROM port_event_counts")
-        assert {row["port"]: row["events"] for row in rows} == dict(expected_per_port)
-        assert await database.fetchval("SELECT count(*) FROM ingested_events") == VALID_EVENTS
-        rejections = await database.fetch("SELECT reason, events FROM rejected_event_counts")
-        assert {row["reason"]: row["events"] for row in rejections} == dict.fromkeys(bad, 1)
+        await eventually(all_accounted, 60, "every record accounted for")
+        await asyncio.sleep(1.5)  # a double count would show up now
+        by_domain = {
+            row["domain"]: (row["events"], row["dups"])
+            for row in await pool.fetch(
+                "SELECT domain, sum(events) AS events, sum(duplicates) AS dups "
+                "FROM port_event_counts GROUP BY domain"
+            )
+        }
+        assert by_domain == {d: (len(valid[d]), 1) for d in DOMAINS}
+        assert await pool.fetchval("SELECT count(*) FROM ingested_events") == unique
+        rejections = Counter(
+            {row["reason"]: row["events"] for row in await pool.fetch(
+                "SELECT reason, sum(events) AS events FROM rejected_event_counts GROUP BY reason"
+            )}
+        )  # fmt: skip
+        assert rejections == Counter(dict.fromkeys(bad, 1)) + Counter({"UNDECODABLE": 1})
 
-        dead = await _read_all(services.bootstrap, f"{namespace}{DEADLETTER}", len(bad))
-        by_reason = {dict(headers)["hub-reason"].decode(): value for value, headers in dead}
-        assert by_reason == bad  # the original bytes, kept with their reason
+        dead = await read_topic(services.bootstrap, f"{namespace}{DEADLETTER}", rejected_expected)
+        assert len(dead) == rejected_expected
+        kept = {(dict(h)["hub-reason"].decode(), value) for value, h in dead}
+        assert {(reason, value) for reason, value in bad.items()} <= kept
+        assert ("UNDECODABLE", truncated) in kept
         for _, headers in dead:
-            assert dict(headers)["hub-source-topic"] == f"{namespace}{INGEST_VESSEL}".encode()
             assert dict(headers)["hub-detail"]
     finally:
-        await database.close()
+        await pool.close()
         status = stop_process(worker, signal.SIGTERM, 30)
     assert status == 0, (tmp_path / "worker.log").read_text()[-3000:]
 
 
-async def _has_heartbeat(database: asyncpg.Connection, pid: int) -> bool:
+async def has_heartbeat(pool: asyncpg.Pool, pid: int) -> bool:
     try:
-        found = await database.fetchval(
+        found = await pool.fetchval(
             "SELECT count(*) FROM worker_heartbeats WHERE pid = $1 "
             "AND last_seen > now() - interval '5 seconds'",
             pid,
@@ -121,32 +140,3 @@ async def _has_heartbeat(database: asyncpg.Connection, pid: int) -> bool:
     except asyncpg.UndefinedTableError:
         return False  # the worker has not applied the migrations yet
     return bool(found)
-
-
-async def _produce(bootstrap: str, topic: str, records: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        deliveries = [await producer.send(topic, record) for record in records]
-        await asyncio.gather(*deliveries)
-    finally:
-        await producer.stop()
-
-
-async def _read_all(
-    bootstrap: str, topic: str, expected: int
-) -> list[tuple[bytes, list[tuple[str, bytes]]]]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
-    )
-    await consumer.start()
-    found: list[tuple[bytes, list[tuple[str, bytes]]]] = []
-    deadline = datetime.now(UTC).timestamp() + 30
-    try:
-        while len(found) < expected and datetime.now(UTC).timestamp() < deadline:
-            batches = await consumer.getmany(timeout_ms=2000)
-            for batch in batches.values():
-                found += [(r.value or b"", list(r.headers)) for r in batch]
-    finally:
-        await consumer.stop()
-    return found

@@ -11,7 +11,7 @@ from stdnum import imo
 from connectors.generator import VesselTrafficGenerator
 from hub.reference import load_ports
 from hub.settings import BUNDLED_PORTS_FILE
-from schemas.events import Classifier, Facility, Operation, VesselEvent
+from schemas.models import Classifier, Facility, Operation, VesselEvent
 
 PORTS = load_ports(BUNDLED_PORTS_FILE)
 START = datetime(2026, 1, 1, tzinfo=UTC)

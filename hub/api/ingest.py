@@ -1,0 +1,230 @@
+"""``POST /v1/events/{domain}``: the HTTP way in, for ports that do not speak Kafka.
+
+A request carries one event (a JSON object) or a batch (a JSON array) of one domain, and a
+publisher token (``Authorization: Bearer …``) that belongs to one port. Every event gets its own
+answer: ``accepted`` (it reached Kafka, acknowledged by all in-sync replicas), ``rejected`` (with
+the reason code and a message; final, also sent to the dead-letter topic and counted), or
+``failed`` (not delivered, not the event's fault: send it again). The status is 200 unless an
+event failed (503) or the request itself is refused (401, 404, 400, 413).
+
+Re-sending a whole batch is always safe: the hub de-duplicates by ``event_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from hub.db import store
+from hub.db.tokens import Publisher, publisher_for
+from hub.kafka_topics import (
+    DEADLETTER,
+    DEADLETTER_DETAIL_HEADER,
+    DEADLETTER_REASON_HEADER,
+    DEADLETTER_SOURCE_HEADER,
+    INGEST_TOPICS,
+)
+from hub.settings import HubSettings
+from schemas.avro_schemas import schema_text, subject_for
+from schemas.codec import AvroCodec
+from schemas.models import Envelope, to_avro_datum
+from schemas.rejections import Rejected, RejectReason
+from schemas.validation import validate
+
+MAX_BATCH = 1000
+MAX_BODY_BYTES = 5 * 2**20
+_SOURCE = "http:/v1/events"
+
+
+class EventResult(BaseModel):
+    index: int
+    event_id: str | None = None
+    status: Literal["accepted", "rejected", "failed"]
+    reason: str | None = None
+    detail: str | None = None
+
+
+class IngestAnswer(BaseModel):
+    accepted: int
+    rejected: int
+    failed: int
+    results: list[EventResult]
+
+
+@dataclass(slots=True)
+class IngestContext:
+    """What the gateway needs, opened once by the API's lifespan."""
+
+    settings: HubSettings
+    pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    codec: AvroCodec
+    known_ports: frozenset[str] = field(default_factory=frozenset)
+
+
+def create_ingest_router(get_context: Callable[[], IngestContext]) -> APIRouter:
+    """The router; ``get_context()`` returns the live :class:`IngestContext` (opened at start)."""
+    router = APIRouter()
+
+    @router.post(
+        "/v1/events/{domain}",
+        response_model=IngestAnswer,
+        responses={503: {"model": IngestAnswer}},
+        summary="Publish one event or a batch of one domain (vessel, cargo, customs, certificate)",
+    )
+    async def publish(
+        domain: str,
+        request: Request,
+        authorization: str | None = Header(default=None),
+    ) -> JSONResponse:
+        live = get_context()
+        if domain not in INGEST_TOPICS:
+            return _error(404, f"unknown domain {domain!r}; one of {', '.join(INGEST_TOPICS)}")
+        publisher = await _authenticate(live, authorization)
+        if publisher is None:
+            return _error(401, "a valid publisher token is required (Authorization: Bearer …)")
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return _error(413, f"body over {MAX_BODY_BYTES} bytes; send smaller batches")
+        try:
+            items = _items(json.loads(body))
+        except (ValueError, UnicodeDecodeError) as error:
+            rejection = Rejected(RejectReason.UNDECODABLE, f"body is not JSON: {error}"[:300])
+            await _dead_letter(live, domain, [(body, rejection)])
+            return _error(400, rejection.detail, reason=rejection.reason)
+        if len(items) > MAX_BATCH:
+            return _error(413, f"{len(items)} events in one request; at most {MAX_BATCH}")
+        answer = await ingest(live, domain, publisher, items)
+        status = 503 if answer.failed else 200
+        return JSONResponse(answer.model_dump(mode="json", exclude_none=True), status_code=status)
+
+    return router
+
+
+async def ingest(
+    context: IngestContext, domain: str, publisher: Publisher, items: list[Any]
+) -> IngestAnswer:
+    """Validate, encode and produce ``items``; dead-letter and count the refused ones."""
+    now = datetime.now(UTC)
+    results: list[EventResult] = []
+    deliveries: list[tuple[int, asyncio.Future[Any]]] = []
+    refused: list[tuple[bytes, Rejected]] = []
+    topic = context.settings.topic(INGEST_TOPICS[domain])
+    for index, item in enumerate(items):
+        outcome = _check(domain, item, publisher, context.known_ports, now)
+        if isinstance(outcome, Rejected):
+            results.append(_rejected(index, item, outcome))
+            refused.append((json.dumps(item, default=str).encode(), outcome))
+            continue
+        event = outcome.model_copy(update={"publisher": publisher.publisher_id})
+        results.append(EventResult(index=index, event_id=str(event.event_id), status="accepted"))
+        value = await context.codec.encode(
+            subject_for(topic), schema_text(domain), to_avro_datum(event)
+        )
+        key = _partition_key(event).encode()
+        deliveries.append((index, await context.producer.send(topic, value, key=key)))
+    for index, delivery in deliveries:
+        try:
+            await delivery
+        except Exception as error:  # any delivery failure: the event did not reach Kafka
+            results[index] = results[index].model_copy(
+                update={"status": "failed", "reason": "NOT_DELIVERED", "detail": str(error)}
+            )
+    if refused:
+        await _dead_letter(context, domain, refused)
+    counts = Counter(result.status for result in results)
+    return IngestAnswer(
+        accepted=counts["accepted"],
+        rejected=counts["rejected"],
+        failed=counts["failed"],
+        results=results,
+    )
+
+
+def _check(
+    domain: str,
+    item: Any,
+    publisher: Publisher,
+    known_ports: frozenset[str],
+    now: datetime,
+) -> Envelope | Rejected:
+    if not isinstance(item, dict):
+        return Rejected(
+            RejectReason.SCHEMA_INVALID, f"an event is a JSON object, not {item!r}"[:200]
+        )
+    outcome = validate(domain, item, known_ports, now)
+    if isinstance(outcome, Envelope) and outcome.port != publisher.port:
+        return Rejected(
+            RejectReason.PORT_NOT_OWNED,
+            f"this token publishes for {publisher.port}, not for {outcome.port}",
+        )
+    return outcome
+
+
+def _partition_key(event: Envelope) -> str:
+    # Keyed by the entity that owns the state, so its events stay in order on one partition.
+    for name in ("port_call_id", "container", "declaration_id", "certificate_id"):
+        value = getattr(event, name, None)
+        if value:
+            return str(value)
+    return str(event.event_id)
+
+
+def _rejected(index: int, item: Any, rejection: Rejected) -> EventResult:
+    event_id = item.get("event_id") if isinstance(item, dict) else None
+    return EventResult(
+        index=index,
+        event_id=str(event_id) if event_id is not None else None,
+        status="rejected",
+        reason=rejection.reason.value,
+        detail=rejection.detail,
+    )
+
+
+async def _dead_letter(
+    context: IngestContext, domain: str, refused: list[tuple[bytes, Rejected]]
+) -> None:
+    topic = context.settings.topic(DEADLETTER)
+    deliveries = [
+        await context.producer.send(
+            topic,
+            value,
+            headers=[
+                (DEADLETTER_REASON_HEADER, rejection.reason.value.encode()),
+                (DEADLETTER_DETAIL_HEADER, rejection.detail.encode()[:1000]),
+                (DEADLETTER_SOURCE_HEADER, f"{_SOURCE}/{domain}".encode()),
+            ],
+        )
+        for value, rejection in refused
+    ]
+    await asyncio.gather(*deliveries)
+    counts = Counter((domain, rejection.reason.value) for _, rejection in refused)
+    await store.record_rejections(context.pool, counts)
+
+
+def _items(document: Any) -> list[Any]:
+    return document if isinstance(document, list) else [document]
+
+
+async def _authenticate(context: IngestContext, authorization: str | None) -> Publisher | None:
+    if not authorization or not authorization.startswith("Bearer "):
+        return None
+    return await publisher_for(context.pool, authorization.removeprefix("Bearer ").strip())
+
+
+def _error(status: int, message: str, reason: RejectReason | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if reason is not None:
+        body["reason"] = reason.value
+    return JSONResponse(body, status_code=status)

@@ -1,0 +1,44 @@
+"""Running the traffic generator against this hub's broker and schema registry."""
+
+from __future__ import annotations
+
+import asyncio
+
+from connectors.generator import VesselTrafficGenerator, publish
+from hub.kafka_topics import INGEST_VESSEL
+from hub.reference import load_ports
+from hub.services import Endpoints, connect, schema_source
+from hub.settings import HubSettings
+from schemas.codec import AvroCodec
+from schemas.registry_client import HttpSchemaRegistry
+
+
+async def run_generator(
+    settings: HubSettings,
+    endpoints: Endpoints,
+    stop: asyncio.Event,
+    *,
+    rate: float | None = None,
+    limit: int | None = None,
+    seed: int | None = None,
+) -> int:
+    """Publish generated port-call events until ``stop`` is set (or ``limit`` is reached)."""
+    generator = VesselTrafficGenerator(
+        load_ports(settings.ports_file), seed=settings.generator_seed if seed is None else seed
+    )
+    connection = await connect(endpoints.database_url)
+    registry = schema_source(settings, connection)
+    try:
+        return await publish(
+            endpoints.kafka_bootstrap,
+            settings.topic(INGEST_VESSEL),
+            generator,
+            rate or settings.generator_rate,
+            stop,
+            AvroCodec(registry),
+            limit=limit,
+        )
+    finally:
+        if isinstance(registry, HttpSchemaRegistry):
+            await registry.close()
+        await connection.close()

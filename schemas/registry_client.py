@@ -1,0 +1,60 @@
+"""A client of any Confluent-compatible schema registry, by URL (the hub's own included)."""
+
+from __future__ import annotations
+
+import httpx
+
+from schemas.codec import SchemaSource
+
+_CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+
+
+class RegistryError(RuntimeError):
+    """The registry refused a request or could not be reached."""
+
+
+class HttpSchemaRegistry(SchemaSource):
+    """``SchemaSource`` over the registry's REST API (``/subjects``, ``/schemas/ids``)."""
+
+    def __init__(self, url: str, timeout_s: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self._client = httpx.AsyncClient(
+            base_url=self.url, timeout=timeout_s, headers={"Accept": _CONTENT_TYPE}
+        )
+
+    async def schema_by_id(self, schema_id: int) -> str | None:
+        response = await self._request("GET", f"/schemas/ids/{schema_id}")
+        if response.status_code == 404:
+            return None
+        self._raise_for(response, f"schema {schema_id}")
+        schema: str = response.json()["schema"]
+        return schema
+
+    async def register(self, subject: str, schema_text: str) -> int:
+        response = await self._request(
+            "POST",
+            f"/subjects/{subject}/versions",
+            json={"schema": schema_text, "schemaType": "AVRO"},
+            headers={"Content-Type": _CONTENT_TYPE},
+        )
+        self._raise_for(response, f"registering under {subject}")
+        schema_id: int = response.json()["id"]
+        return schema_id
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def _request(self, method: str, path: str, **options: object) -> httpx.Response:
+        try:
+            return await self._client.request(method, path, **options)  # type: ignore[arg-type]
+        except httpx.HTTPError as error:
+            raise RegistryError(f"schema registry {self.url} not reachable: {error}") from None
+
+    def _raise_for(self, response: httpx.Response, what: str) -> None:
+        if response.is_success:
+            return
+        try:
+            message = response.json().get("message", response.text)
+        except ValueError:
+            message = response.text
+        raise RegistryError(f"schema registry {self.url}, {what}: {response.status_code} {message}")

@@ -1,0 +1,398 @@
+"""The embedded schema registry on the real PostgreSQL, over real HTTP, driven by Confluent's
+own Python client and serializers: what works with it works with any Confluent client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+import asyncpg
+import fastavro
+import httpx
+import pytest
+import uvicorn
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+from confluent_kafka.serialization import MessageField, SerializationContext
+from fastapi import FastAPI
+
+from hub.db.migrations import migrate
+from hub.registry import SchemaRegistryStore
+from hub.registry.api import REGISTRY_MEDIA_TYPE, create_registry_router
+from tests.integration.helpers import eventually, free_port
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def record(*fields: dict[str, Any]) -> str:
+    return json.dumps(
+        {"type": "record", "name": "PortCall", "namespace": "hub.test", "fields": list(fields)}
+    )
+
+
+IMO = {"name": "imo", "type": "string"}
+V1 = record(IMO)
+V2_OPTIONAL_BERTH = record(IMO, {"name": "berth", "type": ["null", "string"], "default": None})
+V2_REQUIRED_BERTH = record(IMO, {"name": "berth", "type": "string"})
+
+
+@dataclass(frozen=True)
+class Registry:
+    url: str
+    store: SchemaRegistryStore
+    clients: list[SchemaRegistryClient] = field(default_factory=list)
+
+    def client(self) -> SchemaRegistryClient:
+        """A new Confluent client (with an empty cache), failing at once rather than retrying.
+
+        Closed when the test ends.
+        """
+        client = SchemaRegistryClient({"url": self.url, "max.retries": 0})
+        self.clients.append(client)
+        return client
+
+
+def registry_app(store: SchemaRegistryStore) -> FastAPI:
+    """An app with the registry mounted as the hub's API mounts it."""
+    app = FastAPI()
+    app.include_router(create_registry_router(lambda: store), prefix="/registry")
+    return app
+
+
+@pytest.fixture
+async def registry(fresh_database: str) -> AsyncIterator[Registry]:
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        await migrate(connection)
+    finally:
+        await connection.close()
+    pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=8)
+    store = SchemaRegistryStore(pool)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            registry_app(store), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
+    serving = asyncio.create_task(server.serve(), name="registry-http")
+
+    async def started() -> bool:
+        if serving.done():
+            serving.result()  # raises what stopped the server
+        return server.started
+
+    try:
+        await eventually(started, 10, "the registry's HTTP server start", interval_s=0.05)
+        running = Registry(f"http://127.0.0.1:{port}/registry", store)
+        yield running
+        for client in running.clients:
+            client.close()
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 10)
+        await pool.close()
+
+
+async def call(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a call of the (blocking) Confluent client off the loop that serves the registry."""
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
+async def refused(function: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> Any:
+    """The SchemaRegistryError the call raises (fails the test if it raises none)."""
+    with pytest.raises(SchemaRegistryError) as raised:
+        await call(function, *args, **kwargs)
+    return raised.value
+
+
+async def test_schemas_are_registered_and_read_back_with_the_confluent_client(
+    registry: Registry,
+) -> None:
+    client = registry.client()
+    subject = "ingest.vessel-value"
+
+    v1_id = await call(client.register_schema, subject, Schema(V1, "AVRO"))
+    assert v1_id == 1
+    # The same schema laid out differently is the same schema: same id, no new version (a
+    # new Schema object, so that the client's cache does not answer in the server's place).
+    relaid = json.dumps(json.loads(V1), indent=4)
+    assert await call(client.register_schema, subject, Schema(relaid, "AVRO")) == v1_id
+    v2_id = await call(client.register_schema, subject, Schema(V2_OPTIONAL_BERTH, "AVRO"))
+    assert v2_id == 2
+
+    schema = await call(registry.client().get_schema, v1_id)
+    assert schema.schema_str == V1
+    assert schema.schema_type == "AVRO"
+
+    latest = await call(client.get_latest_version, subject)
+    assert (latest.subject, latest.version, latest.schema_id) == (subject, 2, v2_id)
+    assert latest.schema.schema_str == V2_OPTIONAL_BERTH
+    first = await call(client.get_version, subject, 1)
+    assert (first.version, first.schema_id, first.schema.schema_str) == (1, v1_id, V1)
+
+    assert await call(client.get_subjects) == [subject]
+    assert await call(client.get_versions, subject) == [1, 2]
+
+    # An identical schema under another subject keeps its id.
+    assert await call(client.register_schema, "ingest.cargo-value", Schema(V1, "AVRO")) == v1_id
+    assert sorted(await call(client.get_subjects)) == ["ingest.cargo-value", subject]
+    pairs = await call(client.get_schema_versions, v1_id)
+    assert [(pair.subject, pair.version) for pair in pairs] == [
+        ("ingest.cargo-value", 1),
+        (subject, 1),
+    ]
+
+    found = await call(registry.client().lookup_schema, subject, Schema(V2_OPTIONAL_BERTH, "AVRO"))
+    assert (found.subject, found.version, found.schema_id) == (subject, 2, v2_id)
+
+    unknown = await refused(client.lookup_schema, subject, Schema(V2_REQUIRED_BERTH, "AVRO"))
+    assert (unknown.http_status_code, unknown.error_code) == (404, 40403)
+    no_subject = await refused(client.get_versions, "nobody-value")
+    assert (no_subject.http_status_code, no_subject.error_code) == (404, 40401)
+    no_version = await refused(client.get_version, subject, 9)
+    assert (no_version.http_status_code, no_version.error_code) == (404, 40402)
+    no_schema = await refused(client.get_schema, 99)
+    assert (no_schema.http_status_code, no_schema.error_code) == (404, 40403)
+
+
+async def test_an_incompatible_change_is_refused_naming_the_field(registry: Registry) -> None:
+    client = registry.client()
+    subject = "ingest.customs-value"
+    await call(client.register_schema, subject, Schema(V1, "AVRO"))
+
+    error = await refused(client.register_schema, subject, Schema(V2_REQUIRED_BERTH, "AVRO"))
+    assert error.http_status_code == 409
+    assert error.error_code == 409
+    assert "'berth'" in error.error_message
+    assert "READER_FIELD_MISSING_DEFAULT_VALUE" in error.error_message
+    assert await call(client.get_versions, subject) == [1]
+
+    required = Schema(V2_REQUIRED_BERTH, "AVRO")
+    assert await call(client.test_compatibility, subject, required) is False
+    assert await call(client.test_compatibility, subject, Schema(V2_OPTIONAL_BERTH, "AVRO"))
+    assert await call(client.test_compatibility, subject, required, version=1) is False
+    assert await call(client.test_compatibility_all_versions, subject, required) is False
+
+    async with httpx.AsyncClient(base_url=registry.url) as http:
+        verbose = await http.post(
+            f"/compatibility/subjects/{subject}/versions/latest",
+            params={"verbose": "true"},
+            json={"schema": V2_REQUIRED_BERTH},
+        )
+        terse = await http.post(
+            f"/compatibility/subjects/{subject}/versions/latest",
+            json={"schema": V2_REQUIRED_BERTH},
+        )
+    assert verbose.status_code == 200
+    body = verbose.json()
+    assert body["is_compatible"] is False
+    assert len(body["messages"]) == 1
+    assert "field 'berth'" in body["messages"][0]
+    assert "version 1" in body["messages"][0]
+    assert terse.json() == {"is_compatible": False}
+
+    # The level: global BACKWARD from the migration; a subject's own level overrides it.
+    assert await call(client.get_compatibility) == "BACKWARD"
+    unset = await refused(client.get_compatibility, subject)
+    assert (unset.http_status_code, unset.error_code) == (404, 40408)
+    # set_compatibility is typed as returning the level; it returns Confluent's body.
+    answer: object = await call(client.set_compatibility, subject, "NONE")
+    assert answer == {"compatibility": "NONE"}
+    assert await call(client.get_compatibility, subject) == "NONE"
+    assert await call(client.get_compatibility) == "BACKWARD"
+    assert await call(client.register_schema, subject, required) == 2
+    assert await call(client.get_versions, subject) == [1, 2]
+
+    answer = await call(client.set_compatibility, None, "full")
+    assert answer == {"compatibility": "FULL"}
+    assert await call(client.get_compatibility) == "FULL"
+    bad_level = await refused(client.set_compatibility, subject, "SIDEWAYS")
+    assert (bad_level.http_status_code, bad_level.error_code) == (422, 42203)
+
+
+async def test_forward_level_is_enforced_at_registration(registry: Registry) -> None:
+    client = registry.client()
+    subject = "ingest.cargo-value"
+    await call(client.set_compatibility, subject, "FORWARD")
+    await call(client.register_schema, subject, Schema(V2_REQUIRED_BERTH, "AVRO"))
+    # Dropping a field is fine for new readers, not for old ones, which need berth.
+    error = await refused(client.register_schema, subject, Schema(V1, "AVRO"))
+    assert error.http_status_code == 409
+    assert "'berth'" in error.error_message
+
+
+async def test_a_deleted_subject_is_hidden_but_its_schemas_still_resolve(
+    registry: Registry,
+) -> None:
+    client = registry.client()
+    subject = "ingest.certificate-value"
+    v1_id = await call(client.register_schema, subject, Schema(V1, "AVRO"))
+    await call(client.register_schema, subject, Schema(V2_OPTIONAL_BERTH, "AVRO"))
+    await call(client.set_compatibility, subject, "NONE")
+
+    assert await call(client.delete_subject, subject) == [1, 2]
+    assert await call(client.get_subjects) == []
+    assert await call(client.get_subjects, deleted=True) == [subject]
+    gone = await refused(client.get_versions, subject)
+    assert (gone.http_status_code, gone.error_code) == (404, 40401)
+    assert await call(client.get_versions, subject, deleted=True) == [1, 2]
+    assert (await call(registry.client().get_schema, v1_id)).schema_str == V1
+    # Deleting the subject dropped its own level too.
+    assert await registry.store.subject_config(subject) is None
+    again = await refused(client.delete_subject, subject)
+    assert (again.http_status_code, again.error_code) == (404, 40404)
+
+    # Registered again, the schema keeps its id and becomes the newest version. (A new client:
+    # this one would answer from its cache without asking the registry.)
+    assert await call(registry.client().register_schema, subject, Schema(V1, "AVRO")) == v1_id
+    assert await call(client.get_versions, subject) == [3]
+    early = await refused(client.delete_subject, subject, permanent=True)
+    assert (early.http_status_code, early.error_code) == (404, 40405)
+    assert await call(client.delete_subject, subject) == [3]
+    assert await call(client.delete_subject, subject, permanent=True) == [2, 3]
+    assert await call(client.get_subjects, deleted=True) == []
+    assert (await call(registry.client().get_schema, v1_id)).schema_str == V1
+
+
+async def test_the_confluent_avro_serializer_writes_the_wire_format_with_our_ids(
+    registry: Registry,
+) -> None:
+    topic = "ingest.vessel"
+    schema_text = record(
+        IMO,
+        {"name": "draught_m", "type": "double"},
+        {"name": "berth", "type": ["null", "string"], "default": None},
+    )
+    event = {"imo": "IMO9321483", "draught_m": 11.5, "berth": "B7"}
+    context = SerializationContext(topic, MessageField.VALUE)
+
+    serializer = AvroSerializer(registry.client(), schema_text)
+    data = await call(serializer, event, context)
+    assert data is not None
+
+    registered = await registry.store.version(f"{topic}-value", "latest")
+    assert registered is not None
+    assert data[0] == 0
+    assert int.from_bytes(data[1:5], "big") == registered.id
+    written = fastavro.schemaless_reader(
+        io.BytesIO(data[5:]), fastavro.parse_schema(json.loads(schema_text))
+    )
+    assert written == event
+
+    # A consumer that knows nothing but the registry's URL reads it back.
+    deserializer = AvroDeserializer(registry.client())
+    assert await call(deserializer, data, context) == event
+    # A second producer of the same schema reuses its id.
+    again = await call(AvroSerializer(registry.client(), schema_text), event, context)
+    assert again == data
+
+
+async def test_errors_and_media_types_are_confluents(registry: Registry) -> None:
+    subject = "ingest.vessel-value"
+    async with httpx.AsyncClient(base_url=registry.url) as http:
+        created = await http.post(
+            f"/subjects/{subject}/versions",
+            content=json.dumps({"schema": V1, "schemaType": "AVRO"}),
+            headers={"Content-Type": REGISTRY_MEDIA_TYPE, "Accept": REGISTRY_MEDIA_TYPE},
+        )
+        assert created.status_code == 200
+        assert created.json() == {"id": 1}
+        assert created.headers["content-type"] == REGISTRY_MEDIA_TYPE
+        plain = await http.get("/subjects", headers={"Accept": "application/json"})
+        assert plain.headers["content-type"] == "application/json"
+        assert plain.json() == [subject]
+
+        bare = await http.get(f"/subjects/{subject}/versions/1/schema")
+        assert json.loads(bare.text) == json.loads(V1)
+        by_id = await http.get("/schemas/ids/1/schema")
+        assert json.loads(by_id.text) == json.loads(V1)
+        assert (await http.get(f"/subjects/{subject}/versions/-1")).json()["version"] == 1
+        assert (await http.get("/schemas/types")).json() == ["AVRO"]
+        assert (await http.get("/contexts")).json() == ["."]
+        associations = await http.get("/associations/resources/-/ingest.vessel")
+        assert associations.json() == []
+        assert (await http.get("/schemas/ids/1/subjects")).json() == [subject]
+        # Query parameters of newer clients that this registry does not implement are ignored.
+        ignored = await http.get("/subjects", params={"normalize": "true", "format": "x"})
+        assert ignored.json() == [subject]
+
+        async def error_of(response: httpx.Response) -> tuple[int, int, str]:
+            body = response.json()
+            return response.status_code, body["error_code"], body["message"]
+
+        not_json = await http.post(f"/subjects/{subject}/versions", json={"schema": "{"})
+        status, code, message = await error_of(not_json)
+        assert (status, code) == (422, 42201)
+        assert "not valid JSON" in message
+        not_avro = await http.post(f"/subjects/{subject}/versions", json={"schema": '"strin"'})
+        assert (await error_of(not_avro))[:2] == (422, 42201)
+        protobuf = await http.post(
+            f"/subjects/{subject}/versions",
+            json={"schema": "syntax = 'proto3';", "schemaType": "PROTOBUF"},
+        )
+        status, code, message = await error_of(protobuf)
+        assert (status, code) == (422, 42201)
+        assert "PROTOBUF" in message
+        assert "only AVRO" in message
+        empty = await http.post(f"/subjects/{subject}/versions", json={})
+        assert (await error_of(empty))[:2] == (422, 42201)
+        references = await http.post(
+            f"/subjects/{subject}/versions",
+            json={"schema": V1, "references": [{"name": "x", "subject": "y", "version": 1}]},
+        )
+        assert "references" in (await error_of(references))[2]
+
+        for version in ("abc", "0", "2147483648", "-2"):
+            response = await http.get(f"/subjects/{subject}/versions/{version}")
+            assert (await error_of(response))[:2] == (422, 42202), version
+        lookup = await http.post("/subjects/nobody", json={"schema": V1})
+        assert (await error_of(lookup))[:2] == (404, 40401)
+        not_an_id = await http.get("/schemas/ids/abc")
+        assert not_an_id.status_code == 422
+        assert not_an_id.json()["error_code"] == 422
+        unset = await http.delete(f"/config/{subject}")
+        assert (await error_of(unset))[:2] == (404, 40408)
+
+
+async def test_a_database_failure_is_error_50001() -> None:
+    # A store whose pool is closed: every query fails as a lost database would.
+    pool = await asyncpg.create_pool("postgresql://127.0.0.1:1/none", min_size=0)
+    await pool.close()
+    transport = httpx.ASGITransport(app=registry_app(SchemaRegistryStore(pool)))
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub/registry") as http:
+        response = await http.get("/subjects")
+    assert response.status_code == 500
+    assert response.json()["error_code"] == 50001
+    assert "backend data store" in response.json()["message"]
+
+
+async def test_concurrent_registrations_never_share_a_version(registry: Registry) -> None:
+    store = registry.store
+    subject = "ingest.vessel-value"
+    # Twenty compatible schemas at once: each adds an optional field of its own.
+    schemas = [
+        record(IMO, {"name": f"extra_{n}", "type": ["null", "long"], "default": None})
+        for n in range(20)
+    ]
+    ids = await asyncio.gather(*(store.register(subject, text) for text in schemas))
+    assert len(set(ids)) == 20
+    assert await store.versions(subject) == list(range(1, 21))
+    by_version = [await store.version(subject, version) for version in range(1, 21)]
+    assert sorted(found.id for found in by_version if found is not None) == sorted(ids)
+
+    # One new schema, at once, under one subject and under ten: one id, one version each.
+    same = await asyncio.gather(*(store.register("ingest.cargo-value", V1) for _ in range(10)))
+    assert len(set(same)) == 1
+    assert await store.versions("ingest.cargo-value") == [1]
+    shared = await asyncio.gather(
+        *(store.register(f"subject-{n}", V2_REQUIRED_BERTH) for n in range(10))
+    )
+    assert len(set(shared)) == 1
+    assert await store.schema_by_id(shared[0]) == V2_REQUIRED_BERTH

@@ -84,6 +84,7 @@ async def _serve(
         traffic = f"on at {settings.generator_rate:g} events/s" if generator_task else "off"
         _say(
             f"up in {time.monotonic() - began:.0f} s: API {base} (GET /health, GET /v1/ports, "
+            f"POST /v1/events/{{domain}}, schema registry {base}/registry, "
             f"/docs); traffic generator {traffic}; Ctrl-C stops"
         )
         return await _until_first_exit(stop, worker, server_task, worker_exit, generator_task)

@@ -23,6 +23,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hub.client import HubPublisher, PublishError
 from hub.db.tokens import create_port_token
 from hub.kafka_topics import DEADLETTER, INGEST_TOPICS
 from hub.registry.store import SchemaRegistryStore
@@ -335,3 +336,38 @@ def test_random_input_to_the_gateway_is_answered_and_accounted_for(
         assert answer["failed"] == 0
     else:
         assert response.json()["error"]
+
+
+async def test_the_python_client_publishes_typed_events_in_batches(
+    hub: Hub, tokens: dict[str, str]
+) -> None:
+    events = [
+        event for domain in ("cargo",) for _ in range(3) for event in samples(domain, recent())
+    ]
+    foreign = samples("cargo", recent())[0].model_copy(update={"port": "BRSSZ"})
+    async with HubPublisher(hub.base_url, tokens["PECLL"], batch_size=2) as client:
+        report = await client.publish("cargo", [*events, foreign])
+    assert report.accepted == [str(event.event_id) for event in events]
+    assert report.rejected == [
+        {
+            "event_id": str(foreign.event_id),
+            "reason": "PORT_NOT_OWNED",
+            "detail": "this token publishes for PECLL, not for BRSSZ",
+        }
+    ]
+    assert report.failed == []
+
+
+async def test_the_python_client_retries_then_reports_what_it_could_not_deliver() -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    events = samples("vessel", recent())
+    async with HubPublisher(nowhere, "hubp_x", retries=2, backoff_s=0.01) as client:
+        report = await client.publish("vessel", events)
+    assert report.failed == [str(event.event_id) for event in events]
+    assert report.accepted == [] and report.rejected == []
+
+
+async def test_the_python_client_stops_on_a_refused_token(hub: Hub) -> None:
+    async with HubPublisher(hub.base_url, "hubp_not-a-token") as client:
+        with pytest.raises(PublishError, match="401"):
+            await client.publish("vessel", samples("vessel", recent()))

@@ -77,6 +77,7 @@ async def test_worker_records_events_once_and_dead_letters_bad_ones(
                 "vessel", to_avro_datum(vessel) | {"occurred_at": datetime(1999, 1, 1, tzinfo=UTC)}
             ),
             "MISSING_FIELD": await encoded("cargo", to_avro_datum(cargo) | {"crane_id": None}),
+            "SCHEMA_MISMATCH": await encoded("cargo", to_avro_datum(cargo)),  # sent to vessel
         }
         truncated = frame(vessel_id, b"\x02")  # the header is fine, the payload is cut short
         records["vessel"] += [bad[reason] for reason in bad if reason != "MISSING_FIELD"]

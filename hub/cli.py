@@ -44,10 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not apply migrations or create topics first (the main job already did)",
     )
     commands.add_parser("api", help="the HTTP API alone")
-    generate = commands.add_parser("generate", help="publish generated port-call events")
+    generate = commands.add_parser(
+        "generate", help="publish generated port traffic: vessel, cargo and customs events"
+    )
     generate.add_argument("--rate", type=float, help="events per second (HUB_GENERATOR_RATE)")
     generate.add_argument("--count", type=int, help="stop after this many events")
     generate.add_argument("--seed", type=int, help="seed, for a reproducible sequence")
+    generate.add_argument(
+        "--scale", type=float, help="traffic volume, 1 = the region's (HUB_GENERATOR_SCALE)"
+    )
     services = commands.add_parser("services", help="the local Kafka broker and PostgreSQL")
     services.add_argument(
         "action",
@@ -102,7 +107,9 @@ def _dispatch(arguments: argparse.Namespace, settings: HubSettings) -> int:
     if command == "api":
         return _run_api(settings)
     if command == "generate":
-        return asyncio.run(_generate(settings, arguments.rate, arguments.count, arguments.seed))
+        return asyncio.run(
+            _generate(settings, arguments.rate, arguments.count, arguments.seed, arguments.scale)
+        )
     if command == "services":
         return asyncio.run(_services(settings, arguments.action))
     if command == "tokens":
@@ -133,16 +140,25 @@ def _run_api(settings: HubSettings) -> int:
 
 
 async def _generate(
-    settings: HubSettings, rate: float | None, count: int | None, seed: int | None
+    settings: HubSettings,
+    rate: float | None,
+    count: int | None,
+    seed: int | None,
+    scale: float | None,
 ) -> int:
     from hub.generate import run_generator
-    from hub.kafka_topics import INGEST_VESSEL
     from hub.services import resolve_endpoints
 
     published = await run_generator(
-        settings, resolve_endpoints(settings), asyncio.Event(), rate=rate, limit=count, seed=seed
+        settings,
+        resolve_endpoints(settings),
+        asyncio.Event(),
+        rate=rate,
+        limit=count,
+        seed=seed,
+        scale=scale,
     )
-    print(f"hub: published {published} events to {settings.topic(INGEST_VESSEL)}")
+    print(f"hub: published {published} events to the ingest topics")
     return 0
 
 

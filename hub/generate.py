@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from connectors.generator import VesselTrafficGenerator, publish
-from hub.kafka_topics import INGEST_VESSEL
+from connectors.generator import PortTrafficGenerator, publish
+from hub.kafka_topics import INGEST_TOPICS
 from hub.reference import load_ports
 from hub.services import Endpoints, connect, schema_source
 from hub.settings import HubSettings
@@ -21,17 +21,21 @@ async def run_generator(
     rate: float | None = None,
     limit: int | None = None,
     seed: int | None = None,
+    scale: float | None = None,
 ) -> int:
-    """Publish generated port-call events until ``stop`` is set (or ``limit`` is reached)."""
-    generator = VesselTrafficGenerator(
-        load_ports(settings.ports_file), seed=settings.generator_seed if seed is None else seed
+    """Publish generated port traffic (every domain) until ``stop`` is set or ``limit`` is
+    reached."""
+    generator = PortTrafficGenerator(
+        load_ports(settings.ports_file),
+        seed=settings.generator_seed if seed is None else seed,
+        scale=settings.generator_scale if scale is None else scale,
     )
     connection = await connect(endpoints.database_url)
     registry = schema_source(settings, connection)
     try:
         return await publish(
             endpoints.kafka_bootstrap,
-            settings.topic(INGEST_VESSEL),
+            lambda domain: settings.topic(INGEST_TOPICS[domain]),
             generator,
             rate or settings.generator_rate,
             stop,

@@ -13,8 +13,31 @@ INGEST_CARGO = "ingest.cargo"
 INGEST_CUSTOMS = "ingest.customs"
 INGEST_CERTIFICATES = "ingest.certificates"
 DEADLETTER = "hub.deadletter"
+KPI_PORT_CALLS = "kpi.port-calls"
+KPI_CARGO = "kpi.cargo"
+KPI_CUSTOMS = "kpi.customs"
+KPI_WINDOWS = "kpi.windows"
 
-HUB_TOPICS = (INGEST_VESSEL, INGEST_CARGO, INGEST_CUSTOMS, INGEST_CERTIFICATES, DEADLETTER)
+HUB_TOPICS = (
+    INGEST_VESSEL,
+    INGEST_CARGO,
+    INGEST_CUSTOMS,
+    INGEST_CERTIFICATES,
+    DEADLETTER,
+    KPI_PORT_CALLS,
+    KPI_CARGO,
+    KPI_CUSTOMS,
+    KPI_WINDOWS,
+)
+
+# The KPI topic of each kind of entity (streams.kpis.model.KpiValue.entity_kind).
+KPI_TOPICS = {
+    "port_call": KPI_PORT_CALLS,
+    "container_visit": KPI_CARGO,
+    "truck_visit": KPI_CARGO,
+    "move": KPI_CARGO,
+    "declaration": KPI_CUSTOMS,
+}
 
 # Headers a dead-lettered record carries besides its original ones.
 DEADLETTER_REASON_HEADER = "hub-reason"

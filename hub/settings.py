@@ -115,11 +115,30 @@ class HubSettings(BaseSettings):
         description="CSV of the reference ports (unlocode,name,country,lat,lon).",
     )
 
+    late_grace_hours: float = Field(
+        default=168.0,
+        gt=0,
+        le=24 * 3650,
+        description=(
+            "How late an event may arrive (event time before now) and still count; later ones "
+            "are dead-lettered as TOO_LATE. Raise it to replay history."
+        ),
+    )
+
     generator_enabled: bool = Field(
         default=True, description="Whether the main job runs the traffic generator."
     )
     generator_rate: float = Field(
         default=20.0, gt=0, le=100_000, description="Events per second the generator publishes."
+    )
+    generator_scale: float = Field(
+        default=0.1,
+        gt=0,
+        le=10,
+        description=(
+            "Volume of the generated traffic: container moves per call are multiplied by it; 1 "
+            "is the region's (about 270,000 events a day at the 28 reference ports)."
+        ),
     )
     generator_seed: int | None = Field(
         default=None, description="Seed of the generator; unset: a new sequence every run."

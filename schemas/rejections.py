@@ -21,6 +21,9 @@ class RejectReason(StrEnum):
     """``port`` is not one of the hub's reference ports."""
     INVALID_IDENTIFIER = "INVALID_IDENTIFIER"
     """An identifier fails its check digit (IMO number, ISO 6346 container number)."""
+    TOO_LATE = "TOO_LATE"
+    """The event happened longer ago than the grace period (HUB_LATE_GRACE_HOURS): its KPI
+    windows are closed."""
     IMPLAUSIBLE_TIME = "IMPLAUSIBLE_TIME"
     """A time before 2000, published in the future, or an actual event after its publication."""
     MISSING_FIELD = "MISSING_FIELD"

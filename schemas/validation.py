@@ -35,6 +35,8 @@ MAX_CLOCK_SKEW = timedelta(minutes=10)
 EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 # Planned and estimated times may lie ahead, but not beyond a year of schedules.
 PLANNING_HORIZON = timedelta(days=366)
+# Terminals send corrections days late; a week keeps those while closing windows eventually.
+DEFAULT_LATE_GRACE = timedelta(days=7)
 
 _CARGO_ON_VESSEL = frozenset({Move.DISC, Move.LOAD, Move.RSTW})
 _CARGO_AT_GATE = frozenset({Move.GTIN, Move.GTOT})
@@ -42,7 +44,11 @@ _FORWARD_LOOKING = frozenset({Classifier.PLN, Classifier.EST, Classifier.REQ})
 
 
 def validate(
-    domain: str, data: Mapping[str, Any], known_ports: Collection[str], now: datetime
+    domain: str,
+    data: Mapping[str, Any],
+    known_ports: Collection[str],
+    now: datetime,
+    late_grace: timedelta = DEFAULT_LATE_GRACE,
 ) -> Envelope | Rejected:
     """Build the event of ``domain`` from ``data`` (JSON or an Avro datum) and check it."""
     model = MODELS[domain]
@@ -50,7 +56,7 @@ def validate(
         event = model.model_validate(data)
     except ValidationError as error:
         return schema_rejection(error)
-    return check(event, known_ports, now) or event
+    return check(event, known_ports, now, late_grace) or event
 
 
 def schema_rejection(error: ValidationError) -> Rejected:
@@ -61,11 +67,22 @@ def schema_rejection(error: ValidationError) -> Rejected:
     return Rejected(RejectReason.SCHEMA_INVALID, f"{location}: {first['msg']}")
 
 
-def check(event: Envelope, known_ports: Collection[str], now: datetime) -> Rejected | None:
+def check(
+    event: Envelope,
+    known_ports: Collection[str],
+    now: datetime,
+    late_grace: timedelta = DEFAULT_LATE_GRACE,
+) -> Rejected | None:
     """The first semantic problem of ``event``, or None when it may count."""
     if event.port not in known_ports:
         return Rejected(RejectReason.UNKNOWN_PORT, f"port {event.port} is not a reference port")
     problem = _time_problem(event, now)
+    if problem is None and event.occurred_at < now - late_grace:
+        problem = Rejected(
+            RejectReason.TOO_LATE,
+            f"occurred_at {event.occurred_at.isoformat()} is older than the grace period "
+            f"of {late_grace.total_seconds() / 3600:g} h",
+        )
     if problem is None:
         if isinstance(event, VesselEvent):
             problem = _vessel_problem(event)

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import os
 import socket
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
@@ -36,14 +38,18 @@ from hub.kafka_topics import (
     DEADLETTER_REASON_HEADER,
     DEADLETTER_SOURCE_HEADER,
     INGEST_TOPICS,
+    KPI_TOPICS,
+    KPI_WINDOWS,
 )
 from hub.services import schema_source
 from hub.settings import HubSettings
 from schemas.avro_schemas import parsed_schema
 from schemas.codec import AvroCodec
+from schemas.models import Envelope
 from schemas.registry_client import RegistryError
 from schemas.rejections import Rejected
 from streams.intake import take_in
+from streams.kpi_stage import KpiUpdate, stored_keys, update_kpis
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -111,10 +117,18 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
         consumer_auto_offset_reset="earliest",
     )
     state = WorkerState(settings, database_url)
-    deadletter = app.topic(settings.topic(DEADLETTER), key_serializer="raw", value_serializer="raw")
+
+    def raw_topic(name: str) -> faust.TopicT:
+        return app.topic(settings.topic(name), key_serializer="raw", value_serializer="raw")
+
+    outputs = Outputs(
+        deadletter=raw_topic(DEADLETTER),
+        kpis={kind: raw_topic(name) for kind, name in KPI_TOPICS.items()},
+        windows=raw_topic(KPI_WINDOWS),
+    )
     for domain, topic_name in INGEST_TOPICS.items():
-        topic = app.topic(settings.topic(topic_name), key_serializer="raw", value_serializer="raw")
-        app.agent(topic, name=f"intake-{domain}")(_intake_agent(domain, state, deadletter))
+        agent = _intake_agent(domain, state, outputs)
+        app.agent(raw_topic(topic_name), name=f"intake-{domain}")(agent)
 
     @app.timer(interval=settings.worker_heartbeat_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def report_alive() -> None:
@@ -134,13 +148,22 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
     return app
 
 
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """The topics a batch writes to besides PostgreSQL."""
+
+    deadletter: faust.TopicT
+    kpis: dict[str, faust.TopicT]
+    windows: faust.TopicT
+
+
 def _intake_agent(
-    domain: str, state: WorkerState, deadletter: faust.TopicT
+    domain: str, state: WorkerState, outputs: Outputs
 ) -> Callable[[Any], Awaitable[None]]:
     async def intake(stream: Any) -> None:  # a faust Stream; its stubs lack take_events
         async for events in stream.take_events(state.settings.worker_batch_size, _BATCH_WITHIN_S):
             try:
-                await _take_in_batch(domain, events, state, deadletter)
+                await _take_in_batch(domain, events, state, outputs)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -151,26 +174,36 @@ def _intake_agent(
 
 
 async def _take_in_batch(
-    domain: str, events: Sequence[EventT[Any]], state: WorkerState, deadletter: faust.TopicT
+    domain: str, events: Sequence[EventT[Any]], state: WorkerState, outputs: Outputs
 ) -> None:
     pool = await _with_retry("connect to PostgreSQL", state.pool)
     codec = await _with_retry("open the schema registry", state.codec)
     reader_schema = parsed_schema(domain)
     now = datetime.now(UTC)
+    late_grace = timedelta(hours=state.settings.late_grace_hours)
     accepted: list[IngestedEvent] = []
+    models: list[Envelope] = []
     rejected: Counter[tuple[str, str]] = Counter()
     for event in events:
         message = event.message
         outcome = await _with_retry(
             "read the schema registry",
             functools.partial(
-                take_in, message.value, domain, codec, reader_schema, state.known_ports, now
+                take_in,
+                message.value,
+                domain,
+                codec,
+                reader_schema,
+                state.known_ports,
+                now,
+                late_grace,
             ),
         )
         if isinstance(outcome, Rejected):
-            await _dead_letter(deadletter, message, outcome)
+            await _dead_letter(outputs.deadletter, message, outcome)
             rejected[(domain, outcome.reason.value)] += 1
             continue
+        models.append(outcome)
         accepted.append(
             IngestedEvent(
                 event_id=outcome.event_id,
@@ -178,11 +211,42 @@ async def _take_in_batch(
                 event_type=outcome.event_type,
                 port=outcome.port,
                 occurred_at=outcome.occurred_at,
+                payload=outcome.model_dump_json(),
+                entity_keys=stored_keys(outcome),
             )
         )
     await _with_retry("record events", lambda: store.record_events(pool, accepted))
     await _with_retry("count rejections", lambda: store.record_rejections(pool, rejected))
+    # Recomputing is idempotent, so duplicates and re-deliveries are simply recomputed too.
+    update = await _with_retry("update KPIs", lambda: update_kpis(pool, models))
+    await _emit(outputs, update)
     state.events_in += len(events)
+
+
+async def _emit(outputs: Outputs, update: KpiUpdate) -> None:
+    """Publish the recomputed entity KPIs and windows (a later value supersedes an earlier)."""
+    deliveries = []
+    for value in update.values:
+        body = {
+            "entity_kind": value.entity_kind,
+            "entity_id": value.entity_id,
+            "port": value.port,
+            "kpi": value.kpi,
+            "value": value.value,
+            "unit": value.unit,
+            "anchor_time": value.anchor_time.isoformat() if value.anchor_time else None,
+            "flag": value.flag,
+        }
+        topic = outputs.kpis[value.entity_kind]
+        key = f"{value.entity_kind}:{value.entity_id}:{value.kpi}".encode()
+        deliveries.append(await topic.send(key=key, value=json.dumps(body).encode()))
+    for row in update.windows:
+        body = dict(row)
+        body["window_start"] = row["window_start"].isoformat()
+        key = f"{row['port']}:{row['granularity']}:{body['window_start']}:{row['kpi']}".encode()
+        deliveries.append(await outputs.windows.send(key=key, value=json.dumps(body).encode()))
+    for delivery in deliveries:
+        await delivery
 
 
 async def _dead_letter(deadletter: faust.TopicT, message: Any, rejected: Rejected) -> None:

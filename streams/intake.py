@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from schemas.codec import (
@@ -28,6 +28,7 @@ async def take_in(
     reader_schema: Any,
     known_ports: Collection[str],
     now: datetime,
+    late_grace: timedelta,
 ) -> Envelope | Rejected:
     """Decode one record of ``ingest.<domain>`` and check it.
 
@@ -47,7 +48,7 @@ async def take_in(
     except PayloadError as error:
         return Rejected(RejectReason.UNDECODABLE, str(error))
     try:
-        return validate(domain, datum, known_ports, now)
+        return validate(domain, datum, known_ports, now, late_grace)
     except Exception as error:  # a check that trips on odd data must not stop the worker
         log.exception("validation of a %s record failed unexpectedly", domain)
         return Rejected(

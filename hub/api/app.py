@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from hub.api.ingest import IngestContext, create_ingest_router
+from hub.api.kpis import create_kpi_router
 from hub.db import store
 from hub.registry.api import create_registry_router
 from hub.registry.store import SchemaRegistryStore
@@ -102,6 +103,7 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
         lifespan=lifespan,
     )
     api.include_router(create_ingest_router(lambda: live["ingest"]), tags=["ingestion"])
+    api.include_router(create_kpi_router(lambda: live["pool"]), tags=["kpis"])
     api.include_router(
         create_registry_router(lambda: live["registry_store"]),
         prefix="/registry",

@@ -17,7 +17,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import asyncpg
@@ -117,12 +117,13 @@ async def ingest(
 ) -> IngestAnswer:
     """Validate, encode and produce ``items``; dead-letter and count the refused ones."""
     now = datetime.now(UTC)
+    late_grace = timedelta(hours=context.settings.late_grace_hours)
     results: list[EventResult] = []
     deliveries: list[tuple[int, asyncio.Future[Any]]] = []
     refused: list[tuple[bytes, Rejected]] = []
     topic = context.settings.topic(INGEST_TOPICS[domain])
     for index, item in enumerate(items):
-        outcome = _check(domain, item, publisher, context.known_ports, now)
+        outcome = _check(domain, item, publisher, context.known_ports, now, late_grace)
         if isinstance(outcome, Rejected):
             results.append(_rejected(index, item, outcome))
             refused.append((json.dumps(item, default=str).encode(), outcome))
@@ -158,12 +159,13 @@ def _check(
     publisher: Publisher,
     known_ports: frozenset[str],
     now: datetime,
+    late_grace: timedelta,
 ) -> Envelope | Rejected:
     if not isinstance(item, dict):
         return Rejected(
             RejectReason.SCHEMA_INVALID, f"an event is a JSON object, not {item!r}"[:200]
         )
-    outcome = validate(domain, item, known_ports, now)
+    outcome = validate(domain, item, known_ports, now, late_grace)
     if isinstance(outcome, Envelope) and outcome.port != publisher.port:
         return Rejected(
             RejectReason.PORT_NOT_OWNED,

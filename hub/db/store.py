@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,10 @@ class IngestedEvent:
     event_type: str
     port: str
     occurred_at: datetime
+    payload: str = "null"
+    """The validated event as JSON (its model's JSON), what the KPI stage recomputes from."""
+    entity_keys: tuple[str, ...] = ()
+    """``<kind>:<port>/<id>`` of every entity the event concerns."""
 
 
 # De-duplication and counting in one statement: only rows really inserted (new event_ids) reach
@@ -26,13 +31,18 @@ class IngestedEvent:
 # leaves `events` unchanged, and events + duplicates is everything accepted.
 _RECORD_EVENTS = """
 WITH batch AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-        AS b (event_id, domain, event_type, port, occurred_at)
+    SELECT * FROM unnest(
+        $1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[], $7::jsonb[]
+    ) AS b (event_id, domain, event_type, port, occurred_at, payload, entity_keys)
 ), new_events AS (
-    INSERT INTO ingested_events (event_id, domain, event_type, port, occurred_at)
-    SELECT event_id, domain, event_type, port, occurred_at FROM batch
+    INSERT INTO ingested_events (event_id, domain, event_type, port, occurred_at, payload)
+    SELECT event_id, domain, event_type, port, occurred_at, payload FROM batch
     ON CONFLICT (event_id) DO NOTHING
     RETURNING port, domain, occurred_at
+), keys AS (
+    INSERT INTO event_entity_keys (key, event_id)
+    SELECT DISTINCT key, event_id FROM batch, jsonb_array_elements_text(entity_keys) AS key
+    ON CONFLICT DO NOTHING
 ), seen AS (
     SELECT port, domain, count(*) AS events FROM batch GROUP BY port, domain
 ), inserted AS (
@@ -63,6 +73,8 @@ async def record_events(
         [event.event_type for event in events],
         [event.port for event in events],
         [event.occurred_at for event in events],
+        [event.payload for event in events],
+        [json.dumps(event.entity_keys) for event in events],
     )
 
 

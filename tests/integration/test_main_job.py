@@ -67,6 +67,20 @@ async def test_main_job_serves_live_port_counts_and_stops_on_ctrl_c(
 
             await eventually(grew, 30, "the counts growing while the generator runs")
 
+            async def latest() -> dict[str, object]:
+                return dict((await client.get("/v1/kpis/latest")).json())
+
+            async def some_kpis() -> bool:
+                return bool((await latest())["ports"])
+
+            await eventually(some_kpis, 60, "KPIs on /v1/kpis/latest")
+            first_kpis = await latest()
+
+            async def kpis_changed() -> bool:
+                return await latest() != first_kpis
+
+            await eventually(kpis_changed, 60, "the dashboard's KPI values changing live")
+
             health = await client.get("/health")
             assert health.status_code == 200, health.text
             body = health.json()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,6 +17,7 @@ from streams.intake import take_in
 from tests.samples import samples
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
+GRACE = timedelta(days=7)
 PORTS = frozenset({"PECLL", "BRSSZ"})
 
 
@@ -38,7 +39,7 @@ class InMemoryRegistry:
 def intake(raw: bytes, domain: str = "vessel") -> Envelope | Rejected:
     async def run() -> Envelope | Rejected:
         codec = AvroCodec(REGISTRY)
-        return await take_in(raw, domain, codec, parsed_schema(domain), PORTS, NOW)
+        return await take_in(raw, domain, codec, parsed_schema(domain), PORTS, NOW, GRACE)
 
     return asyncio.run(run())
 

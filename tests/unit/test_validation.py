@@ -55,6 +55,7 @@ def test_valid_samples_pass_as_json_and_as_avro_data(domain: str) -> None:
         ("cargo", 0, {"published_at": "2026-03-03T00:00:00Z"}, RejectReason.IMPLAUSIBLE_TIME, "published_at"),
         ("vessel", 1, {"occurred_at": "2026-03-01T13:00:00Z"}, RejectReason.IMPLAUSIBLE_TIME, "after it was published"),
         ("vessel", 0, {"occurred_at": "2027-06-01T00:00:00Z"}, RejectReason.IMPLAUSIBLE_TIME, "a year ahead"),
+        ("cargo", 0, {"occurred_at": "2026-02-20T00:00:00Z"}, RejectReason.TOO_LATE, "older than the grace period of 168 h"),
         ("vessel", 0, {"imo": None}, RejectReason.SCHEMA_INVALID, "imo"),
         ("cargo", 0, {"move": "LAND"}, RejectReason.SCHEMA_INVALID, "move"),
         ("customs", 0, {"surprise": 1}, RejectReason.SCHEMA_INVALID, "surprise"),

@@ -1,0 +1,195 @@
+"""Read API of the logistics KPIs: per-port windows, one port call, every port's latest values.
+
+KPI names carry their unit (``waiting_time_h``, ``dwell_days``, ``berth_productivity_moves_per_h``)
+and every value comes with ``unit`` too; definitions are in ``docs/kpis.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import asyncpg
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+DEFAULT_SPAN = timedelta(days=7)
+MAX_SPAN = timedelta(days=366)
+
+
+class WindowValue(BaseModel):
+    window_start: datetime
+    kpi: str
+    unit: str
+    count: int
+    total: float
+    mean: float
+    median: float
+    p90: float
+
+
+class PortKpis(BaseModel):
+    port: str
+    granularity: Literal["hour", "day"]
+    from_time: datetime
+    to_time: datetime
+    windows: list[WindowValue]
+
+
+class EntityKpi(BaseModel):
+    value: float | None
+    unit: str
+    flag: str | None
+    anchor_time: datetime | None
+
+
+class CallEvent(BaseModel):
+    occurred_at: datetime
+    classifier: str
+    operation: str
+    facility: str
+    berth_id: str | None
+
+
+class PortCall(BaseModel):
+    port: str
+    port_call_id: str
+    state: str
+    kpis: dict[str, EntityKpi]
+    events: list[CallEvent]
+
+
+class LatestPort(BaseModel):
+    port: str
+    kpis: dict[str, WindowValue]
+
+
+class LatestKpis(BaseModel):
+    granularity: Literal["day"]
+    ports: list[LatestPort]
+
+
+def create_kpi_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/v1/ports/{unlocode}/kpis", response_model=PortKpis)
+    async def port_kpis(
+        unlocode: str,
+        from_: Annotated[datetime | None, Query(alias="from")] = None,
+        to: datetime | None = None,
+        granularity: Literal["hour", "day"] = "hour",
+    ) -> PortKpis:
+        """Windowed KPIs of one port (count, total, mean, median, p90 per window and KPI).
+
+        ``from``/``to`` are ISO 8601 times (default: the last 7 days); windows are by event time.
+        """
+        end = _aware(to) if to else datetime.now(UTC)
+        start = _aware(from_) if from_ else end - DEFAULT_SPAN
+        if not start < end or end - start > MAX_SPAN:
+            raise HTTPException(422, f"from must be before to, at most {MAX_SPAN.days} days apart")
+        pool = get_pool()
+        if not await pool.fetchval("SELECT 1 FROM ports WHERE unlocode = $1", unlocode):
+            raise HTTPException(404, f"{unlocode} is not a reference port")
+        rows = await pool.fetch(
+            """
+            SELECT window_start, kpi, unit, count, total, mean, median, p90 FROM kpi_windows
+            WHERE port = $1 AND granularity = $2 AND window_start >= $3 AND window_start < $4
+            ORDER BY window_start, kpi
+            """,
+            unlocode,
+            granularity,
+            start,
+            end,
+        )
+        return PortKpis(
+            port=unlocode,
+            granularity=granularity,
+            from_time=start,
+            to_time=end,
+            windows=[WindowValue(**dict(row)) for row in rows],
+        )
+
+    @router.get("/v1/port-calls/{port}/{port_call_id}", response_model=PortCall)
+    async def port_call(port: str, port_call_id: str) -> PortCall:
+        """One call: its KPIs (open ones with value null) and its actual timeline."""
+        pool = get_pool()
+        entity = f"{port}/{port_call_id}"
+        kpis = await pool.fetch(
+            "SELECT kpi, value, unit, flag, anchor_time FROM entity_kpis "
+            "WHERE entity_kind = 'port_call' AND entity_id = $1 ORDER BY kpi",
+            entity,
+        )
+        events = await pool.fetch(
+            """
+            SELECT e.payload FROM event_entity_keys k JOIN ingested_events e USING (event_id)
+            WHERE k.key = $1 AND e.domain = 'vessel'
+            ORDER BY e.occurred_at
+            """,
+            f"port_call:{entity}",
+        )
+        if not kpis and not events:
+            raise HTTPException(404, f"no port call {port_call_id} at {port}")
+        timeline = [_call_event(row["payload"]) for row in events]
+        return PortCall(
+            port=port,
+            port_call_id=port_call_id,
+            state=_state(timeline),
+            kpis={
+                row["kpi"]: EntityKpi(**{k: row[k] for k in EntityKpi.model_fields}) for row in kpis
+            },
+            events=timeline,
+        )
+
+    @router.get("/v1/kpis/latest", response_model=LatestKpis)
+    async def latest() -> LatestKpis:
+        """Every port's current values: for each KPI, its most recent daily window."""
+        rows = await get_pool().fetch(
+            """
+            SELECT DISTINCT ON (port, kpi)
+                   port, window_start, kpi, unit, count, total, mean, median, p90
+            FROM kpi_windows WHERE granularity = 'day'
+            ORDER BY port, kpi, window_start DESC
+            """
+        )
+        ports: dict[str, dict[str, WindowValue]] = {}
+        for row in rows:
+            values = dict(row)
+            ports.setdefault(values.pop("port").strip(), {})[row["kpi"]] = WindowValue(**values)
+        return LatestKpis(
+            granularity="day",
+            ports=[LatestPort(port=port, kpis=kpis) for port, kpis in sorted(ports.items())],
+        )
+
+    return router
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _call_event(payload: Any) -> CallEvent:
+    data = json.loads(payload) if isinstance(payload, str) else payload
+    return CallEvent(
+        occurred_at=data["occurred_at"],
+        classifier=data["classifier"],
+        operation=data["operation"],
+        facility=data["facility"],
+        berth_id=data.get("berth_id"),
+    )
+
+
+def _state(timeline: list[CallEvent]) -> str:
+    """Where the call is now, from its latest actual event."""
+    actual = [event for event in timeline if event.classifier == "ACT"]
+    if not actual:
+        return "expected"
+    last = actual[-1]
+    if last.operation == "DEPA" and last.facility == "BRTH":
+        return "departed"
+    if last.facility == "BRTH":
+        return "at berth"
+    if last.facility == "ANCH" and last.operation == "ARRI":
+        return "at anchorage"
+    return "arriving"

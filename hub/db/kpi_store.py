@@ -1,0 +1,158 @@
+"""Queries of the KPI stage: events by entity, entity KPIs, and per-port windows.
+
+Windows are aggregated by PostgreSQL itself (``percentile_cont``), from the entity KPIs of the
+windows a batch touched; ``streams.kpis.windows`` is the same definition in Python, and the tests
+hold the two equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from streams.kpis.model import KpiValue
+
+GRANULARITIES = ("hour", "day")
+
+
+@dataclass(frozen=True, slots=True)
+class EntityGroup:
+    """A set of entity KPI rows replaced together: one entity, or all visits of a container."""
+
+    kind: str
+    group_id: str
+
+
+async def events_of(
+    connection: asyncpg.Connection | asyncpg.Pool, keys: Collection[str]
+) -> list[tuple[str, str]]:
+    """(domain, payload JSON) of every stored event concerning any of ``keys``."""
+    if not keys:
+        return []
+    rows = await connection.fetch(
+        """
+        SELECT domain, payload::text AS payload FROM ingested_events
+        WHERE event_id IN (SELECT event_id FROM event_entity_keys WHERE key = ANY($1::text[]))
+          AND payload IS NOT NULL
+        """,
+        list(keys),
+    )
+    return [(row["domain"], row["payload"]) for row in rows]
+
+
+async def keys_referring_to(
+    connection: asyncpg.Connection | asyncpg.Pool, references: Collection[str], kind: str
+) -> set[str]:
+    """Entity keys of ``kind`` on events that carry any of the ``references`` keys."""
+    if not references:
+        return set()
+    rows = await connection.fetch(
+        """
+        SELECT DISTINCT other.key FROM event_entity_keys referring
+        JOIN event_entity_keys other USING (event_id)
+        WHERE referring.key = ANY($1::text[]) AND left(other.key, length($2)) = $2
+        """,
+        list(references),
+        f"{kind}:",
+    )
+    return {row["key"] for row in rows}
+
+
+async def replace_entity_kpis(
+    connection: asyncpg.Connection,
+    groups: Collection[EntityGroup],
+    values: Sequence[tuple[KpiValue, str]],
+) -> set[tuple[str, str, datetime]]:
+    """Replace the KPI rows of ``groups`` with ``values`` ((value, group_id) pairs; call inside
+    a transaction).
+
+    Returns the (port, kpi, anchor_time) of every row removed or written, so that the windows
+    they fall in can be recomputed.
+    """
+    removed = await connection.fetch(
+        """
+        DELETE FROM entity_kpis k USING unnest($1::text[], $2::text[]) AS g (kind, group_id)
+        WHERE k.entity_kind = g.kind AND k.group_id = g.group_id
+        RETURNING k.port, k.kpi, k.anchor_time
+        """,
+        [group.kind for group in groups],
+        [group.group_id for group in groups],
+    )
+    if values:
+        await connection.execute(
+            """
+            INSERT INTO entity_kpis
+                (entity_kind, entity_id, group_id, kpi, port, value, unit, anchor_time, flag)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                 $6::float8[], $7::text[], $8::timestamptz[], $9::text[])
+            """,
+            [v.entity_kind for v, _ in values],
+            [v.entity_id for v, _ in values],
+            [group for _, group in values],
+            [v.kpi for v, _ in values],
+            [v.port for v, _ in values],
+            [v.value for v, _ in values],
+            [v.unit for v, _ in values],
+            [v.anchor_time for v, _ in values],
+            [v.flag for v, _ in values],
+        )
+    touched = {
+        (row["port"], row["kpi"], row["anchor_time"])
+        for row in removed
+        if row["anchor_time"] is not None
+    }
+    touched |= {(v.port, v.kpi, v.anchor_time) for v, _ in values if v.anchor_time is not None}
+    return touched
+
+
+_AFFECTED = """
+    SELECT DISTINCT port, kpi, date_trunc($1, anchor AT TIME ZONE 'UTC') AS window_start
+    FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS a (port, kpi, anchor)
+"""
+
+_DELETE_WINDOWS = f"""
+WITH affected AS ({_AFFECTED})
+DELETE FROM kpi_windows w USING affected a
+WHERE w.granularity = $1 AND w.port = a.port AND w.kpi = a.kpi
+  AND w.window_start = a.window_start AT TIME ZONE 'UTC'
+"""
+
+_INSERT_WINDOWS = f"""
+WITH affected AS ({_AFFECTED})
+INSERT INTO kpi_windows
+    (port, granularity, window_start, kpi, unit, count, total, mean, median, p90)
+SELECT k.port, $1, a.window_start AT TIME ZONE 'UTC', k.kpi, max(k.unit), count(*),
+       sum(k.value), avg(k.value),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY k.value),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY k.value)
+FROM affected a
+JOIN entity_kpis k
+  ON k.port = a.port AND k.kpi = a.kpi
+ AND k.anchor_time >= a.window_start AT TIME ZONE 'UTC'
+ AND k.anchor_time < (a.window_start + ('1 ' || $1)::interval) AT TIME ZONE 'UTC'
+WHERE k.value IS NOT NULL AND k.flag IS NULL
+GROUP BY k.port, a.window_start, k.kpi
+RETURNING port, granularity, window_start, kpi, unit, count, total, mean, median, p90
+"""
+
+
+async def recompute_windows(
+    connection: asyncpg.Connection, touched: Collection[tuple[str, str, datetime]]
+) -> list[asyncpg.Record]:
+    """Recompute the hourly and daily windows containing ``touched`` (inside a transaction).
+
+    Windows left without values are deleted. Returns the rows written.
+    """
+    if not touched:
+        return []
+    ports, kpis, anchors = zip(*touched, strict=True)
+    written: list[asyncpg.Record] = []
+    for granularity in GRANULARITIES:
+        # Delete then rebuild: a window left with no value disappears instead of going stale.
+        arguments = (granularity, list(ports), list(kpis), list(anchors))
+        await connection.execute(_DELETE_WINDOWS, *arguments)
+        written += await connection.fetch(_INSERT_WINDOWS, *arguments)
+    return written

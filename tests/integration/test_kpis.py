@@ -1,0 +1,246 @@
+"""Streaming KPIs equal the batch reference, through the real broker, worker and database."""
+
+from __future__ import annotations
+
+import math
+import random
+import signal
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from connectors.generator import PortTrafficGenerator, domain_of
+from hub.kafka_topics import INGEST_TOPICS
+from hub.reference import load_ports
+from hub.registry.store import SchemaRegistryStore
+from hub.settings import BUNDLED_PORTS_FILE
+from schemas.avro_schemas import schema_text, subject_for
+from schemas.codec import AvroCodec
+from schemas.models import Classifier, Envelope, Facility, Operation, VesselEvent, to_avro_datum
+from streams.kpis.model import KpiValue
+from streams.kpis.reference import all_kpis
+from streams.kpis.windows import window_aggregates
+from tests.integration.helpers import (
+    Services,
+    eventually,
+    free_port,
+    hub_environment,
+    produce,
+    start_hub,
+    stop_process,
+)
+
+# Durations are compared within a second, whatever their unit.
+SECOND_IN = {"h": 1 / 3600, "min": 1 / 60, "days": 1 / 86400}
+
+
+async def test_a_shuffled_day_with_duplicates_gives_the_batch_reference(
+    services: Services, fresh_database: str, namespace: str, tmp_path: Path
+) -> None:
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    generator = PortTrafficGenerator(
+        load_ports(BUNDLED_PORTS_FILE), seed=4, start=end - timedelta(days=2), scale=0.05
+    )
+    day = list(generator.events_between(end - timedelta(days=1), end))
+    assert len({domain_of(event) for event in day}) >= 3
+    rng = random.Random(5)
+    sent = day + rng.sample(day, k=len(day) // 20)  # 5% duplicates
+    rng.shuffle(sent)
+
+    worker = start_hub(
+        ["worker"],
+        _environment(services, fresh_database, namespace, tmp_path),
+        tmp_path / "worker.log",
+    )
+    pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
+    try:
+        await eventually(lambda: _migrated(pool), 90, "the worker's start")
+        await _publish(services, pool, namespace, sent)
+        expected = {_key(v): v for v in all_kpis(day)}
+        assert expected, "the generated day gave no KPI"
+
+        async def equal() -> bool:
+            return _differences(expected, await _stored(pool)) == []
+
+        try:
+            await eventually(
+                equal, 180, "the streamed KPIs to equal the batch reference", interval_s=2
+            )
+        except AssertionError:
+            differences = _differences(expected, await _stored(pool))
+            accounted = await pool.fetchval(
+                "SELECT coalesce(sum(events + duplicates), 0) FROM port_event_counts"
+            )
+            rejected = await pool.fetch(
+                "SELECT reason, sum(events) AS n FROM rejected_event_counts GROUP BY reason"
+            )
+            raise AssertionError(
+                f"{len(differences)} differences, e.g. {differences[:5]}; "
+                f"{accounted} of {len(sent)} accepted, rejected {[tuple(r) for r in rejected]}"
+            ) from None
+
+        for granularity in ("hour", "day"):
+            reference = {
+                (w.port, w.window_start, w.kpi): w
+                for w in window_aggregates(expected.values(), granularity)
+            }
+            rows = await pool.fetch("SELECT * FROM kpi_windows WHERE granularity = $1", granularity)
+            stored = {(r["port"].strip(), r["window_start"], r["kpi"]): r for r in rows}
+            assert stored.keys() == reference.keys(), granularity
+            for key, window in reference.items():
+                row = stored[key]
+                assert row["count"] == window.count, key
+                for field in ("total", "mean", "median", "p90"):
+                    assert math.isclose(
+                        row[field], getattr(window, field), rel_tol=1e-9, abs_tol=1e-6
+                    ), (key, field)
+    finally:
+        await pool.close()
+        stop_process(worker, signal.SIGTERM, 30)
+
+
+async def test_a_hand_made_call_reads_back_through_the_api(
+    services: Services, fresh_database: str, namespace: str, tmp_path: Path
+) -> None:
+    """Arrives, waits 6 h at anchorage, berths 20 h: the API says so."""
+    port_http = free_port()
+    environment = _environment(services, fresh_database, namespace, tmp_path) | {
+        "HUB_HTTP_PORT": str(port_http)
+    }
+    worker = start_hub(["worker"], environment, tmp_path / "worker.log")
+    api = start_hub(["api"], environment, tmp_path / "api.log")
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    steps = [
+        (Operation.ARRI, Facility.PORT, 0.0),
+        (Operation.ARRI, Facility.ANCH, 0.25),
+        (Operation.DEPA, Facility.ANCH, 6.25),
+        (Operation.ARRI, Facility.PBPL, 6.5),
+        (Operation.ARRI, Facility.BRTH, 7.25),
+        (Operation.STRT, Facility.BRTH, 8.0),
+        (Operation.CMPL, Facility.BRTH, 26.5),
+        (Operation.DEPA, Facility.BRTH, 27.25),
+    ]
+    events = [
+        VesselEvent(
+            event_id=uuid.uuid4(),
+            occurred_at=t0 + timedelta(hours=hours),
+            published_at=t0 + timedelta(hours=hours, minutes=1),
+            port="PECLL",
+            port_call_id="HAND-MADE-1",
+            imo="9074729",
+            classifier=Classifier.ACT,
+            operation=operation,
+            facility=facility,
+            berth_id="B3" if facility is Facility.BRTH else None,
+        )
+        for operation, facility, hours in steps
+    ]
+    pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
+    try:
+        await eventually(lambda: _migrated(pool), 90, "the worker's start")
+        await _publish(services, pool, namespace, list(reversed(events)))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_http}") as client:
+
+            async def departed() -> bool:
+                try:
+                    response = await client.get("/v1/port-calls/PECLL/HAND-MADE-1")
+                except httpx.TransportError:
+                    return False
+                return (
+                    response.status_code == 200
+                    and response.json()["state"] == "departed"
+                    and "port_hours_h" in response.json()["kpis"]
+                )
+
+            await eventually(departed, 90, "the call to be reported departed")
+            call = (await client.get("/v1/port-calls/PECLL/HAND-MADE-1")).json()
+            kpis = {name: value["value"] for name, value in call["kpis"].items()}
+            assert math.isclose(kpis["waiting_time_h"], 7.25, abs_tol=1 / 3600)
+            assert math.isclose(kpis["anchorage_time_h"], 6.0, abs_tol=1 / 3600)
+            assert math.isclose(kpis["gross_berth_h"], 20.0, abs_tol=1 / 3600)
+            assert math.isclose(kpis["port_hours_h"], 27.25, abs_tol=1 / 3600)
+            assert [e["facility"] for e in call["events"]] == [s[1].value for s in steps]
+
+            day = (
+                await client.get(
+                    "/v1/ports/PECLL/kpis",
+                    params={"granularity": "day", "from": (t0 - timedelta(days=1)).isoformat()},
+                )
+            ).json()
+            waiting = [w for w in day["windows"] if w["kpi"] == "waiting_time_h"]
+            assert len(waiting) == 1 and waiting[0]["count"] == 1
+            assert math.isclose(waiting[0]["mean"], 7.25, abs_tol=1 / 3600)
+            latest = (await client.get("/v1/kpis/latest")).json()
+            assert "PECLL" in {port["port"] for port in latest["ports"]}
+    finally:
+        await pool.close()
+        stop_process(api, signal.SIGTERM, 30)
+        stop_process(worker, signal.SIGTERM, 30)
+
+
+def _environment(
+    services: Services, database: str, namespace: str, tmp_path: Path
+) -> dict[str, str]:
+    return hub_environment(
+        HUB_KAFKA_BOOTSTRAP=services.bootstrap,
+        DATABASE_URL=database,
+        HUB_TOPIC_NAMESPACE=namespace,
+        HUB_WORKER_ID=f"{namespace}worker",
+        HUB_STATE_DIR=str(tmp_path / "state"),
+        HUB_WORKER_HEARTBEAT_S="1",
+        HUB_TOPIC_PARTITIONS="4",
+    )
+
+
+async def _migrated(pool: asyncpg.Pool) -> bool:
+    try:
+        return bool(await pool.fetchval("SELECT count(*) FROM worker_heartbeats"))
+    except asyncpg.UndefinedTableError:
+        return False
+
+
+async def _publish(
+    services: Services, pool: asyncpg.Pool, namespace: str, events: Sequence[Envelope]
+) -> None:
+    codec = AvroCodec(SchemaRegistryStore(pool))
+    by_topic: dict[str, list[bytes]] = {}
+    for event in events:
+        domain = domain_of(event)
+        topic = f"{namespace}{INGEST_TOPICS[domain]}"
+        value = await codec.encode(subject_for(topic), schema_text(domain), to_avro_datum(event))
+        by_topic.setdefault(topic, []).append(value)
+    for topic, values in by_topic.items():
+        await produce(services.bootstrap, topic, values)
+
+
+def _key(value: KpiValue) -> tuple[str, str, str]:
+    return (value.entity_kind, value.entity_id, value.kpi)
+
+
+async def _stored(pool: asyncpg.Pool) -> dict[tuple[str, str, str], dict[str, Any]]:
+    rows = await pool.fetch("SELECT * FROM entity_kpis")
+    return {(r["entity_kind"], r["entity_id"], r["kpi"]): dict(r) for r in rows}
+
+
+def _differences(
+    expected: dict[tuple[str, str, str], KpiValue],
+    stored: dict[tuple[str, str, str], dict[str, Any]],
+) -> list[str]:
+    problems = [f"missing {key}" for key in expected.keys() - stored.keys()]
+    problems += [f"unexpected {key}" for key in stored.keys() - expected.keys()]
+    for key in expected.keys() & stored.keys():
+        want, got = expected[key], stored[key]
+        if (want.value is None) != (got["value"] is None) or want.flag != got["flag"]:
+            problems.append(f"{key}: {want.value}/{want.flag} != {got['value']}/{got['flag']}")
+        elif want.value is not None:
+            tolerance = SECOND_IN.get(want.unit, 1e-9)
+            if not math.isclose(want.value, got["value"], rel_tol=1e-9, abs_tol=tolerance):
+                problems.append(f"{key}: {want.value} != {got['value']}")
+        if want.anchor_time != got["anchor_time"]:
+            problems.append(f"{key}: anchor {want.anchor_time} != {got['anchor_time']}")
+    return problems

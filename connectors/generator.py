@@ -194,6 +194,11 @@ def key_of(event: Envelope) -> bytes:
     raise ValueError(f"{type(event).__name__} is not an event of any domain")
 
 
+def jsonl_line(event: Envelope) -> str:
+    """One line of the JSONL event file: ``{"domain": ..., "event": <model JSON>}``."""
+    return f'{{"domain": "{domain_of(event)}", "event": {event.model_dump_json()}}}\n'
+
+
 def write_jsonl(path: Path | str, events: Iterable[Envelope]) -> int:
     """Write ``events`` to ``path``, one ``{"domain": ..., "event": ...}`` object a line.
 
@@ -202,9 +207,7 @@ def write_jsonl(path: Path | str, events: Iterable[Envelope]) -> int:
     written = 0
     with Path(path).open("w", encoding="utf-8") as handle:
         for event in events:
-            handle.write(
-                f'{{"domain": "{domain_of(event)}", "event": {event.model_dump_json()}}}\n'
-            )
+            handle.write(jsonl_line(event))
             written += 1
     return written
 
@@ -1367,6 +1370,7 @@ async def publish(
     stop: asyncio.Event,
     codec: AvroCodec,
     limit: int | None = None,
+    record: Callable[[Envelope], object] | None = None,
 ) -> int:
     """Publish the generator's events at ``rate_per_s`` until ``stop`` is set.
 
@@ -1417,6 +1421,8 @@ async def publish(
                 topic, subject, schema = route(domain_of(event))
                 value = await codec.encode(subject, schema, to_avro_datum(event))
                 batch.append(await producer.send(topic, value, key=key_of(event)))
+                if record is not None:
+                    record(event)  # exactly what was streamed, for the batch reference
                 published[topic] = published.get(topic, 0) + 1
                 budget -= 1.0
             for delivery in batch:

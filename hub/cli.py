@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from hub.errors import ConfigError, HubError
 from hub.settings import HubSettings, env_name, load_settings
@@ -53,6 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--scale", type=float, help="traffic volume, 1 = the region's (HUB_GENERATOR_SCALE)"
     )
+    generate.add_argument(
+        "--file",
+        type=Path,
+        help="also write every published event to this JSONL file (for `hub kpis reference`)",
+    )
+    kpis = commands.add_parser("kpis", help="the KPI batch reference")
+    kpis.add_argument("action", choices=("reference",), help="reference: KPIs of a JSONL file")
+    kpis.add_argument("file", type=Path, help="events, as written by `hub generate --file`")
     services = commands.add_parser("services", help="the local Kafka broker and PostgreSQL")
     services.add_argument(
         "action",
@@ -108,8 +118,17 @@ def _dispatch(arguments: argparse.Namespace, settings: HubSettings) -> int:
         return _run_api(settings)
     if command == "generate":
         return asyncio.run(
-            _generate(settings, arguments.rate, arguments.count, arguments.seed, arguments.scale)
+            _generate(
+                settings,
+                arguments.rate,
+                arguments.count,
+                arguments.seed,
+                arguments.scale,
+                arguments.file,
+            )
         )
+    if command == "kpis":
+        return _kpi_reference(arguments.file)
     if command == "services":
         return asyncio.run(_services(settings, arguments.action))
     if command == "tokens":
@@ -145,20 +164,49 @@ async def _generate(
     count: int | None,
     seed: int | None,
     scale: float | None,
+    file: Path | None,
 ) -> int:
+    from connectors.generator import jsonl_line
     from hub.generate import run_generator
     from hub.services import resolve_endpoints
 
-    published = await run_generator(
-        settings,
-        resolve_endpoints(settings),
-        asyncio.Event(),
-        rate=rate,
-        limit=count,
-        seed=seed,
-        scale=scale,
-    )
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(file.open("w", encoding="utf-8")) if file else None
+        published = await run_generator(
+            settings,
+            resolve_endpoints(settings),
+            asyncio.Event(),
+            rate=rate,
+            limit=count,
+            seed=seed,
+            scale=scale,
+            record=(lambda event: sink.write(jsonl_line(event))) if sink else None,
+        )
     print(f"hub: published {published} events to the ingest topics")
+    return 0
+
+
+def _kpi_reference(file: Path) -> int:
+    """Print the batch reference's KPIs of the events in ``file``, one JSON object a line."""
+    import json
+
+    from connectors.generator import read_jsonl
+    from streams.kpis.reference import all_kpis
+
+    if not file.is_file():
+        raise ConfigError(f"{file}: no such file")
+    for value in all_kpis(read_jsonl(file)):
+        row = {
+            "entity_kind": value.entity_kind,
+            "entity_id": value.entity_id,
+            "port": value.port,
+            "kpi": value.kpi,
+            "value": value.value,
+            "unit": value.unit,
+            "anchor_time": value.anchor_time.isoformat() if value.anchor_time else None,
+            "flag": value.flag,
+        }
+        print(json.dumps(row))
     return 0
 
 

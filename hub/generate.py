@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from connectors.generator import PortTrafficGenerator, publish
 from hub.kafka_topics import INGEST_TOPICS
@@ -10,6 +11,7 @@ from hub.reference import load_ports
 from hub.services import Endpoints, connect, schema_source
 from hub.settings import HubSettings
 from schemas.codec import AvroCodec
+from schemas.models import Envelope
 from schemas.registry_client import HttpSchemaRegistry
 
 
@@ -22,6 +24,7 @@ async def run_generator(
     limit: int | None = None,
     seed: int | None = None,
     scale: float | None = None,
+    record: Callable[[Envelope], object] | None = None,
 ) -> int:
     """Publish generated port traffic (every domain) until ``stop`` is set or ``limit`` is
     reached."""
@@ -41,6 +44,7 @@ async def run_generator(
             stop,
             AvroCodec(registry),
             limit=limit,
+            record=record,
         )
     finally:
         if isinstance(registry, HttpSchemaRegistry):

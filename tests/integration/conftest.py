@@ -17,28 +17,40 @@ import pytest
 
 from hub.local.kafka import LocalKafka
 from hub.local.postgres import LocalPostgres
+from hub.local.process import port_is_free
 from tests.integration.helpers import (
     TEST_KAFKA_CONTROLLER_PORT,
     TEST_KAFKA_PORT,
     TEST_POSTGRES_PORT,
     TEST_STATE_DIR,
     Services,
+    free_port,
 )
 
 
 @pytest.fixture(scope="session")
 async def services() -> AsyncIterator[Services]:
     kafka = LocalKafka(TEST_STATE_DIR, TEST_KAFKA_PORT, TEST_KAFKA_CONTROLLER_PORT, heap_mb=512)
+    if not kafka.status().running and not _free(kafka.port, kafka.controller_port):
+        # Something else (another checkout's tests, say) holds the usual ports: use free ones.
+        kafka = LocalKafka(TEST_STATE_DIR, free_port(), free_port(), heap_mb=512)
     postgres = LocalPostgres(TEST_STATE_DIR, TEST_POSTGRES_PORT, database="hub_test")
-    kafka_started = await kafka.start()
-    postgres_started = await postgres.start()
+    if not postgres.status().running and not _free(postgres.port):
+        postgres = LocalPostgres(TEST_STATE_DIR, free_port(), database="hub_test")
+    started: list[LocalKafka | LocalPostgres] = []
     try:
+        if await kafka.start():
+            started.append(kafka)
+        if await postgres.start():
+            started.append(postgres)
         yield Services(kafka, postgres, uuid.uuid4().hex[:8])
     finally:
-        if kafka_started:
-            await asyncio.to_thread(kafka.stop)
-        if postgres_started:
-            await asyncio.to_thread(postgres.stop)
+        for service in reversed(started):
+            await asyncio.to_thread(service.stop)
+
+
+def _free(*ports: int) -> bool:
+    return all(port_is_free(port) for port in ports)
 
 
 @pytest.fixture

@@ -129,7 +129,7 @@ class HubSettings(BaseSettings):
         default=True, description="Whether the main job runs the traffic generator."
     )
     generator_rate: float = Field(
-        default=20.0, gt=0, le=100_000, description="Events per second the generator publishes."
+        default=100.0, gt=0, le=100_000, description="Events per second the generator publishes."
     )
     generator_scale: float = Field(
         default=0.1,

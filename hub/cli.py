@@ -196,17 +196,7 @@ def _kpi_reference(file: Path) -> int:
     if not file.is_file():
         raise ConfigError(f"{file}: no such file")
     for value in all_kpis(read_jsonl(file)):
-        row = {
-            "entity_kind": value.entity_kind,
-            "entity_id": value.entity_id,
-            "port": value.port,
-            "kpi": value.kpi,
-            "value": value.value,
-            "unit": value.unit,
-            "anchor_time": value.anchor_time.isoformat() if value.anchor_time else None,
-            "flag": value.flag,
-        }
-        print(json.dumps(row))
+        print(json.dumps(value.as_json()))
     return 0
 
 

@@ -227,19 +227,9 @@ async def _emit(outputs: Outputs, update: KpiUpdate) -> None:
     """Publish the recomputed entity KPIs and windows (a later value supersedes an earlier)."""
     deliveries = []
     for value in update.values:
-        body = {
-            "entity_kind": value.entity_kind,
-            "entity_id": value.entity_id,
-            "port": value.port,
-            "kpi": value.kpi,
-            "value": value.value,
-            "unit": value.unit,
-            "anchor_time": value.anchor_time.isoformat() if value.anchor_time else None,
-            "flag": value.flag,
-        }
         topic = outputs.kpis[value.entity_kind]
         key = f"{value.entity_kind}:{value.entity_id}:{value.kpi}".encode()
-        deliveries.append(await topic.send(key=key, value=json.dumps(body).encode()))
+        deliveries.append(await topic.send(key=key, value=json.dumps(value.as_json()).encode()))
     for row in update.windows:
         body = dict(row)
         body["window_start"] = row["window_start"].isoformat()

@@ -153,6 +153,19 @@ class KpiValue:
     flag: str | None = None
     """``"NEGATIVE_INTERVAL"`` (value kept, excluded from aggregates), ``"OPEN"`` or None."""
 
+    def as_json(self) -> dict[str, object]:
+        """The value as the KPI topics and ``hub kpis reference`` publish it."""
+        return {
+            "entity_kind": self.entity_kind,
+            "entity_id": self.entity_id,
+            "port": self.port,
+            "kpi": self.kpi,
+            "value": self.value,
+            "unit": self.unit,
+            "anchor_time": self.anchor_time.isoformat() if self.anchor_time else None,
+            "flag": self.flag,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class WindowAggregate:

@@ -96,7 +96,6 @@ __all__ = [
     "DEFAULT_WARMUP",
     "LOOKAHEAD",
     "PortTrafficGenerator",
-    "VesselTrafficGenerator",
     "domain_of",
     "key_of",
     "publish",
@@ -312,10 +311,6 @@ class PortTrafficGenerator:
             if _ms(event.published_at) >= end_ms:
                 return
             yield event
-
-
-VesselTrafficGenerator = PortTrafficGenerator
-"""The generator's first name, kept for its callers."""
 
 
 # --- simulation state -------------------------------------------------------------------------

@@ -96,7 +96,8 @@ def resolve_endpoints(settings: HubSettings) -> Endpoints:
 async def ensure_services(settings: HubSettings) -> tuple[Endpoints, StartedServices]:
     """Check the configured services answer, or start the local ones."""
     started = StartedServices()
-    if settings.kafka_bootstrap is not None:
+    if not settings.uses_local_kafka:
+        assert settings.kafka_bootstrap is not None
         await check_kafka(settings.kafka_bootstrap)
     else:
         kafka = local_kafka(settings)

@@ -138,8 +138,7 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
     return api
 
 
-async def _check_broker(admin: object) -> ComponentHealth:
-    assert isinstance(admin, AIOKafkaAdminClient)
+async def _check_broker(admin: AIOKafkaAdminClient) -> ComponentHealth:
     try:
         # start() connects and fetches cluster metadata; a no-op once started.
         await asyncio.wait_for(admin.start(), _CHECK_TIMEOUT_S)

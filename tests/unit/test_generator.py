@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from stdnum import imo
 
-from connectors.generator import VesselTrafficGenerator
+from connectors.generator import PortTrafficGenerator
 from hub.reference import load_ports
 from hub.settings import BUNDLED_PORTS_FILE
 from schemas.models import Classifier, Facility, Operation, VesselEvent
@@ -17,8 +17,8 @@ PORTS = load_ports(BUNDLED_PORTS_FILE)
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def generator(seed: int = 3) -> VesselTrafficGenerator:
-    return VesselTrafficGenerator(
+def generator(seed: int = 3) -> PortTrafficGenerator:
+    return PortTrafficGenerator(
         PORTS, seed=seed, start=START, scale=0.02, warmup=timedelta(hours=12)
     )
 

@@ -18,7 +18,6 @@ from stdnum import iso6346
 import connectors.generator as generator_module
 from connectors.generator import (
     PortTrafficGenerator,
-    VesselTrafficGenerator,
     domain_of,
     key_of,
     publish,
@@ -425,9 +424,8 @@ def test_a_port_profile_drives_its_traffic() -> None:
     assert not any(e.trade is Trade.TRANSSHIPMENT for e in of_type(tuple(events), CargoEvent))
 
 
-def test_the_old_name_and_arguments_still_work() -> None:
-    assert VesselTrafficGenerator is PortTrafficGenerator
-    generator = VesselTrafficGenerator(PORTS, seed=3, start=START, mean_hours_between_calls=2.0)
+def test_a_mean_call_interval_overrides_every_profile_and_bad_arguments_are_refused() -> None:
+    generator = PortTrafficGenerator(PORTS, seed=3, start=START, mean_hours_between_calls=2.0)
     assert {p.mean_hours_between_calls for p in generator.profiles.values()} == {2.0}
     with pytest.raises(ValueError, match="at least one port"):
         PortTrafficGenerator([])

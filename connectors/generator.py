@@ -248,7 +248,8 @@ class PortTrafficGenerator:
             events); vessel timelines, and so port times and berth occupancy, do not change,
             crane and berth productivity scale with it.
         profiles: traffic profile of a port by UN/LOCODE, replacing
-            :func:`~connectors.traffic_profiles.profile_for`'s.
+            :func:`~connectors.traffic_profiles.profile_for`'s with the port's configured
+            ``berths``.
         warmup: how long the simulation runs before ``start``.
     """
 
@@ -279,8 +280,7 @@ class PortTrafficGenerator:
         self.warmup = warmup
         chosen = profiles or {}
         self.profiles = {
-            port.unlocode: chosen.get(port.unlocode) or profile_for(port.unlocode)
-            for port in self.ports
+            port.unlocode: chosen.get(port.unlocode) or _profile(port) for port in ports
         }
         if mean_hours_between_calls is not None:
             self.profiles = {
@@ -1187,6 +1187,12 @@ def _services(
         code = f"{_SERVICE_NAMES[number % len(_SERVICE_NAMES)]}{number // len(_SERVICE_NAMES) + 1}"
         services.append(_Service(code, tuple(route), tuple(vessels)))
     return services
+
+
+def _profile(port: Port) -> TrafficProfile:
+    """The port's traffic profile, with the berth count its ports file gives (if any)."""
+    profile = profile_for(port.unlocode)
+    return replace(profile, berths=port.berths) if port.berths else profile
 
 
 def _name(names: Sequence[str], number: int) -> str:

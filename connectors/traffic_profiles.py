@@ -64,8 +64,8 @@ class TrafficProfile:
         moves_per_call: the (smallest, largest) number of DISC + LOAD + RSTW moves of a call;
             bigger ships make bigger calls within that range. The generator's ``scale``
             multiplies it.
-        berths: container berths; a call waits (at anchorage) while all are taken, and berth
-            occupancy is measured against this count.
+        berths: container berths; a call waits (at anchorage) while all are taken. The ports
+            file's ``berths`` column, which berth occupancy is measured against, replaces it.
         anchorage_share: share of calls held at anchorage for reasons other than a busy berth
             (congestion at the gate or yard, tides, pilots, berth windows).
         anchorage_mean_h: mean of that hold, in hours (exponentially distributed).
@@ -150,24 +150,25 @@ _MEDIUM = DEFAULT_PROFILES[PortSize.MEDIUM]
 HUB_PROFILES: Final[Mapping[str, TrafficProfile]] = {
     # Colón (MIT) and Balboa: Panama Canal relay hubs, mostly ship-to-ship transshipment.
     "PAMIT": replace(_LARGE, mean_hours_between_calls=3.5, moves_per_call=(800, 3_000),
-                     berths=8, transshipment_share=0.85),
+                     transshipment_share=0.85),
     "PABLB": replace(_LARGE, mean_hours_between_calls=3.5, moves_per_call=(800, 3_000),
-                     berths=7, anchorage_share=0.25, transshipment_share=0.90),
+                     anchorage_share=0.25, transshipment_share=0.90),
     # Santos: the region's largest gateway, little transshipment, chronic berth congestion.
-    "BRSSZ": replace(_LARGE, mean_hours_between_calls=2.5, berths=12, anchorage_share=0.50,
+    "BRSSZ": replace(_LARGE, mean_hours_between_calls=2.5, anchorage_share=0.50,
                      anchorage_mean_h=18.0, transshipment_share=0.05),
     # Manzanillo (MX): Pacific gateway to central Mexico, some relay cargo.
-    "MXZLO": replace(_LARGE, mean_hours_between_calls=3.5, berths=8, transshipment_share=0.20),
+    "MXZLO": replace(_LARGE, mean_hours_between_calls=3.5, transshipment_share=0.20),
     # Cartagena: Caribbean hub, more transshipment than import/export.
-    "COCTG": replace(_LARGE, berths=9, anchorage_share=0.25, transshipment_share=0.60),
+    "COCTG": replace(_LARGE, anchorage_share=0.25, transshipment_share=0.60),
     # Callao: Peru's gateway, some feedering to the west coast.
-    "PECLL": replace(_LARGE, mean_hours_between_calls=4.0, berths=7, transshipment_share=0.20),
+    "PECLL": replace(_LARGE, mean_hours_between_calls=4.0, transshipment_share=0.20),
     # Medium-sized transshipment hubs of the Caribbean.
     "PAONX": replace(_MEDIUM, transshipment_share=0.80),
     "JMKIN": replace(_MEDIUM, transshipment_share=0.85),
     "DOCAU": replace(_MEDIUM, transshipment_share=0.70),
 }  # fmt: skip
-"""Hand-set profiles of the large hubs (and the Caribbean's medium transshipment hubs)."""
+"""Hand-set profiles of the large hubs (and the Caribbean's medium transshipment hubs). Their
+berth counts are in the ports file (``hub/reference/ports.csv``)."""
 
 
 def profile_for(unlocode: str) -> TrafficProfile:

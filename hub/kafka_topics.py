@@ -33,6 +33,7 @@ HUB_TOPICS = (
 # The KPI topic of each kind of entity (streams.kpis.model.KpiValue.entity_kind).
 KPI_TOPICS = {
     "port_call": KPI_PORT_CALLS,
+    "berth_hour": KPI_PORT_CALLS,
     "container_visit": KPI_CARGO,
     "truck_visit": KPI_CARGO,
     "move": KPI_CARGO,

@@ -112,7 +112,10 @@ class HubSettings(BaseSettings):
 
     ports_file: Path = Field(
         default=BUNDLED_PORTS_FILE,
-        description="CSV of the reference ports (unlocode,name,country,lat,lon).",
+        description=(
+            "CSV of the reference ports (unlocode,name,country,lat,lon[,berths]); berths is"
+            " what berth occupancy is measured against."
+        ),
     )
 
     late_grace_hours: float = Field(

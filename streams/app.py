@@ -78,6 +78,7 @@ class WorkerState:
         self.instance = f"{socket.gethostname()}:{os.getpid()}"
         self.events_in = 0
         self.known_ports: frozenset[str] = frozenset()
+        self.berths: dict[str, int | None] = {}
         self._pool: asyncpg.Pool | None = None
         self._codec: AvroCodec | None = None
 
@@ -86,8 +87,9 @@ class WorkerState:
             pool = await asyncpg.create_pool(
                 self.database_url, min_size=1, max_size=4, command_timeout=30
             )
-            ports = await pool.fetch("SELECT unlocode FROM ports")
+            ports = await pool.fetch("SELECT unlocode, berths FROM ports")
             self.known_ports = frozenset(row["unlocode"] for row in ports)
+            self.berths = {row["unlocode"]: row["berths"] for row in ports}
             self._pool = pool
         return self._pool
 
@@ -218,7 +220,7 @@ async def _take_in_batch(
     await _with_retry("record events", lambda: store.record_events(pool, accepted))
     await _with_retry("count rejections", lambda: store.record_rejections(pool, rejected))
     # Recomputing is idempotent, so duplicates and re-deliveries are simply recomputed too.
-    update = await _with_retry("update KPIs", lambda: update_kpis(pool, models))
+    update = await _with_retry("update KPIs", lambda: update_kpis(pool, models, state.berths))
     await _emit(outputs, update)
     state.events_in += len(events)
 
@@ -230,11 +232,11 @@ async def _emit(outputs: Outputs, update: KpiUpdate) -> None:
         topic = outputs.kpis[value.entity_kind]
         key = f"{value.entity_kind}:{value.entity_id}:{value.kpi}".encode()
         deliveries.append(await topic.send(key=key, value=json.dumps(value.as_json()).encode()))
-    for row in update.windows:
-        body = dict(row)
-        body["window_start"] = row["window_start"].isoformat()
-        key = f"{row['port']}:{row['granularity']}:{body['window_start']}:{row['kpi']}".encode()
-        deliveries.append(await outputs.windows.send(key=key, value=json.dumps(body).encode()))
+    for window in update.windows:
+        start = window.window_start.isoformat()
+        key = f"{window.port}:{window.granularity}:{start}:{window.kpi}".encode()
+        body = json.dumps(window.as_json()).encode()
+        deliveries.append(await outputs.windows.send(key=key, value=body))
     for delivery in deliveries:
         await delivery
 

@@ -15,7 +15,7 @@ advisory locks taken *before* the events are read, so the last writer always saw
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -28,18 +28,22 @@ from hub.db.kpi_store import (
     replace_entity_kpis,
 )
 from schemas.models import MODELS, CustomsEvent, Envelope
-from streams.kpis.model import KpiValue
+from streams.kpis.model import KpiValue, WindowAggregate
 from streams.kpis.reference import all_kpis, entity_keys_of
+from streams.kpis.windows import berth_occupancy
 
-# Entity groups of entity_keys_of → the KPI rows they own. A container's group owns all its
-# visits ("PORT/CONTAINER/n"), because a new event can split or merge visits.
-_ROW_KIND = {
-    "port_call": "port_call",
-    "container": "container_visit",
-    "truck_visit": "truck_visit",
-    "declaration": "declaration",
-    "move": "move",
+# Entity groups of entity_keys_of → the kinds of KPI rows they own. A container's group owns all
+# its visits ("PORT/CONTAINER/n"), because a new event can split or merge visits; a port call
+# owns its berth hours ("PORT/CALL/YYYY-MM-DDTHH").
+_ROW_KINDS = {
+    "port_call": ("port_call", "berth_hour"),
+    "container": ("container_visit",),
+    "truck_visit": ("truck_visit",),
+    "declaration": ("declaration",),
+    "move": ("move",),
 }
+# KPI rows whose entity id is their group's id plus one last "/…" part.
+_MEMBER_OF = {"container_visit": "container", "berth_hour": "port_call"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +51,8 @@ class KpiUpdate:
     """What one batch changed: the recomputed entity KPIs and window rows."""
 
     values: list[KpiValue]
-    windows: list[asyncpg.Record]
+    windows: list[WindowAggregate]
+    """The recomputed windows, and the berth occupancy of those that hold berth hours."""
 
 
 def stored_keys(event: Envelope) -> tuple[str, ...]:
@@ -60,9 +65,17 @@ def stored_keys(event: Envelope) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-async def update_kpis(pool: asyncpg.Pool, events: Sequence[Envelope]) -> KpiUpdate:
-    """Recompute and store the KPIs of every entity ``events`` touch (events already stored)."""
-    groups = {group for event in events for group in entity_keys_of(event) if group[0] in _ROW_KIND}
+async def update_kpis(
+    pool: asyncpg.Pool, events: Sequence[Envelope], berths: Mapping[str, int | None]
+) -> KpiUpdate:
+    """Recompute and store the KPIs of every entity ``events`` touch (events already stored).
+
+    ``berths`` (per port) gives the occupancy of the berth-hours windows that changed; it is
+    derived, not stored (the API derives it the same way when it reads).
+    """
+    groups = {
+        group for event in events for group in entity_keys_of(event) if group[0] in _ROW_KINDS
+    }
     if not groups:
         return KpiUpdate([], [])
     async with pool.acquire() as connection:
@@ -74,13 +87,17 @@ async def update_kpis(pool: asyncpg.Pool, events: Sequence[Envelope]) -> KpiUpda
             values = [value for value in all_kpis(loaded) if _group_of(value) in groups]
             touched = await replace_entity_kpis(
                 connection,
-                [EntityGroup(_ROW_KIND[kind], entity) for kind, entity in groups],
+                [
+                    EntityGroup(row_kind, entity)
+                    for kind, entity in groups
+                    for row_kind in _ROW_KINDS[kind]
+                ],
                 [(value, _group_of(value)[1]) for value in values],
             )
         async with connection.transaction():
             await _lock(connection, {f"windows:{port}" for port, _, _ in touched})
             windows = await recompute_windows(connection, touched)
-    return KpiUpdate(values, windows)
+    return KpiUpdate(values, windows + berth_occupancy(windows, berths))
 
 
 async def _lock(connection: asyncpg.Connection, keys: Collection[str]) -> None:
@@ -129,6 +146,6 @@ def _declaration(event: CustomsEvent) -> str:
 
 
 def _group_of(value: KpiValue) -> tuple[str, str]:
-    if value.entity_kind == "container_visit":
-        return ("container", value.entity_id.rsplit("/", 1)[0])
+    if (group := _MEMBER_OF.get(value.entity_kind)) is not None:
+        return (group, value.entity_id.rsplit("/", 1)[0])
     return (value.entity_kind, value.entity_id)

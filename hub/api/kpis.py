@@ -1,7 +1,9 @@
 """Read API of the logistics KPIs: per-port windows, one port call, every port's latest values.
 
 KPI names carry their unit (``waiting_time_h``, ``dwell_days``, ``berth_productivity_moves_per_h``)
-and every value comes with ``unit`` too; definitions are in ``docs/kpis.md``.
+and every value comes with ``unit`` too; definitions are in ``docs/kpis.md``. Berth occupancy
+(``berth_occupancy_pct``) is derived here, as it is read, from the stored berth-hours windows and
+the port's configured berth count.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Annotated, Any, Literal
 import asyncpg
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
+
+from streams.kpis.model import WindowAggregate
+from streams.kpis.windows import berth_occupancy
 
 DEFAULT_SPAN = timedelta(days=7)
 MAX_SPAN = timedelta(days=366)
@@ -90,13 +95,14 @@ def create_kpi_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
         if not start < end or end - start > MAX_SPAN:
             raise HTTPException(422, f"from must be before to, at most {MAX_SPAN.days} days apart")
         pool = get_pool()
-        if not await pool.fetchval("SELECT 1 FROM ports WHERE unlocode = $1", unlocode):
+        port = await pool.fetchrow("SELECT berths FROM ports WHERE unlocode = $1", unlocode)
+        if port is None:
             raise HTTPException(404, f"{unlocode} is not a reference port")
         rows = await pool.fetch(
             """
-            SELECT window_start, kpi, unit, count, total, mean, median, p90 FROM kpi_windows
+            SELECT port, granularity, window_start, kpi, unit, count, total, mean, median, p90
+            FROM kpi_windows
             WHERE port = $1 AND granularity = $2 AND window_start >= $3 AND window_start < $4
-            ORDER BY window_start, kpi
             """,
             unlocode,
             granularity,
@@ -108,7 +114,7 @@ def create_kpi_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
             granularity=granularity,
             from_time=start,
             to_time=end,
-            windows=[WindowValue(**dict(row)) for row in rows],
+            windows=_with_occupancy(rows, {unlocode: port["berths"]}),
         )
 
     @router.get("/v1/port-calls/{port}/{port_call_id}", response_model=PortCall)
@@ -144,25 +150,42 @@ def create_kpi_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
 
     @router.get("/v1/kpis/latest", response_model=LatestKpis)
     async def latest() -> LatestKpis:
-        """Every port's current values: for each KPI, its most recent daily window."""
-        rows = await get_pool().fetch(
+        """Every port's current values: for each KPI, its most recent daily window (berth
+        occupancy: that of the most recent day with berth hours)."""
+        pool = get_pool()
+        rows = await pool.fetch(
             """
             SELECT DISTINCT ON (port, kpi)
-                   port, window_start, kpi, unit, count, total, mean, median, p90
+                   port, granularity, window_start, kpi, unit, count, total, mean, median, p90
             FROM kpi_windows WHERE granularity = 'day'
             ORDER BY port, kpi, window_start DESC
             """
         )
+        berths = {row["unlocode"]: row["berths"] for row in await pool.fetch(_BERTHS)}
         ports: dict[str, dict[str, WindowValue]] = {}
         for row in rows:
-            values = dict(row)
-            ports.setdefault(values.pop("port").strip(), {})[row["kpi"]] = WindowValue(**values)
+            for value in _with_occupancy([row], berths):
+                ports.setdefault(row["port"].strip(), {})[value.kpi] = value
         return LatestKpis(
             granularity="day",
             ports=[LatestPort(port=port, kpis=kpis) for port, kpis in sorted(ports.items())],
         )
 
     return router
+
+
+_BERTHS = "SELECT unlocode, berths FROM ports"
+
+
+def _with_occupancy(rows: list[asyncpg.Record], berths: dict[str, int | None]) -> list[WindowValue]:
+    """The stored windows, and the berth occupancy of those holding berth hours, in time and
+    KPI order."""
+    windows = [WindowAggregate(**{**row, "port": row["port"].strip()}) for row in rows]
+    windows += berth_occupancy(windows, berths)
+    return [
+        WindowValue(**{name: getattr(window, name) for name in WindowValue.model_fields})
+        for window in sorted(windows, key=lambda w: (w.window_start, w.kpi))
+    ]
 
 
 def _aware(moment: datetime) -> datetime:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import asyncpg
 
-from streams.kpis.model import KpiValue
+from streams.kpis.model import KpiValue, WindowAggregate
 
 GRANULARITIES = ("hour", "day")
 
@@ -141,7 +141,7 @@ RETURNING port, granularity, window_start, kpi, unit, count, total, mean, median
 
 async def recompute_windows(
     connection: asyncpg.Connection, touched: Collection[tuple[str, str, datetime]]
-) -> list[asyncpg.Record]:
+) -> list[WindowAggregate]:
     """Recompute the hourly and daily windows containing ``touched`` (inside a transaction).
 
     Windows left without values are deleted. Returns the rows written.
@@ -149,10 +149,11 @@ async def recompute_windows(
     if not touched:
         return []
     ports, kpis, anchors = zip(*touched, strict=True)
-    written: list[asyncpg.Record] = []
+    written: list[WindowAggregate] = []
     for granularity in GRANULARITIES:
         # Delete then rebuild: a window left with no value disappears instead of going stale.
         arguments = (granularity, list(ports), list(kpis), list(anchors))
         await connection.execute(_DELETE_WINDOWS, *arguments)
-        written += await connection.fetch(_INSERT_WINDOWS, *arguments)
+        rows = await connection.fetch(_INSERT_WINDOWS, *arguments)
+        written += [WindowAggregate(**{**row, "port": row["port"].strip()}) for row in rows]
     return written

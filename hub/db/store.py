@@ -100,12 +100,13 @@ async def upsert_ports(
 ) -> None:
     await connection.executemany(
         """
-        INSERT INTO ports (unlocode, name, country, lat, lon) VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO ports (unlocode, name, country, lat, lon, berths)
+        VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT (unlocode) DO UPDATE
         SET name = excluded.name, country = excluded.country, lat = excluded.lat,
-            lon = excluded.lon, updated_at = now()
+            lon = excluded.lon, berths = excluded.berths, updated_at = now()
         """,
-        [(p.unlocode, p.name, p.country, p.lat, p.lon) for p in ports],
+        [(p.unlocode, p.name, p.country, p.lat, p.lon, p.berths) for p in ports],
     )
 
 

@@ -11,6 +11,7 @@ from hub.errors import ConfigError
 
 _UNLOCODE = re.compile(r"^[A-Z]{2}[A-Z2-9]{3}$")
 _COLUMNS = ("unlocode", "name", "country", "lat", "lon")
+_BERTHS = "berths"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,15 +21,20 @@ class Port:
     country: str
     lat: float
     lon: float
+    berths: int | None = None
+    """Container berths, what berth occupancy is measured against (None: not configured, so
+    the port has no berth occupancy)."""
 
 
 def load_ports(path: Path) -> list[Port]:
-    """Read a ports CSV (unlocode,name,country,lat,lon). Raises ConfigError naming the line."""
+    """Read a ports CSV: ``unlocode,name,country,lat,lon`` and optionally ``berths`` (the number
+    of container berths; an empty cell leaves it unset). Raises ConfigError naming the line."""
     ports: list[Port] = []
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != _COLUMNS:
-            raise ConfigError(f"{path}: header must be {','.join(_COLUMNS)}")
+        header = tuple(reader.fieldnames or ())
+        if header not in (_COLUMNS, (*_COLUMNS, _BERTHS)):
+            raise ConfigError(f"{path}: header must be {','.join(_COLUMNS)}[,{_BERTHS}]")
         for line, row in enumerate(reader, start=2):
             try:
                 port = Port(
@@ -37,6 +43,7 @@ def load_ports(path: Path) -> list[Port]:
                     country=row["country"].strip(),
                     lat=float(row["lat"]),
                     lon=float(row["lon"]),
+                    berths=int(berths) if (berths := (row.get(_BERTHS) or "").strip()) else None,
                 )
             except (TypeError, ValueError) as error:
                 raise ConfigError(f"{path}:{line}: {error}") from None
@@ -44,6 +51,8 @@ def load_ports(path: Path) -> list[Port]:
                 raise ConfigError(f"{path}:{line}: bad UN/LOCODE {port.unlocode!r}")
             if not (-90 <= port.lat <= 90 and -180 <= port.lon <= 180):
                 raise ConfigError(f"{path}:{line}: coordinates out of range")
+            if port.berths is not None and port.berths < 1:
+                raise ConfigError(f"{path}:{line}: berths must be at least 1, not {port.berths}")
             ports.append(port)
     if not ports:
         raise ConfigError(f"{path}: no ports")

@@ -43,6 +43,9 @@ class EntityKind(StrEnum):
     """One customs declaration: ``"{port}/{declaration_id}"``."""
     MOVE = "move"
     """One DISC or LOAD move, for throughput: ``"{port}/{event_id}"``."""
+    BERTH_HOUR = "berth_hour"
+    """The time one call spent at a berth within one UTC hour, for berth occupancy:
+    ``"{port}/{port_call_id}/{YYYY-MM-DDTHH}"``."""
 
 
 class KpiFlag(StrEnum):
@@ -87,6 +90,9 @@ class KpiName(StrEnum):
     GROSS_CRANE_PRODUCTIVITY_MOVES_PER_H = "gross_crane_productivity_moves_per_h"
     BERTH_PRODUCTIVITY_MOVES_PER_H = "berth_productivity_moves_per_h"
     CRANE_INTENSITY_CRANES = "crane_intensity_cranes"
+    BERTH_HOURS_H = "berth_hours_h"
+    # Port windows only: derived from the berth hours and the port's berth count.
+    BERTH_OCCUPANCY_PCT = "berth_occupancy_pct"
     # Container visit, truck visit, move.
     DWELL_DAYS = "dwell_days"
     TRUCK_TURNAROUND_MIN = "truck_turnaround_min"
@@ -113,6 +119,8 @@ UNITS: Final[Mapping[KpiName, Unit]] = MappingProxyType(
         KpiName.GROSS_CRANE_PRODUCTIVITY_MOVES_PER_H: Unit.MOVES_PER_HOUR,
         KpiName.BERTH_PRODUCTIVITY_MOVES_PER_H: Unit.MOVES_PER_HOUR,
         KpiName.CRANE_INTENSITY_CRANES: Unit.CRANES,
+        KpiName.BERTH_HOURS_H: Unit.HOURS,
+        KpiName.BERTH_OCCUPANCY_PCT: Unit.PERCENT,
         KpiName.DWELL_DAYS: Unit.DAYS,
         KpiName.TRUCK_TURNAROUND_MIN: Unit.MINUTES,
         KpiName.THROUGHPUT_TEU: Unit.TEU,
@@ -138,7 +146,7 @@ class KpiValue:
 
     entity_kind: str
     """``"port_call"`` | ``"container_visit"`` | ``"truck_visit"`` | ``"declaration"`` |
-    ``"move"``."""
+    ``"move"`` | ``"berth_hour"``."""
     entity_id: str
     """The entity key (see :class:`EntityKind`)."""
     port: str
@@ -191,3 +199,18 @@ class WindowAggregate:
     open_count: int = 0
     """Always 0: open values have no anchor, so they belong to no window; open entities are
     reported per entity only (see ``docs/kpis.md``)."""
+
+    def as_json(self) -> dict[str, object]:
+        """The window as the ``kpi.windows`` topic publishes it."""
+        return {
+            "port": self.port,
+            "granularity": self.granularity,
+            "window_start": self.window_start.isoformat(),
+            "kpi": self.kpi,
+            "unit": self.unit,
+            "count": self.count,
+            "total": self.total,
+            "mean": self.mean,
+            "median": self.median,
+            "p90": self.p90,
+        }

@@ -19,6 +19,11 @@ two ends are known"; "Calls … still open … are reported as open"):
   vessel leaves the berth, so they are open until T_dep and anchored at T_dep, like port hours:
   all of a call's productivity figures fall in the window of its departure;
 - a ratio whose denominator is zero or cannot be measured is not emitted.
+
+A call also has ``berth_hour`` values (:func:`call_berth_hours`): the hours it occupied a berth in
+each UTC hour, which the port windows sum into berth occupancy. A stay still open counts up to
+the call's latest actual event (the vessel was at the berth at least that long), so occupancy
+grows while the vessel works and becomes exact when it leaves.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from schemas.models import CargoEvent, Classifier, Facility, Move, Operation, VesselEvent
@@ -38,6 +43,8 @@ __all__ = [
     "CALL_MOVES",
     "CallTimeline",
     "Stay",
+    "berth_hours",
+    "call_berth_hours",
     "call_timeline",
     "crane_hours",
     "port_call_kpis",
@@ -48,6 +55,7 @@ CALL_MOVES: Final = frozenset({Move.DISC, Move.LOAD, Move.RSTW})
 """Moves that belong to a port call (SPEC §2 "call size": DISC + LOAD + RSTW)."""
 
 _ARRIVAL_FACILITIES: Final = frozenset({Facility.PORT, Facility.ANCH, Facility.PBPL})
+_ONE_HOUR: Final = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +203,37 @@ def port_call_kpis(
     Raises:
         ValueError: the events belong to more than one (port, port_call_id).
     """
+    call = _begun_call(vessel_events, moves)
+    if call is None:
+        return []
+    values = _time_kpis(call.entity, call.timeline)
+    values += _cargo_kpis(call.entity, call.timeline, call.moves)
+    return sorted(values, key=lambda v: v.kpi)
+
+
+def call_berth_hours(
+    vessel_events: Sequence[VesselEvent], moves: Sequence[CargoEvent]
+) -> list[KpiValue]:
+    """The :func:`berth_hours` of ONE port call, from the same events as :func:`port_call_kpis`
+    (its latest actual event or move bounds a stay still open)."""
+    call = _begun_call(vessel_events, moves)
+    if call is None:
+        return []
+    return berth_hours(call.entity, call.timeline.berth_stays, call.last_seen)
+
+
+@dataclass(frozen=True, slots=True)
+class _BegunCall:
+    entity: Entity
+    timeline: CallTimeline
+    moves: list[CargoEvent]
+    last_seen: datetime | None
+    """The latest ACT vessel event or move."""
+
+
+def _begun_call(
+    vessel_events: Sequence[VesselEvent], moves: Sequence[CargoEvent]
+) -> _BegunCall | None:
     # Retractions first, filter after: a correction may turn a DISC into a move of no call.
     given: list[VesselEvent | CargoEvent] = [*vessel_events, *moves]
     counted = [
@@ -204,16 +243,53 @@ def port_call_kpis(
     if len(calls) > 1:
         raise ValueError(f"events of more than one port call: {sorted(map(str, calls))}")
     if not calls:
-        return []
+        return None
     port, call_id = next(iter(calls))
     vessel = [e for e in counted if isinstance(e, VesselEvent)]
     call_moves = [e for e in counted if isinstance(e, CargoEvent)]
     timeline = call_timeline(vessel)
     if not timeline.has_actuals and not call_moves:
-        return []
+        return None
+    last_seen = max(
+        (
+            e.occurred_at
+            for e in counted
+            if isinstance(e, CargoEvent) or e.classifier is Classifier.ACT
+        ),
+        default=None,
+    )
     entity = Entity(EntityKind.PORT_CALL, f"{port}/{call_id}", port)
-    values = _time_kpis(entity, timeline) + _cargo_kpis(entity, timeline, call_moves)
-    return sorted(values, key=lambda v: v.kpi)
+    return _BegunCall(entity, timeline, call_moves, last_seen)
+
+
+def berth_hours(call: Entity, stays: Iterable[Stay], last_seen: datetime | None) -> list[KpiValue]:
+    """The hours ``call`` occupied a berth in each UTC hour: one ``berth_hours_h`` value per hour
+    (entity kind ``berth_hour``, id ``"{call id}/{YYYY-MM-DDTHH}"``, anchored at the hour's
+    start), the sum over the call's berth stays (SPEC §2 berth occupancy: "Σ hours berths were
+    occupied").
+
+    A stay still open counts up to ``last_seen``, the call's latest actual event or move (a
+    lower bound: the vessel was at the berth at least until then); a negative stay (a wrong
+    timestamp) counts nothing. Hours with no time at a berth have no value.
+    """
+    occupied: dict[datetime, float] = {}
+    for stay in stays:
+        end = stay.end if stay.end is not None else last_seen
+        if end is None or stay.negative:
+            continue
+        hour = stay.start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        while hour < end:
+            following = hour + _ONE_HOUR
+            overlap = min(end, following) - max(stay.start, hour)
+            if overlap > timedelta(0):
+                occupied[hour] = occupied.get(hour, 0.0) + hours(overlap)
+            hour = following
+    return [
+        Entity(EntityKind.BERTH_HOUR, f"{call.id}/{hour:%Y-%m-%dT%H}", call.port).value(
+            KpiName.BERTH_HOURS_H, value, hour
+        )
+        for hour, value in sorted(occupied.items())
+    ]
 
 
 def _time_kpis(entity: Entity, t: CallTimeline) -> list[KpiValue]:

@@ -12,6 +12,9 @@ Entity keys (``(kind, id)``, the kinds the stage groups by):
 kind                  id                                  events carrying it
 ====================  ==================================  ================================
 ``port_call``         ``{port}/{port_call_id}``           vessel events; DISC, LOAD, RSTW
+                                                          (also owns the call's
+                                                          ``berth_hour`` values
+                                                          ``{port}/{port_call_id}/{hour}``)
 ``container``         ``{port}/{container}``              every cargo event of that box;
                                                           the group of all its visits
                                                           (``container_visit`` values
@@ -56,7 +59,7 @@ from streams.kpis.declarations import (
 )
 from streams.kpis.events import effective_events
 from streams.kpis.model import EntityKind, KpiValue
-from streams.kpis.port_calls import CALL_MOVES, call_timeline, port_call_kpis
+from streams.kpis.port_calls import CALL_MOVES, call_berth_hours, call_timeline, port_call_kpis
 
 __all__ = [
     "CONTAINER",
@@ -145,7 +148,8 @@ def all_kpis(events: Iterable[Envelope]) -> list[KpiValue]:
 
     Duplicates count once and retracted events are removed, over the whole set; then the events
     are grouped by entity (see the module docstring) and each group goes to its function:
-    :func:`~streams.kpis.port_calls.port_call_kpis`,
+    :func:`~streams.kpis.port_calls.port_call_kpis` and
+    :func:`~streams.kpis.port_calls.call_berth_hours`,
     :func:`~streams.kpis.containers.container_visit_kpis` for each visit of
     :func:`~streams.kpis.containers.container_visits`,
     :func:`~streams.kpis.containers.truck_visit_kpis`,
@@ -177,6 +181,7 @@ def all_kpis(events: Iterable[Envelope]) -> list[KpiValue]:
 
     for call in vessel.keys() | call_moves.keys():
         values += port_call_kpis(vessel.get(call, []), call_moves.get(call, []))
+        values += call_berth_hours(vessel.get(call, []), call_moves.get(call, []))
     for cargo in by_container.values():
         for ordinal, visit in enumerate(container_visits(cargo), start=1):
             values += container_visit_kpis(visit, ordinal=ordinal)

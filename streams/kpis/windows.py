@@ -8,17 +8,26 @@ The streaming stage computes the same windows in PostgreSQL (``hub/db/kpi_store.
 ``count``, ``sum``, ``avg`` and ``percentile_cont(0.5 | 0.9) WITHIN GROUP (ORDER BY value)``;
 this module is that definition in Python and must stay equal to it: a window exists only when
 it has at least one aggregated value, and :func:`percentile_cont` is PostgreSQL's.
+
+Berth occupancy is the one window KPI that is not an aggregate of entity values: SPEC §2 "Σ hours
+berths were occupied ÷ (number of berths * hours in window) * 100; berths per port configurable".
+:func:`berth_occupancy` derives it from the ``berth_hours_h`` window and the port's berth count
+when it is read, so that a changed berth count applies to every window at once.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Final
 
-from streams.kpis.model import Granularity, KpiValue, WindowAggregate
+from streams.kpis.model import UNITS, Granularity, KpiName, KpiValue, WindowAggregate
 
-__all__ = ["percentile_cont", "window_aggregates", "window_start"]
+__all__ = ["HOURS_IN", "berth_occupancy", "percentile_cont", "window_aggregates", "window_start"]
+
+HOURS_IN: Final[Mapping[str, int]] = {"hour": 1, "day": 24}
+"""Hours in a window of each granularity (UTC has no daylight saving)."""
 
 
 def percentile_cont(ordered: Sequence[float], fraction: float) -> float:
@@ -88,3 +97,37 @@ def window_aggregates(
             )
         )
     return windows
+
+
+def berth_occupancy(
+    windows: Iterable[WindowAggregate], berths: Mapping[str, int | None]
+) -> list[WindowAggregate]:
+    """The ``berth_occupancy_pct`` window of every ``berth_hours_h`` window in ``windows``.
+
+    Occupancy = the window's total berth hours ÷ (the port's berths * hours in the window) *
+    100 (SPEC §2). ``count`` is the berth-hours window's (call-hours that had a vessel at a
+    berth); ``total``, ``mean``, ``median`` and ``p90`` are all the occupancy. A port without a
+    berth count in ``berths`` has no occupancy. The value is not capped: above 100 means more
+    vessels were at a berth than the port has berths, i.e. the configured count is too low.
+    """
+    occupancy = []
+    for window in windows:
+        port_berths = berths.get(window.port)
+        if window.kpi != KpiName.BERTH_HOURS_H or not port_berths:
+            continue
+        percent = window.total / (port_berths * HOURS_IN[window.granularity]) * 100.0
+        occupancy.append(
+            WindowAggregate(
+                port=window.port,
+                granularity=window.granularity,
+                window_start=window.window_start,
+                kpi=KpiName.BERTH_OCCUPANCY_PCT.value,
+                unit=UNITS[KpiName.BERTH_OCCUPANCY_PCT].value,
+                count=window.count,
+                total=percent,
+                mean=percent,
+                median=percent,
+                p90=percent,
+            )
+        )
+    return occupancy

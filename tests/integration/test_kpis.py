@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import signal
@@ -15,7 +16,7 @@ import asyncpg
 import httpx
 
 from connectors.generator import PortTrafficGenerator, domain_of
-from hub.kafka_topics import INGEST_TOPICS
+from hub.kafka_topics import INGEST_TOPICS, KPI_WINDOWS
 from hub.reference import load_ports
 from hub.registry.store import SchemaRegistryStore
 from hub.settings import BUNDLED_PORTS_FILE
@@ -31,6 +32,7 @@ from tests.integration.helpers import (
     free_port,
     hub_environment,
     produce,
+    read_topic,
     start_hub,
     stop_process,
 )
@@ -107,7 +109,7 @@ async def test_a_shuffled_day_with_duplicates_gives_the_batch_reference(
 async def test_a_hand_made_call_reads_back_through_the_api(
     services: Services, fresh_database: str, namespace: str, tmp_path: Path
 ) -> None:
-    """Arrives, waits 6 h at anchorage, berths 20 h: the API says so."""
+    """Arrives, waits 6 h at anchorage, berths 20 h: the API says so, berth occupancy too."""
     port_http = free_port()
     environment = _environment(services, fresh_database, namespace, tmp_path) | {
         "HUB_HTTP_PORT": str(port_http)
@@ -177,6 +179,31 @@ async def test_a_hand_made_call_reads_back_through_the_api(
             assert math.isclose(waiting[0]["mean"], 7.25, abs_tol=1 / 3600)
             latest = (await client.get("/v1/kpis/latest")).json()
             assert "PECLL" in {port["port"] for port in latest["ports"]}
+
+            # Berth occupancy: 20 h at one of Callao's 7 berths (the bundled ports file), split
+            # over the hours and days it spans.
+            for granularity, window_hours in (("hour", 1), ("day", 24)):
+                windows = (
+                    await client.get(
+                        "/v1/ports/PECLL/kpis",
+                        params={"granularity": granularity, "from": t0.isoformat()},
+                    )
+                ).json()["windows"]
+                occupancy = [w for w in windows if w["kpi"] == "berth_occupancy_pct"]
+                assert {w["unit"] for w in occupancy} == {"%"}
+                berth_hours = math.fsum(w["total"] * 7 * window_hours / 100 for w in occupancy)
+                assert math.isclose(berth_hours, 20.0, abs_tol=1 / 3600), granularity
+                assert max(w["total"] for w in occupancy) <= 100 / 7 + 1e-9
+            latest_pecll = next(p for p in latest["ports"] if p["port"] == "PECLL")["kpis"]
+            assert 0 < latest_pecll["berth_occupancy_pct"]["total"] <= 100 / 7
+
+        published = await read_topic(
+            services.bootstrap, f"{namespace}{KPI_WINDOWS}", 10**6, timeout_s=5
+        )
+        windows_published = [json.loads(value) for value, _ in published]
+        assert {"hour", "day"} <= {
+            w["granularity"] for w in windows_published if w["kpi"] == "berth_occupancy_pct"
+        }
     finally:
         await pool.close()
         stop_process(api, signal.SIGTERM, 30)

@@ -26,6 +26,11 @@ def test_the_bundled_ports_are_28_communities_in_14_countries() -> None:
         ("unlocode,name,country,lat,lon\nPECLL,Callao,CL,-12.05,-77.15\n", ":2: bad UN/LOCODE"),
         ("unlocode,name,country,lat,lon\nPECLL,Callao,PE,-112.05,-77.15\n", ":2: coordinates"),
         ("unlocode,name,country,lat,lon\n", "no ports"),
+        ("unlocode,name,country,lat,lon,berths\nPECLL,Callao,PE,-12.05,-77.15,0\n", ":2: berths"),
+        (
+            "unlocode,name,country,lat,lon,berths\nPECLL,Callao,PE,-12.05,-77.15,many\n",
+            ":2: invalid",
+        ),
     ],
 )
 def test_a_broken_ports_file_names_the_problem(tmp_path: Path, content: str, message: str) -> None:
@@ -33,3 +38,14 @@ def test_a_broken_ports_file_names_the_problem(tmp_path: Path, content: str, mes
     path.write_text(content)
     with pytest.raises(ConfigError, match=message):
         load_ports(path)
+
+
+def test_berths_are_an_optional_column(tmp_path: Path) -> None:
+    assert {port.unlocode: port.berths for port in load_ports(BUNDLED_PORTS_FILE)}["PECLL"] == 7
+    assert all((port.berths or 0) >= 1 for port in load_ports(BUNDLED_PORTS_FILE))
+    without = tmp_path / "without.csv"
+    without.write_text("unlocode,name,country,lat,lon\nPECLL,Callao,PE,-12.05,-77.15\n")
+    assert [port.berths for port in load_ports(without)] == [None]
+    empty_cell = tmp_path / "empty.csv"
+    empty_cell.write_text("unlocode,name,country,lat,lon,berths\nPECLL,Callao,PE,-12.05,-77.15,\n")
+    assert [port.berths for port in load_ports(empty_cell)] == [None]

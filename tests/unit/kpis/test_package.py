@@ -62,7 +62,7 @@ def test_no_streaming_http_or_database_imports() -> None:
 def test_every_kpi_name_ends_with_its_unit_and_has_one() -> None:
     suffixes = {"h": "_h", "min": "_min", "days": "_days", "moves": "_moves", "moves/h":
                 "_moves_per_h", "cranes": "_cranes", "TEU": "_teu", "t": "_t", "count": "_count",
-                "flag": "_flag"}  # fmt: skip
+                "flag": "_flag", "%": "_pct"}  # fmt: skip
     assert set(UNITS) == set(KpiName)
     for name, unit in UNITS.items():
         assert name.endswith(suffixes[unit]), name

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from schemas.models import CargoEvent, Classifier, Facility, Move, Operation, VesselEvent
-from streams.kpis.port_calls import crane_hours, port_call_kpis
+from streams.kpis.port_calls import call_berth_hours, crane_hours, port_call_kpis
 from tests.unit.kpis.builders import CALL, PORT, at, by_kpi, call_events, cargo, retraction, vessel
 
 ARRI, DEPA, STRT, CMPL = Operation.ARRI, Operation.DEPA, Operation.STRT, Operation.CMPL
@@ -285,3 +285,69 @@ def test_hours_are_exact_to_the_millisecond() -> None:
     ]
     value = by_kpi(port_call_kpis(events, []))["waiting_time_h"].value
     assert value is not None and math.isclose(value, 1 + 1 / 3_600_000, rel_tol=1e-12)
+
+
+def _berth_hours(
+    events: list[VesselEvent], moves: list[CargoEvent] | None = None
+) -> dict[str, float]:
+    """The call's berth hours by UTC hour ("2026-03-02T07"), from call_berth_hours."""
+    values = call_berth_hours(events, moves or [])
+    assert {(v.entity_kind, v.kpi, v.unit, v.flag) for v in values} <= {
+        ("berth_hour", "berth_hours_h", "h", None)
+    }
+    for value in values:
+        assert value.entity_id.startswith(f"{PORT}/{CALL}/")
+        assert value.anchor_time is not None and value.anchor_time.minute == 0
+    return {v.entity_id.rsplit("/", 1)[1]: v.value for v in values if v.value is not None}
+
+
+def test_the_hand_made_call_occupies_its_berth_20_hours_split_by_hour() -> None:
+    hours = _berth_hours(call_events(ANCHORAGE_CALL))  # all fast 07:15, departs 03:15 next day
+
+    assert hours["2026-03-02T07"] == 0.75
+    assert all(hours[f"2026-03-02T{h:02}"] == 1.0 for h in range(8, 24))
+    assert all(hours[f"2026-03-03T{h:02}"] == 1.0 for h in range(0, 3))
+    assert hours["2026-03-03T03"] == 0.25
+    assert len(hours) == 1 + 16 + 3 + 1
+    assert math.fsum(hours.values()) == 20.0
+
+
+def test_berth_hours_skip_the_shift_between_berths_and_sum_within_an_hour() -> None:
+    far_apart = _berth_hours(
+        [
+            vessel(ARRI, BRTH, 2, berth="B1"),
+            vessel(DEPA, BRTH, 12, berth="B1"),
+            vessel(ARRI, BRTH, 14, berth="B2"),
+            vessel(DEPA, BRTH, 20, berth="B2"),
+        ]
+    )
+    assert sorted(far_apart) == [f"2026-03-02T{h:02}" for h in [*range(2, 12), *range(14, 20)]]
+    assert math.fsum(far_apart.values()) == 16.0  # the on-berth hours, not the gross
+
+    same_hour = _berth_hours(
+        [
+            vessel(ARRI, BRTH, 1.0, berth="B1"),
+            vessel(DEPA, BRTH, 2.5, berth="B1"),
+            vessel(ARRI, BRTH, 2.75, berth="B2"),
+            vessel(DEPA, BRTH, 4.0, berth="B2"),
+        ]
+    )
+    assert same_hour == {"2026-03-02T01": 1.0, "2026-03-02T02": 0.75, "2026-03-02T03": 1.0}
+
+
+def test_a_vessel_still_at_berth_occupies_it_until_its_latest_event() -> None:
+    arrived = [vessel(ARRI, PORT_LIMITS, 0.5), vessel(ARRI, BRTH, 1.5)]
+    assert _berth_hours(arrived) == {}  # nothing seen after the all fast yet
+
+    working = _berth_hours(arrived, [cargo(Move.DISC, 3.25)])
+    assert working == {"2026-03-02T01": 0.5, "2026-03-02T02": 1.0, "2026-03-02T03": 0.25}
+    # A planned departure is not an actual event: it does not stretch the stay.
+    planned = _berth_hours([*arrived, vessel(DEPA, BRTH, 9, classifier=Classifier.PLN)])
+    assert planned == {}
+
+
+def test_a_negative_berth_stay_occupies_nothing() -> None:
+    events = [vessel(ARRI, PORT_LIMITS, 0), vessel(ARRI, BRTH, 5), vessel(DEPA, BRTH, 3)]
+
+    assert _berth_hours(events) == {}
+    assert by_kpi(port_call_kpis(events, []))["gross_berth_h"].flag == "NEGATIVE_INTERVAL"

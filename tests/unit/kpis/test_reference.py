@@ -85,6 +85,8 @@ def test_every_entity_of_a_day_and_its_key() -> None:
         ("container_visit", f"{PORT}/{BOX3}/1"),
         ("truck_visit", f"{PORT}/TV-1"),
         ("declaration", f"{PORT}/DEC-1"),
+        # At the berth from 07:00 (the corrected all fast) to 12:00: five whole hours.
+        *(("berth_hour", f"{PORT}/{CALL}/2026-03-02T{hour:02}") for hour in range(7, 12)),
         *(
             ("move", f"{PORT}/{e.event_id}")
             for e in day

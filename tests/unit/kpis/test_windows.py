@@ -6,8 +6,16 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from schemas.models import Facility, Operation
 from streams.kpis.model import KpiValue
-from streams.kpis.windows import percentile_cont, window_aggregates, window_start
+from streams.kpis.reference import all_kpis
+from streams.kpis.windows import (
+    berth_occupancy,
+    percentile_cont,
+    window_aggregates,
+    window_start,
+)
+from tests.unit.kpis.builders import PORT, T0, vessel
 
 HOUR = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 
@@ -113,3 +121,27 @@ def test_windows_are_utc_aligned() -> None:
     assert window_start(late_evening, "day") == datetime(2026, 3, 3, tzinfo=UTC)
     assert window_start(late_evening, "hour") == datetime(2026, 3, 3, 2, tzinfo=UTC)
     assert window_start(late_evening, "day").tzinfo is UTC
+
+
+def test_berth_occupancy_divides_berth_hours_by_berths_and_window_hours() -> None:
+    # Two calls at a port of 2 berths: CALL-1 at berth 00:00-02:00, CALL-2 01:30-03:00.
+    events = [
+        vessel(Operation.ARRI, Facility.BRTH, 0.0, call="CALL-1", berth="B1"),
+        vessel(Operation.DEPA, Facility.BRTH, 2.0, call="CALL-1", berth="B1"),
+        vessel(Operation.ARRI, Facility.BRTH, 1.5, call="CALL-2", berth="B2"),
+        vessel(Operation.DEPA, Facility.BRTH, 3.0, call="CALL-2", berth="B2"),
+    ]
+    values = all_kpis(events)
+    hourly = berth_occupancy(window_aggregates(values, "hour"), {PORT: 2})
+    daily = berth_occupancy(window_aggregates(values, "day"), {PORT: 2})
+
+    assert {(w.kpi, w.unit) for w in hourly + daily} == {("berth_occupancy_pct", "%")}
+    assert {w.window_start.hour: w.total for w in hourly} == {0: 50.0, 1: 75.0, 2: 50.0}
+    assert {w.window_start.hour: w.count for w in hourly} == {0: 1, 1: 2, 2: 1}
+    [day] = daily
+    assert day.window_start == T0
+    assert day.total == pytest.approx((2.0 + 1.5) / (2 * 24) * 100, rel=1e-12)
+    assert day.mean == day.median == day.p90 == day.total
+    # A port whose berth count is not configured has no occupancy.
+    assert berth_occupancy(window_aggregates(values, "hour"), {PORT: None}) == []
+    assert berth_occupancy(window_aggregates(values, "hour"), {}) == []

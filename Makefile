@@ -10,8 +10,8 @@ test:  ## everything CI checks: ruff, mypy and every test (starts its own Kafka 
 
 lint:  ## ruff and mypy only
 	@bash scripts/bootstrap.sh
-	@.venv/bin/ruff check hub streams schemas connectors tests
-	@.venv/bin/ruff format --check hub streams schemas connectors tests
+	@.venv/bin/ruff check hub streams schemas connectors bench tests
+	@.venv/bin/ruff format --check hub streams schemas connectors bench tests
 	@.venv/bin/mypy
 
 services-stop:  ## stop the local broker and database if something left them running

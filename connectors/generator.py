@@ -16,7 +16,9 @@ the rest of its cargo two days before arrival):
   within the yard;
 - **customs**: imports (and some exports) are declared — lodged, a risk channel, inspections for
   the red channel, sometimes a hold — and released before they leave the terminal; declarations
-  between countries with an ALADI agreement sometimes invoke a certificate of origin.
+  between countries with an ALADI agreement sometimes invoke a certificate of origin;
+- **certificate**: each certificate a declaration invokes is submitted hours before lodgement,
+  signed with test keys (:mod:`connectors.certificates`); about 6% are deliberately wrong.
 
 Ports, calls and boxes are interleaved in one stream ordered by the time each event becomes
 known: its ``published_at`` as generated, which is its ``occurred_at`` for every event except
@@ -59,6 +61,7 @@ from aiokafka import AIOKafkaProducer
 from stdnum import imo as stdnum_imo
 from stdnum import iso6346
 
+from connectors.certificates import CertificateFault, CertificateIssuer, CertifiedShipment
 from connectors.traffic_profiles import (
     INTRA_REGIONAL_SHARE,
     OUTSIDE_PARTNERS,
@@ -412,7 +415,8 @@ class _PortState:
 _VesselStep = tuple[int, int, Classifier, Operation, Facility, str | None, bool]
 _BoxStep = tuple[int, Move, str | None, str | None, str | None]  # at, move, call, crane, truck
 _CustomsStep = tuple[int, CustomsKind, Channel | None]
-_Step = TypeVar("_Step", _VesselStep, _BoxStep, _CustomsStep)
+_CertificateStep = tuple[int]  # at (submitted)
+_Step = TypeVar("_Step", _VesselStep, _BoxStep, _CustomsStep, _CertificateStep)
 
 
 class _Entity(ABC, Generic[_Step]):
@@ -601,7 +605,7 @@ class _Declaration(_Entity[_CustomsStep]):
         self.agreement: str | None = None
         self.invoice_number: str | None = None
 
-    def _goods_line(self) -> GoodsLine:
+    def goods_line(self) -> GoodsLine:
         goods = self.goods
         assert goods is not None, "only full boxes are declared"
         quantity = self.kilograms / goods.kg_per_unit
@@ -632,12 +636,56 @@ class _Declaration(_Entity[_CustomsStep]):
             regime=self.regime,
             importer_id=self.importer_id if lodged else None,
             exporter_id=self.exporter_id if lodged else None,
-            goods=(self._goods_line(),) if lodged else (),
+            goods=(self.goods_line(),) if lodged else (),
             containers=self.containers,
             port_call_id=self.port_call_id,
             certificate_id=self.certificate_id if lodged else None,
             agreement=self.agreement if lodged else None,
             invoice_number=self.invoice_number if lodged else None,
+        )
+
+
+class _Certificate(_Entity[_CertificateStep]):
+    """The certificate of origin an import declaration invokes, submitted before lodgement."""
+
+    __slots__ = ("declaration", "fault", "issuer", "lodged")
+
+    def __init__(
+        self,
+        id_base: int,
+        issuer: CertificateIssuer,
+        declaration: _Declaration,
+        lodged: int,
+        fault: CertificateFault,
+    ) -> None:
+        super().__init__(id_base)
+        self.issuer = issuer
+        self.declaration = declaration
+        self.lodged = lodged
+        self.fault = fault
+
+    def build(self, index: int) -> Envelope:
+        (at,) = self.steps[index]
+        declaration = self.declaration
+        assert declaration.certificate_id and declaration.agreement and declaration.origin
+        shipment = CertifiedShipment(
+            certificate_id=declaration.certificate_id,
+            agreement=declaration.agreement,
+            exporting_country=declaration.origin,
+            importing_country=declaration.port[:2],
+            exporter_id=declaration.exporter_id or "",
+            importer_id=declaration.importer_id or "",
+            invoice_number=declaration.invoice_number or "",
+            goods=declaration.goods_line(),
+            lodged_at=_at(self.lodged),
+            fault=self.fault,
+        )
+        return self.issuer.submission(
+            shipment,
+            event_id=self.event_id(index),
+            occurred_at=_at(at),
+            port=declaration.port,
+            publisher=_PUBLISHER,
         )
 
 
@@ -673,6 +721,7 @@ class _Simulation:
             for port in generator.ports
         ]
         self.owner_serials = dict.fromkeys(_OWNERS, master.randrange(1_000_000))
+        self.certificates = CertificateIssuer()
         self.goods: dict[str, tuple[Goods, ...]] = {}
         self.heap: list[tuple[int, int, _Entity[Any] | _PortState | _CallPlan]] = []
         self.order = itertools.count()
@@ -1050,6 +1099,16 @@ class _Simulation:
 
         last_discharge = max(box.steps[0][0] for box in boxes)
         lodged = max(self.clock, plan.all_fast + _hours(rng.uniform(-48, 24)))
+        if declaration.certificate_id:
+            certificate = _Certificate(
+                rng.getrandbits(128),
+                self.certificates,
+                declaration,
+                lodged,
+                _CERTIFICATE_FAULTS.draw(rng),
+            )
+            certificate.steps.append((max(self.clock, lodged - _hours(rng.uniform(2, 72))),))
+            self._enqueue(certificate)
         assigned = max(lodged, plan.all_fast) + _minutes(rng.uniform(5, 180))
         channel = _IMPORT_CHANNELS.draw(rng)
         steps = declaration.steps
@@ -1316,6 +1375,16 @@ _EXPORT_CHANNELS: Final = _Weighted(
     [(Channel.GREEN, 0.8), (Channel.YELLOW, 0.15), (Channel.RED, 0.05)]
 )
 _CONSIGNMENT_BOXES: Final = _Weighted([(1, 0.6), (2, 0.25), (3, 0.15)])
+# Certificates deliberately wrong, as real ones sometimes are: ~6% in all.
+_CERTIFICATE_FAULTS: Final = _Weighted(
+    [
+        (CertificateFault.NONE, 0.94),
+        (CertificateFault.QUANTITY_EXCEEDED, 0.02),
+        (CertificateFault.DECLARATION_MISMATCH, 0.015),
+        (CertificateFault.EXPIRED, 0.015),
+        (CertificateFault.SIGNER_UNKNOWN, 0.01),
+    ]
+)
 _DRY_SIZE_TYPES: Final = _Weighted([("22G1", 0.35), ("42G1", 0.15), ("45G1", 0.50)])
 
 

@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from hub.errors import ConfigError, HubError
@@ -70,18 +71,86 @@ def build_parser() -> argparse.ArgumentParser:
         help="start (idempotent), stop, status, or reset (stop and delete their data)",
     )
     tokens = commands.add_parser(
-        "tokens", help="publisher tokens of the HTTP ingestion API (POST /v1/events/...)"
+        "tokens",
+        help="tokens of the HTTP API: publishers (per port), customs (per country), admins",
     )
     tokens.add_argument(
         "action",
-        choices=("add-port", "revoke-port"),
-        help="add-port: print a new token for PORT (shown once); revoke-port: revoke all of PORT's",
+        choices=(
+            "add-port", "revoke-port", "add-customs", "revoke-customs", "add-admin", "revoke-admin"
+        ),
+        help="add-*: print a new token (shown once); revoke-*: revoke all of that subject's",
+    )  # fmt: skip
+    tokens.add_argument(
+        "subject",
+        nargs="?",
+        default="",
+        help="PORT (UN/LOCODE, e.g. PECLL) for the port tokens, COUNTRY (ISO alpha-2, e.g. PE) "
+        "for the customs tokens, nothing for the admin tokens",
     )
-    tokens.add_argument("port", help="UN/LOCODE of a reference port, e.g. PECLL")
     tokens.add_argument("--label", default="", help="who the token is for (kept with it)")
+    _add_issuers_parser(commands)
     commands.add_parser("migrate", help="apply database migrations and load reference ports")
     commands.add_parser("settings", help="list every setting, its variable and current value")
     return parser
+
+
+def _add_issuers_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    issuers = commands.add_parser(
+        "issuers",
+        help="the registry of certificate-of-origin issuers: entities, officials, revocations",
+    )
+    actions = issuers.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="entities, their agreements and officials")
+    listing.add_argument("--country", help="only this exporting country (ISO alpha-2)")
+    entity = actions.add_parser(
+        "put-entity", help="create or replace an issuing entity of an exporting country"
+    )
+    entity.add_argument("country", help="exporting country, ISO alpha-2 (e.g. PE)")
+    entity.add_argument("eh_id", help="EHId of the entity: 3 letters or digits")
+    entity.add_argument("--name", required=True, help="the entity's name")
+    entity.add_argument(
+        "--agreement",
+        action="append",
+        default=[],
+        help="an agreement it may certify for (repeat; see HUB_AGREEMENTS_FILE)",
+    )
+    official = actions.add_parser(
+        "add-official", help="register a signing official's X.509 certificate (PEM file)"
+    )
+    official.add_argument("country", help="exporting country, ISO alpha-2")
+    official.add_argument("eh_id", help="EHId of the entity")
+    official.add_argument("certificate", type=Path, help="PEM file of the certificate")
+    official.add_argument("--name", default="", help="the official (default: the subject)")
+    official.add_argument(
+        "--enabled-from", type=_date, help="first day the official may sign (YYYY-MM-DD)"
+    )
+    official.add_argument(
+        "--enabled-to", type=_date, help="last day the official may sign (YYYY-MM-DD)"
+    )
+    revoke = actions.add_parser("revoke", help="revoke an official's certificate")
+    revoke.add_argument("fingerprint", help="SHA-256 fingerprint, as `hub issuers list` shows")
+    revoke.add_argument(
+        "--at",
+        type=_datetime,
+        help="revoked from this time (ISO 8601, default now); earlier certificates stay valid",
+    )
+    revoke.add_argument("--reason", default="", help="why (kept in the registry)")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _datetime(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,7 +201,11 @@ def _dispatch(arguments: argparse.Namespace, settings: HubSettings) -> int:
     if command == "services":
         return asyncio.run(_services(settings, arguments.action))
     if command == "tokens":
-        return asyncio.run(_tokens(settings, arguments.action, arguments.port, arguments.label))
+        return asyncio.run(_tokens(settings, arguments.action, arguments.subject, arguments.label))
+    if command == "issuers":
+        from hub.cli_issuers import run_issuers_command
+
+        return asyncio.run(run_issuers_command(settings, arguments))
     if command == "migrate":
         return asyncio.run(_migrate(settings))
     if command == "settings":
@@ -228,22 +301,47 @@ async def _services(settings: HubSettings, action: str) -> int:
     return 0
 
 
-async def _tokens(settings: HubSettings, action: str, port: str, label: str) -> int:
-    from hub.db.tokens import create_port_token, revoke_port_tokens
+async def _tokens(settings: HubSettings, action: str, subject: str, label: str) -> int:
+    from hub.db.tokens import (
+        create_access_token,
+        create_port_token,
+        revoke_access_tokens,
+        revoke_port_tokens,
+    )
     from hub.services import connect, resolve_endpoints
 
+    verb, scope = action.split("-", 1)  # scope: port | customs | admin
+    if scope != "admin" and not subject:
+        needed = "PORT" if scope == "port" else "COUNTRY"
+        raise ConfigError(f"hub tokens {action} needs the {needed}")
+    if scope == "admin" and subject:
+        raise ConfigError(f"hub tokens {action} takes no subject")
     connection = await connect(resolve_endpoints(settings).database_url)
     try:
-        known = await connection.fetchval("SELECT 1 FROM ports WHERE unlocode = $1", port)
-        if not known:
-            raise ConfigError(f"{port} is not a reference port (see GET /v1/ports)")
-        if action == "add-port":
-            token = await create_port_token(connection, port, label)
+        if scope == "port" and not await connection.fetchval(
+            "SELECT 1 FROM ports WHERE unlocode = $1", subject
+        ):
+            raise ConfigError(f"{subject} is not a reference port (see GET /v1/ports)")
+        if scope == "customs" and not await connection.fetchval(
+            "SELECT 1 FROM ports WHERE country = $1", subject
+        ):
+            raise ConfigError(f"{subject} is not the country of any reference port")
+        whose = f"{scope} {subject}".strip()
+        if verb == "add":
+            token = await (
+                create_port_token(connection, subject, label)
+                if scope == "port"
+                else create_access_token(connection, scope, subject, label)
+            )
             print(token)
-            print(f"hub: token for {port} created; it is shown only now", file=sys.stderr)
+            print(f"hub: {whose} token created; it is shown only now", file=sys.stderr)
         else:
-            revoked = await revoke_port_tokens(connection, port)
-            print(f"hub: {revoked} token(s) of {port} revoked", file=sys.stderr)
+            revoked = await (
+                revoke_port_tokens(connection, subject)
+                if scope == "port"
+                else revoke_access_tokens(connection, scope, subject)
+            )
+            print(f"hub: {revoked} {whose} token(s) revoked", file=sys.stderr)
     finally:
         await connection.close()
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -17,6 +19,8 @@ KPI_PORT_CALLS = "kpi.port-calls"
 KPI_CARGO = "kpi.cargo"
 KPI_CUSTOMS = "kpi.customs"
 KPI_WINDOWS = "kpi.windows"
+# Certificate verdicts, one topic per importing country: "validations.PE".
+VALIDATIONS_PREFIX = "validations."
 
 HUB_TOPICS = (
     INGEST_VESSEL,
@@ -54,9 +58,16 @@ INGEST_TOPICS = {
 }
 
 
-def hub_topics(settings: HubSettings) -> dict[str, int]:
-    """Every topic the hub needs, with its namespace, mapped to its partition count."""
-    return {settings.topic(name): settings.topic_partitions for name in HUB_TOPICS}
+def validations_topic(country: str) -> str:
+    """The topic of the certificate verdicts for the customs authority of ``country``."""
+    return f"{VALIDATIONS_PREFIX}{country}"
+
+
+def hub_topics(settings: HubSettings, countries: Iterable[str] = ()) -> dict[str, int]:
+    """Every topic the hub needs, with its namespace, mapped to its partition count: the fixed
+    ones and ``validations.<ISO2>`` of each of ``countries``."""
+    names = [*HUB_TOPICS, *(validations_topic(country) for country in sorted(set(countries)))]
+    return {settings.topic(name): settings.topic_partitions for name in names}
 
 
 async def create_topics(

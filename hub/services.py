@@ -18,13 +18,14 @@ import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 
 from hub.db import store
+from hub.db.issuers import upsert_agreements
 from hub.db.migrations import migrate
 from hub.errors import DatabaseError, KafkaError, ServiceError
 from hub.kafka_topics import INGEST_TOPICS, create_topics, hub_topics
 from hub.local.kafka import LocalKafka
 from hub.local.postgres import LocalPostgres
 from hub.local.process import quiet_logger
-from hub.reference import load_ports
+from hub.reference import load_agreements, load_ports
 from hub.registry.store import IncompatibleSchema, InvalidSchema, SchemaRegistryStore
 from hub.settings import HubSettings
 from schemas.avro_schemas import schema_text, subject_for
@@ -120,13 +121,14 @@ async def ensure_services(settings: HubSettings) -> tuple[Endpoints, StartedServ
 
 
 async def prepare(settings: HubSettings, endpoints: Endpoints) -> None:
-    """Apply migrations, load the reference ports, register the event schemas and create the
-    topics (all idempotent)."""
+    """Apply migrations, load the reference ports and the trade agreements, register the event
+    schemas and create the topics (all idempotent)."""
     ports = load_ports(settings.ports_file)
     connection = await connect(endpoints.database_url)
     try:
         await migrate(connection)
         await store.upsert_ports(connection, ports)
+        await upsert_agreements(connection, load_agreements(settings.agreements_file))
         if settings.schema_registry_url is None:
             await register_event_schemas(settings, schema_source(settings, connection))
     finally:
@@ -140,7 +142,9 @@ async def prepare(settings: HubSettings, endpoints: Endpoints) -> None:
         finally:
             await registry.close()
     await create_topics(
-        endpoints.kafka_bootstrap, hub_topics(settings), settings.topic_replication_factor
+        endpoints.kafka_bootstrap,
+        hub_topics(settings, {port.country for port in ports}),
+        settings.topic_replication_factor,
     )
 
 

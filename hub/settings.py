@@ -21,6 +21,7 @@ from hub.errors import ConfigError
 ENV_PREFIX = "HUB_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_PORTS_FILE = Path(__file__).resolve().parent / "reference" / "ports.csv"
+BUNDLED_AGREEMENTS_FILE = Path(__file__).resolve().parent / "reference" / "agreements.csv"
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -118,6 +119,24 @@ class HubSettings(BaseSettings):
         ),
     )
 
+    agreements_file: Path = Field(
+        default=BUNDLED_AGREEMENTS_FILE,
+        description=(
+            "CSV of the trade agreements certificates of origin are issued under "
+            "(code,name,validity_days,schedule): validity_days empty = "
+            "HUB_CERTIFICATE_VALIDITY_DAYS; schedule = the HS prefixes covered, space-separated, "
+            "empty = every HS code."
+        ),
+    )
+    certificate_validity_days: int = Field(
+        default=180,
+        ge=1,
+        le=3650,
+        description=(
+            "Days a certificate of origin stays valid after its CertificateDate when it gives no "
+            "validity period and its agreement sets none (SPEC: default 180)."
+        ),
+    )
     late_grace_hours: float = Field(
         default=168.0,
         gt=0,
@@ -172,9 +191,9 @@ class HubSettings(BaseSettings):
                 raise ValueError(f"{server!r} is not host:port")
         return value
 
-    @field_validator("ports_file")
+    @field_validator("ports_file", "agreements_file")
     @classmethod
-    def _ports_file_exists(cls, value: Path) -> Path:
+    def _file_exists(cls, value: Path) -> Path:
         if not value.is_file():
             raise ValueError(f"file {value} does not exist")
         return value

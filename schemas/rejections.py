@@ -19,6 +19,9 @@ class RejectReason(StrEnum):
     """A required field is missing or a field has the wrong type or form."""
     UNKNOWN_PORT = "UNKNOWN_PORT"
     """``port`` is not one of the hub's reference ports."""
+    UNKNOWN_COUNTRY = "UNKNOWN_COUNTRY"
+    """A certificate's ``importing_country`` has no port in the hub, so no customs authority
+    to send its verdict to."""
     INVALID_IDENTIFIER = "INVALID_IDENTIFIER"
     """An identifier fails its check digit (IMO number, ISO 6346 container number)."""
     TOO_LATE = "TOO_LATE"

@@ -91,7 +91,7 @@ def check(
         elif isinstance(event, CustomsEvent):
             problem = _customs_problem(event)
         elif isinstance(event, CertificateSubmission):
-            problem = _certificate_problem(event)
+            problem = _certificate_problem(event, known_ports)
     return problem
 
 
@@ -147,9 +147,16 @@ def _customs_problem(event: CustomsEvent) -> Rejected | None:
     return None
 
 
-def _certificate_problem(event: CertificateSubmission) -> Rejected | None:
+def _certificate_problem(
+    event: CertificateSubmission, known_ports: Collection[str]
+) -> Rejected | None:
     if not event.document:
         return _missing("document", "a certificate submission")
+    if not any(port.startswith(event.importing_country) for port in known_ports):
+        return Rejected(
+            RejectReason.UNKNOWN_COUNTRY,
+            f"importing_country {event.importing_country} has no port in this hub",
+        )
     return None
 
 

@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 began=$(date +%s)
 echo "test: ruff" >&2
-.venv/bin/ruff check hub streams schemas connectors tests
-.venv/bin/ruff format --check --quiet hub streams schemas connectors tests
+.venv/bin/ruff check hub streams schemas connectors bench tests
+.venv/bin/ruff format --check --quiet hub streams schemas connectors bench tests
 echo "test: mypy" >&2
 .venv/bin/mypy
 echo "test: pytest" >&2

@@ -32,6 +32,7 @@ from faust.types import EventT
 
 from hub.db import store
 from hub.db.store import IngestedEvent
+from hub.db.verdicts import StoredVerdict
 from hub.kafka_topics import (
     DEADLETTER,
     DEADLETTER_DETAIL_HEADER,
@@ -40,6 +41,7 @@ from hub.kafka_topics import (
     INGEST_TOPICS,
     KPI_TOPICS,
     KPI_WINDOWS,
+    validations_topic,
 )
 from hub.services import schema_source
 from hub.settings import HubSettings
@@ -48,6 +50,7 @@ from schemas.codec import AvroCodec
 from schemas.models import Envelope
 from schemas.registry_client import RegistryError
 from schemas.rejections import Rejected
+from streams.certificate_stage import certificate_keys, update_verdicts
 from streams.intake import take_in
 from streams.kpi_stage import KpiUpdate, stored_keys, update_kpis
 
@@ -127,6 +130,7 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
         deadletter=raw_topic(DEADLETTER),
         kpis={kind: raw_topic(name) for kind, name in KPI_TOPICS.items()},
         windows=raw_topic(KPI_WINDOWS),
+        topic=functools.cache(raw_topic),
     )
     for domain, topic_name in INGEST_TOPICS.items():
         agent = _intake_agent(domain, state, outputs)
@@ -157,6 +161,8 @@ class Outputs:
     deadletter: faust.TopicT
     kpis: dict[str, faust.TopicT]
     windows: faust.TopicT
+    topic: Callable[[str], faust.TopicT]
+    """Any other topic of the hub, by name without namespace (``validations.PE``)."""
 
 
 def _intake_agent(
@@ -214,7 +220,7 @@ async def _take_in_batch(
                 port=outcome.port,
                 occurred_at=outcome.occurred_at,
                 payload=outcome.model_dump_json(),
-                entity_keys=stored_keys(outcome),
+                entity_keys=stored_keys(outcome) + certificate_keys(outcome),
             )
         )
     await _with_retry("record events", lambda: store.record_events(pool, accepted))
@@ -222,6 +228,11 @@ async def _take_in_batch(
     # Recomputing is idempotent, so duplicates and re-deliveries are simply recomputed too.
     update = await _with_retry("update KPIs", lambda: update_kpis(pool, models, state.berths))
     await _emit(outputs, update)
+    verdicts = await _with_retry(
+        "validate certificates",
+        lambda: update_verdicts(pool, models, state.settings.certificate_validity_days),
+    )
+    await _emit_verdicts(outputs, verdicts)
     state.events_in += len(events)
 
 
@@ -237,6 +248,17 @@ async def _emit(outputs: Outputs, update: KpiUpdate) -> None:
         key = f"{window.port}:{window.granularity}:{start}:{window.kpi}".encode()
         body = json.dumps(window.as_json()).encode()
         deliveries.append(await outputs.windows.send(key=key, value=body))
+    for delivery in deliveries:
+        await delivery
+
+
+async def _emit_verdicts(outputs: Outputs, verdicts: Sequence[StoredVerdict]) -> None:
+    """Publish each new verdict version to its importing country's ``validations.<ISO2>``."""
+    deliveries = []
+    for verdict in verdicts:
+        topic = outputs.topic(validations_topic(verdict.importing_country))
+        key = str(verdict.body["certificate_id"]).encode()
+        deliveries.append(await topic.send(key=key, value=json.dumps(verdict.body).encode()))
     for delivery in deliveries:
         await delivery
 

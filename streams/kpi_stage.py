@@ -27,6 +27,7 @@ from hub.db.kpi_store import (
     recompute_windows,
     replace_entity_kpis,
 )
+from hub.db.store import lock_keys
 from schemas.models import MODELS, CustomsEvent, Envelope
 from streams.kpis.model import KpiValue, WindowAggregate
 from streams.kpis.reference import all_kpis, entity_keys_of
@@ -82,7 +83,7 @@ async def update_kpis(
         groups |= await _dependent_declarations(connection, groups)
         keys = sorted(f"{kind}:{entity}" for kind, entity in groups)
         async with connection.transaction():
-            await _lock(connection, keys)
+            await lock_keys(connection, keys)
             loaded = await _load(connection, keys, groups)
             values = [value for value in all_kpis(loaded) if _group_of(value) in groups]
             touched = await replace_entity_kpis(
@@ -95,19 +96,9 @@ async def update_kpis(
                 [(value, _group_of(value)[1]) for value in values],
             )
         async with connection.transaction():
-            await _lock(connection, {f"windows:{port}" for port, _, _ in touched})
+            await lock_keys(connection, {f"windows:{port}" for port, _, _ in touched})
             windows = await recompute_windows(connection, touched)
     return KpiUpdate(values, windows + berth_occupancy(windows, berths))
-
-
-async def _lock(connection: asyncpg.Connection, keys: Collection[str]) -> None:
-    """Transaction-scoped advisory locks on ``keys``, taken in one global order (by hash), so
-    that two workers locking overlapping sets never wait on each other in a cycle."""
-    await connection.execute(
-        "SELECT pg_advisory_xact_lock(h) FROM "
-        "(SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS ordered",
-        list(keys),
-    )
 
 
 async def _dependent_declarations(

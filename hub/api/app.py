@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from hub.api.ingest import IngestContext, create_ingest_router
 from hub.api.kpis import create_kpi_router
+from hub.api.validations import create_validations_router
 from hub.db import store
 from hub.registry.api import create_registry_router
 from hub.registry.store import SchemaRegistryStore
@@ -104,6 +105,9 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
     )
     api.include_router(create_ingest_router(lambda: live["ingest"]), tags=["ingestion"])
     api.include_router(create_kpi_router(lambda: live["pool"]), tags=["kpis"])
+    api.include_router(
+        create_validations_router(lambda: live["pool"]), tags=["certificates of origin"]
+    )
     api.include_router(
         create_registry_router(lambda: live["registry_store"]),
         prefix="/registry",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -163,3 +163,13 @@ async def live_workers(
         within_s,
     )
     return rows
+
+
+async def lock_keys(connection: asyncpg.Connection, keys: Collection[str]) -> None:
+    """Transaction-scoped advisory locks on ``keys``, taken in one global order (by hash), so
+    that two workers locking overlapping sets never wait on each other in a cycle."""
+    await connection.execute(
+        "SELECT pg_advisory_xact_lock(h) FROM "
+        "(SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS ordered",
+        list(keys),
+    )

@@ -1,4 +1,5 @@
-"""Publisher tokens of the HTTP ingestion API: one or more per port, stored only as SHA-256."""
+"""Tokens of the HTTP API, stored only as SHA-256: publisher tokens (one or more per port) for
+ingestion, customs tokens (per country) for certificate verdicts, admin tokens for the registry."""
 
 from __future__ import annotations
 
@@ -60,3 +61,59 @@ async def publisher_for(
         token_digest(token),
     )
     return None if row is None else Publisher(row["port"].strip(), row["label"])
+
+
+CUSTOMS_TOKEN_PREFIX = "hubc_"
+ADMIN_TOKEN_PREFIX = "huba_"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessGrant:
+    """What a customs or admin token allows: ``scope`` ``"customs"`` reads the verdicts of
+    the country ``subject``; ``"admin"`` manages the issuer registry."""
+
+    scope: str
+    subject: str
+    label: str
+
+
+async def create_access_token(
+    connection: asyncpg.Connection | asyncpg.Pool, scope: str, subject: str = "", label: str = ""
+) -> str:
+    """A new customs (``subject`` = ISO country) or admin token. Returned once; only its digest
+    is stored."""
+    prefix = {"customs": CUSTOMS_TOKEN_PREFIX, "admin": ADMIN_TOKEN_PREFIX}[scope]
+    token = prefix + secrets.token_urlsafe(32)
+    await connection.execute(
+        "INSERT INTO access_tokens (token_sha256, scope, subject, label) VALUES ($1, $2, $3, $4)",
+        token_digest(token),
+        scope,
+        subject,
+        label,
+    )
+    return token
+
+
+async def revoke_access_tokens(
+    connection: asyncpg.Connection | asyncpg.Pool, scope: str, subject: str = ""
+) -> int:
+    """Revoke every active token of ``scope`` (and ``subject``). Returns how many."""
+    result: str = await connection.execute(
+        "UPDATE access_tokens SET revoked_at = now() "
+        "WHERE scope = $1 AND subject = $2 AND revoked_at IS NULL",
+        scope,
+        subject,
+    )
+    return int(result.rsplit(" ", 1)[-1])
+
+
+async def access_grant_for(
+    connection: asyncpg.Connection | asyncpg.Pool, token: str
+) -> AccessGrant | None:
+    """The grant of an active customs or admin token, or None."""
+    row = await connection.fetchrow(
+        "SELECT scope, subject, label FROM access_tokens "
+        "WHERE token_sha256 = $1 AND revoked_at IS NULL",
+        token_digest(token),
+    )
+    return None if row is None else AccessGrant(row["scope"], row["subject"], row["label"])

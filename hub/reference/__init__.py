@@ -1,4 +1,5 @@
-"""Reference data the hub ships with: the default ports (and, later, integration mechanisms)."""
+"""Reference data the hub ships with: the default ports and the trade agreements (and, later,
+integration mechanisms)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.errors import ConfigError
+from streams.certificates.registry import Agreement
 
 _UNLOCODE = re.compile(r"^[A-Z]{2}[A-Z2-9]{3}$")
 _COLUMNS = ("unlocode", "name", "country", "lat", "lon")
+_AGREEMENT_COLUMNS = ("code", "name", "validity_days", "schedule")
+_AGREEMENT_CODE = re.compile(r"^[A-Z0-9]{3,4}$")
+_HS_PREFIX = re.compile(r"^[0-9]{2,8}$")
 _BERTHS = "berths"
 
 
@@ -57,3 +62,34 @@ def load_ports(path: Path) -> list[Port]:
     if not ports:
         raise ConfigError(f"{path}: no ports")
     return ports
+
+
+def load_agreements(path: Path) -> list[Agreement]:
+    """Read an agreements CSV (``code,name,validity_days,schedule``): ``validity_days`` empty
+    means the hub's default, ``schedule`` lists the HS prefixes the agreement covers (2 to 8
+    digits, space-separated; empty: every HS code). Raises ConfigError naming the line."""
+    agreements: list[Agreement] = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != _AGREEMENT_COLUMNS:
+            raise ConfigError(f"{path}: header must be {','.join(_AGREEMENT_COLUMNS)}")
+        for line, row in enumerate(reader, start=2):
+            code, days = row["code"].strip(), row["validity_days"].strip()
+            schedule = tuple(row["schedule"].split())
+            if not _AGREEMENT_CODE.match(code):
+                raise ConfigError(f"{path}:{line}: bad agreement code {code!r}")
+            if days and (not days.isdigit() or int(days) < 1):
+                raise ConfigError(f"{path}:{line}: validity_days must be a whole number of days")
+            if bad := [prefix for prefix in schedule if not _HS_PREFIX.match(prefix)]:
+                raise ConfigError(f"{path}:{line}: schedule entries must be HS digits: {bad[0]!r}")
+            agreements.append(
+                Agreement(
+                    code=code,
+                    name=row["name"].strip(),
+                    validity_days=int(days) if days else None,
+                    schedule=schedule,
+                )
+            )
+    if len({a.code for a in agreements}) != len(agreements):
+        raise ConfigError(f"{path}: an agreement code appears twice")
+    return agreements

@@ -18,7 +18,7 @@ from tests.samples import samples
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 GRACE = timedelta(days=7)
-PORTS = frozenset({"PECLL", "BRSSZ"})
+PORTS = frozenset({"PECLL", "BRSSZ", "ECGYE"})
 
 
 class InMemoryRegistry:

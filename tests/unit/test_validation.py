@@ -15,7 +15,7 @@ from schemas.validation import validate
 from tests.samples import samples
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
-PORTS = frozenset({"PECLL", "BRSSZ"})
+PORTS = frozenset({"PECLL", "BRSSZ", "ECGYE"})
 
 
 def as_json(event: Envelope, **changes: Any) -> dict[str, Any]:
@@ -51,6 +51,7 @@ def test_valid_samples_pass_as_json_and_as_avro_data(domain: str) -> None:
         ("customs", 1, {"kind": "LODGED", "goods": []}, RejectReason.MISSING_FIELD, "goods"),
         ("customs", 1, {"agreement": None}, RejectReason.MISSING_FIELD, "agreement"),
         ("certificate", 0, {"document": ""}, RejectReason.MISSING_FIELD, "document"),
+        ("certificate", 0, {"importing_country": "US"}, RejectReason.UNKNOWN_COUNTRY, "US has no port"),
         ("cargo", 0, {"occurred_at": "1999-12-31T23:00:00Z"}, RejectReason.IMPLAUSIBLE_TIME, "before 2000"),
         ("cargo", 0, {"published_at": "2026-03-03T00:00:00Z"}, RejectReason.IMPLAUSIBLE_TIME, "published_at"),
         ("vessel", 1, {"occurred_at": "2026-03-01T13:00:00Z"}, RejectReason.IMPLAUSIBLE_TIME, "after it was published"),

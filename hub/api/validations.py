@@ -1,0 +1,236 @@
+"""Certificate verdicts for customs authorities, and the issuer registry for administrators.
+
+Customs read with a token of their country (``hub tokens add-customs PE``): another country's
+certificate answers 403 and never its data; the live stream carries only their country's
+verdicts. Administrators (``hub tokens add-admin``) manage the issuer registry and may read every
+verdict. Tokens go in ``Authorization: Bearer …``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, TypeVar
+
+import asyncpg
+from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from hub.db import issuers
+from hub.db.tokens import AccessGrant, access_grant_for
+from hub.db.verdicts import last_verdict_id, verdict_history, verdicts_after
+from streams.certificates.registry import Official
+
+_T = TypeVar("_T")
+
+# How often a stream looks for new verdicts, and how often it sends a keep-alive comment so
+# that proxies do not close an idle connection.
+STREAM_POLL_S = 0.5
+STREAM_KEEPALIVE_S = 15.0
+
+
+class VerdictHistory(BaseModel):
+    certificate_id: str
+    latest: dict[str, Any]
+    versions: list[dict[str, Any]]
+
+
+class EntityIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    agreements: list[str] = Field(default_factory=list)
+
+
+class OfficialIn(BaseModel):
+    certificate_pem: str = Field(min_length=1, max_length=20_000)
+    name: str = ""
+    enabled_from: date | None = None
+    enabled_to: date | None = None
+
+
+class RevocationIn(BaseModel):
+    revoked_at: datetime | None = None
+    reason: str = Field(default="", max_length=500)
+
+
+def create_validations_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
+    router = APIRouter()
+
+    async def grant(authorization: str | None, *scopes: str) -> AccessGrant:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise HTTPException(401, "a customs or admin token is required (Bearer …)")
+        found = await access_grant_for(get_pool(), authorization.removeprefix("Bearer ").strip())
+        if found is None:
+            raise HTTPException(401, "unknown or revoked token")
+        if found.scope not in scopes:
+            raise HTTPException(403, f"a {found.scope} token cannot do this")
+        return found
+
+    @router.get(
+        "/v1/validations/stream",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    async def stream(
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
+        last_event_id: Annotated[str | None, Header()] = None,
+        after: Annotated[int | None, Query(ge=0)] = None,
+    ) -> StreamingResponse:
+        """Server-Sent Events: the verdicts for the token's country as they are issued.
+
+        Each event is ``event: verdict``, ``id:`` the verdict's sequence number and ``data:`` the
+        verdict JSON. A client resumes after the last one it saw with ``Last-Event-ID`` (or
+        ``?after=``); without either it gets the verdicts issued from now on.
+        """
+        customs = await grant(authorization, "customs")
+        pool = get_pool()
+        resume = after if after is not None else _event_id(last_event_id)
+        start = resume if resume is not None else await last_verdict_id(pool, customs.subject)
+        return StreamingResponse(
+            _events(request, pool, customs.subject, start),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @router.get("/v1/validations/{certificate_id}", response_model=VerdictHistory)
+    async def verdict(
+        certificate_id: str, authorization: Annotated[str | None, Header()] = None
+    ) -> VerdictHistory:
+        """The certificate's current verdict and every earlier version (the audit trail)."""
+        reader = await grant(authorization, "customs", "admin")
+        versions = await verdict_history(get_pool(), certificate_id)
+        if not versions:
+            raise HTTPException(404, f"no verdict for certificate {certificate_id}")
+        if reader.scope == "customs" and versions[-1].importing_country != reader.subject:
+            raise HTTPException(403, "this certificate is not for your country's customs")
+        return VerdictHistory(
+            certificate_id=certificate_id,
+            latest=versions[-1].body,
+            versions=[version.body for version in versions],
+        )
+
+    @router.get("/v1/admin/issuers")
+    async def list_issuers(
+        authorization: Annotated[str | None, Header()] = None, country: str | None = None
+    ) -> dict[str, Any]:
+        """The issuing entities, their agreements and their officials' certificates."""
+        await grant(authorization, "admin")
+        registry = await issuers.load_registry(get_pool())
+        officials = await issuers.registered_officials(get_pool(), country)
+        return {
+            "entities": [
+                {"country": e.country, "eh_id": e.eh_id, "name": e.name,
+                 "agreements": sorted(e.agreements)}
+                for e in sorted(registry.entities.values(), key=lambda e: (e.country, e.eh_id))
+                if country is None or e.country == country
+            ],
+            "officials": [_official_json(o.official) for o in officials],
+        }  # fmt: skip
+
+    @router.put("/v1/admin/issuers/{country}/{eh_id}")
+    async def put_entity(
+        country: str,
+        eh_id: str,
+        body: EntityIn,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        """Create or replace an issuing entity and the agreements it may certify for."""
+        await grant(authorization, "admin")
+        entity = await _registry_call(
+            issuers.put_entity(get_pool(), country, eh_id, body.name, body.agreements)
+        )
+        return {"country": entity.country, "eh_id": entity.eh_id, "name": entity.name,
+                "agreements": sorted(entity.agreements)}  # fmt: skip
+
+    @router.post("/v1/admin/issuers/{country}/{eh_id}/officials", status_code=201)
+    async def add_official(
+        country: str,
+        eh_id: str,
+        body: OfficialIn,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        """Register a signing official's X.509 certificate (PEM) for the entity."""
+        await grant(authorization, "admin")
+        official = await _registry_call(
+            issuers.add_official(
+                get_pool(),
+                country,
+                eh_id,
+                body.certificate_pem,
+                name=body.name,
+                enabled_from=body.enabled_from,
+                enabled_to=body.enabled_to,
+            )
+        )
+        return _official_json(official)
+
+    @router.post("/v1/admin/officials/{fingerprint}/revocation")
+    async def revoke(
+        fingerprint: str,
+        body: RevocationIn,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        """Revoke an official's certificate from ``revoked_at`` (default now)."""
+        await grant(authorization, "admin")
+        when = await _registry_call(
+            issuers.revoke_official(
+                get_pool(), fingerprint, revoked_at=body.revoked_at, reason=body.reason
+            )
+        )
+        return {"fingerprint": fingerprint.lower(), "revoked_at": when.isoformat()}
+
+    return router
+
+
+async def _events(
+    request: Request, pool: asyncpg.Pool, country: str, after_id: int
+) -> AsyncIterator[str]:
+    last_sent = asyncio.get_running_loop().time()
+    yield ": verdicts for customs of " + country + "\n\n"
+    while not await request.is_disconnected():
+        batch = await verdicts_after(pool, country, after_id)
+        for verdict in batch:
+            after_id = verdict.id
+            yield f"id: {verdict.id}\nevent: verdict\ndata: {json.dumps(verdict.body)}\n\n"
+        now = asyncio.get_running_loop().time()
+        if batch:
+            last_sent = now
+        elif now - last_sent >= STREAM_KEEPALIVE_S:
+            last_sent = now
+            yield f": keep-alive {datetime.now(UTC).isoformat()}\n\n"
+        if not batch:
+            await asyncio.sleep(STREAM_POLL_S)
+
+
+def _event_id(header: str | None) -> int | None:
+    if header is None or not header.strip().isdigit():
+        return None
+    return int(header.strip())
+
+
+async def _registry_call(call: Awaitable[_T]) -> _T:
+    try:
+        result = await call
+    except issuers.RegistryNotFound as error:
+        raise HTTPException(404, str(error)) from None
+    except issuers.RegistryInputError as error:
+        raise HTTPException(422, str(error)) from None
+    return result
+
+
+def _official_json(official: Official) -> dict[str, Any]:
+    return {
+        "fingerprint": official.fingerprint,
+        "country": official.country,
+        "eh_id": official.eh_id,
+        "name": official.name,
+        "not_before": official.not_before.isoformat(),
+        "not_after": official.not_after.isoformat(),
+        "enabled_from": official.enabled_from.isoformat() if official.enabled_from else None,
+        "enabled_to": official.enabled_to.isoformat() if official.enabled_to else None,
+        "revoked_at": official.revoked_at.isoformat() if official.revoked_at else None,
+        "revocation_reason": official.revocation_reason,
+    }

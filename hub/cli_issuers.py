@@ -1,0 +1,77 @@
+"""``hub issuers …``: the issuer registry from the command line (the admin API does the same)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import asyncpg
+
+from hub.db import issuers
+from hub.errors import ConfigError
+from hub.services import connect, resolve_endpoints
+from hub.settings import HubSettings
+
+
+async def run_issuers_command(settings: HubSettings, arguments: argparse.Namespace) -> int:
+    """Run one ``hub issuers`` action; registry input problems end it as a ConfigError."""
+    connection = await connect(resolve_endpoints(settings).database_url)
+    try:
+        action: str = arguments.action
+        if action == "list":
+            await _list(connection, arguments.country)
+        elif action == "put-entity":
+            entity = await issuers.put_entity(
+                connection, arguments.country, arguments.eh_id, arguments.name, arguments.agreement
+            )
+            agreements = " ".join(sorted(entity.agreements)) or "none"
+            print(f"hub: entity {entity.country}/{entity.eh_id} saved (agreements: {agreements})")
+        elif action == "add-official":
+            try:
+                pem = arguments.certificate.read_text(encoding="ascii")
+            except (OSError, UnicodeDecodeError) as error:
+                raise ConfigError(f"cannot read {arguments.certificate}: {error}") from None
+            official = await issuers.add_official(
+                connection,
+                arguments.country,
+                arguments.eh_id,
+                pem,
+                name=arguments.name,
+                enabled_from=arguments.enabled_from,
+                enabled_to=arguments.enabled_to,
+            )
+            print(official.fingerprint)
+            print(
+                f"hub: official {official.name!r} registered for "
+                f"{official.country}/{official.eh_id}",
+                file=sys.stderr,
+            )
+        else:
+            when = await issuers.revoke_official(
+                connection, arguments.fingerprint, revoked_at=arguments.at, reason=arguments.reason
+            )
+            print(f"hub: certificate revoked from {when.isoformat()}")
+    except issuers.RegistryInputError as error:
+        raise ConfigError(str(error)) from None
+    finally:
+        await connection.close()
+    return 0
+
+
+async def _list(connection: asyncpg.Connection, country: str | None) -> None:
+    registry = await issuers.load_registry(connection)
+    officials = await issuers.registered_officials(connection, country)
+    for entity in sorted(registry.entities.values(), key=lambda e: (e.country, e.eh_id)):
+        if country is not None and entity.country != country:
+            continue
+        agreements = " ".join(sorted(entity.agreements)) or "-"
+        print(f"{entity.country}/{entity.eh_id}  {entity.name}  agreements: {agreements}")
+        for registered in officials:
+            official = registered.official
+            if (official.country, official.eh_id) != (entity.country, entity.eh_id):
+                continue
+            status = f"revoked {official.revoked_at:%Y-%m-%d}" if official.revoked_at else "active"
+            print(
+                f"    {official.fingerprint}  {official.name}  "
+                f"{official.not_before:%Y-%m-%d}..{official.not_after:%Y-%m-%d}  {status}"
+            )

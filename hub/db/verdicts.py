@@ -1,0 +1,128 @@
+"""Certificate verdicts in PostgreSQL: every version kept (the audit trail), read by customs.
+
+A verdict is stored as a new version only when it differs from the certificate's latest one, so
+re-delivered events and recomputations never add versions; each row's ``id`` orders all verdicts
+and is the Server-Sent Events id a customs client resumes from.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from streams.certificates.rules import Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVerdict:
+    """One version of a certificate's verdict, as stored and published."""
+
+    id: int
+    version: int
+    issued_at: datetime
+    importing_country: str
+    body: dict[str, Any]
+    """:meth:`Verdict.as_json` plus ``version`` and ``issued_at``: what customs receive."""
+    new: bool = False
+    """Issued by this call (False: the latest version, unchanged)."""
+
+
+async def record_verdict(connection: asyncpg.Connection, verdict: Verdict) -> StoredVerdict:
+    """Store ``verdict`` as the certificate's next version, unless it equals the latest one.
+
+    Call it inside a transaction holding the certificate's lock. Returns the new version
+    (``new``), or the latest one when nothing changed: publishing it again after a crash
+    between storing and publishing is what keeps the topics at-least-once.
+    """
+    content = verdict.as_json()
+    latest = await connection.fetchrow(
+        "SELECT id, version, issued_at, importing_country, verdict FROM certificate_verdicts "
+        "WHERE certificate_id = $1 ORDER BY version DESC LIMIT 1",
+        verdict.certificate_id,
+    )
+    if latest is not None and json.loads(latest["verdict"]) == content:
+        return _from_row(latest)
+    version = 1 if latest is None else latest["version"] + 1
+    row = await connection.fetchrow(
+        """
+        INSERT INTO certificate_verdicts
+            (certificate_id, version, importing_country, exporting_country, outcome, failed,
+             rules, document_sha256, declarations, submission_event_id, verdict)
+        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11::jsonb)
+        RETURNING id, issued_at
+        """,
+        verdict.certificate_id,
+        version,
+        verdict.importing_country,
+        verdict.exporting_country,
+        verdict.outcome.value,
+        [code.value for code in verdict.failed],
+        json.dumps(content["rules"]),
+        verdict.document_sha256,
+        list(verdict.declarations),
+        verdict.submission_event_id,
+        json.dumps(content),
+    )
+    stored = _stored(row["id"], version, row["issued_at"], verdict.importing_country, content)
+    return replace(stored, new=True)
+
+
+async def verdicts_after(
+    connection: asyncpg.Connection | asyncpg.Pool, country: str, after_id: int, limit: int = 500
+) -> list[StoredVerdict]:
+    """The verdicts for ``country``'s customs issued after the one with ``after_id``, oldest
+    first."""
+    rows = await connection.fetch(
+        """
+        SELECT id, version, issued_at, importing_country, verdict FROM certificate_verdicts
+        WHERE importing_country = $1 AND id > $2 ORDER BY id LIMIT $3
+        """,
+        country,
+        after_id,
+        limit,
+    )
+    return [_from_row(row) for row in rows]
+
+
+async def last_verdict_id(connection: asyncpg.Connection | asyncpg.Pool, country: str) -> int:
+    """The id of the latest verdict for ``country`` (0 if none): where a live stream starts."""
+    value = await connection.fetchval(
+        "SELECT coalesce(max(id), 0) FROM certificate_verdicts WHERE importing_country = $1",
+        country,
+    )
+    return int(value)
+
+
+async def verdict_history(
+    connection: asyncpg.Connection | asyncpg.Pool, certificate_id: str
+) -> list[StoredVerdict]:
+    """Every version of a certificate's verdict, oldest first (empty if never evaluated)."""
+    rows = await connection.fetch(
+        """
+        SELECT id, version, issued_at, importing_country, verdict FROM certificate_verdicts
+        WHERE certificate_id = $1 ORDER BY version
+        """,
+        certificate_id,
+    )
+    return [_from_row(row) for row in rows]
+
+
+def _from_row(row: asyncpg.Record) -> StoredVerdict:
+    return _stored(
+        row["id"],
+        row["version"],
+        row["issued_at"],
+        row["importing_country"].strip(),
+        json.loads(row["verdict"]),
+    )
+
+
+def _stored(
+    row_id: int, version: int, issued_at: datetime, country: str, content: dict[str, Any]
+) -> StoredVerdict:
+    body = {**content, "version": version, "issued_at": issued_at.isoformat()}
+    return StoredVerdict(row_id, version, issued_at, country, body)

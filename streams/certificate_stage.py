@@ -1,0 +1,91 @@
+"""The certificate stage: after a batch is recorded, issue the verdicts it changed.
+
+A certificate's verdict depends on its submitted document, the issuer registry, and the customs
+declarations that invoke it (SPEC §3). Both the submission and those declarations are stored
+under the key ``certificate:<id>``, so whichever arrives second finds the other: for every
+certificate a batch touches, the stage loads them all, runs the rules
+(:func:`streams.certificates.rules.evaluate`, the single definition) and stores the verdict as a
+new version if it changed. Re-delivered events give the same verdict, so no new version (the
+current one is published again: consumers keep the latest version per certificate).
+
+Certificates are serialised per id by advisory locks taken before the events are read, as in the
+KPI stage, so concurrent workers never issue two versions from stale reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from hub.db.issuers import load_registry
+from hub.db.kpi_store import events_of
+from hub.db.store import lock_keys
+from hub.db.verdicts import StoredVerdict, record_verdict
+from schemas.models import MODELS, CertificateSubmission, CustomsEvent, CustomsKind, Envelope
+from streams.certificates.rules import evaluate
+from streams.kpis.events import effective_events
+
+_KEY = "certificate:"
+
+
+def certificate_keys(event: Envelope) -> tuple[str, ...]:
+    """The keys an event is stored under for the certificate stage: a submission, and a
+    declaration's events that invoke a certificate."""
+    if isinstance(event, CertificateSubmission):
+        return (f"{_KEY}{event.certificate_id}",)
+    if isinstance(event, CustomsEvent) and event.certificate_id:
+        return (f"{_KEY}{event.certificate_id}",)
+    return ()
+
+
+async def update_verdicts(
+    pool: asyncpg.Pool, events: Sequence[Envelope], default_validity_days: int
+) -> list[StoredVerdict]:
+    """Re-evaluate every certificate ``events`` concern (events already stored); returns each
+    one's current verdict version (``new`` if this call issued it), in certificate order."""
+    keys = sorted({key for event in events for key in certificate_keys(event)})
+    if not keys:
+        return []
+    issued: list[StoredVerdict] = []
+    async with pool.acquire() as connection:
+        registry = await load_registry(connection)
+        async with connection.transaction():
+            await lock_keys(connection, keys)
+            stored = effective_events(
+                MODELS[domain].model_validate_json(payload)
+                for domain, payload in await events_of(connection, keys)
+            )
+            for key in keys:
+                certificate_id = key.removeprefix(_KEY)
+                submission = _latest_submission(stored, certificate_id)
+                if submission is None:
+                    continue  # a declaration came first: its certificate is evaluated on arrival
+                declarations = [
+                    event
+                    for event in stored
+                    if isinstance(event, CustomsEvent)
+                    and event.certificate_id == certificate_id
+                    and event.kind is CustomsKind.LODGED
+                ]
+                verdict = evaluate(
+                    submission, registry, declarations, default_validity_days=default_validity_days
+                )
+                issued.append(await record_verdict(connection, verdict))
+    return issued
+
+
+def _latest_submission(
+    events: Sequence[Envelope], certificate_id: str
+) -> CertificateSubmission | None:
+    """The latest submission of the certificate (a re-submitted document replaces the earlier)."""
+    submissions = [
+        event
+        for event in events
+        if isinstance(event, CertificateSubmission) and event.certificate_id == certificate_id
+    ]
+    return max(
+        submissions,
+        key=lambda e: (e.occurred_at, e.published_at, str(e.event_id)),
+        default=None,
+    )

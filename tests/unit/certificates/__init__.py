@@ -1,0 +1,1 @@
+"""Tests of the certificate-of-origin package (``streams.certificates``) and its test PKI."""

@@ -254,6 +254,9 @@ class PortTrafficGenerator:
             :func:`~connectors.traffic_profiles.profile_for`'s with the port's configured
             ``berths``.
         warmup: how long the simulation runs before ``start``.
+        certifiable: whether goods of an HS code (6 digits) may be certified under an agreement
+            (its schedule); an import invokes a certificate only then, as an exporter would.
+            Default: every agreement covers every code.
     """
 
     def __init__(
@@ -266,6 +269,7 @@ class PortTrafficGenerator:
         scale: float = 1.0,
         profiles: Mapping[str, TrafficProfile] | None = None,
         warmup: timedelta = DEFAULT_WARMUP,
+        certifiable: Callable[[str, str], bool] | None = None,
     ) -> None:
         if not ports:
             raise ValueError("the generator needs at least one port")
@@ -281,6 +285,7 @@ class PortTrafficGenerator:
         self.start = start
         self.scale = scale
         self.warmup = warmup
+        self.certifiable = certifiable or _any_goods
         chosen = profiles or {}
         self.profiles = {
             port.unlocode: chosen.get(port.unlocode) or _profile(port) for port in ports
@@ -702,6 +707,7 @@ class _Simulation:
     def __init__(self, generator: PortTrafficGenerator) -> None:
         master = random.Random(generator.seed)
         self.scale = generator.scale
+        self.certifiable = generator.certifiable
         self.countries = sorted({port.country for port in generator.ports})
         self.partners = {
             country: [port.country for port in generator.ports if port.country != country]
@@ -1085,7 +1091,13 @@ class _Simulation:
         declaration = self._declaration(state, plan, consignment, boxes, Regime.IMPORT)
         exporting, importing = consignment.origin, consignment.destination
         agreement = agreement_between(exporting, importing) if exporting and importing else None
-        if agreement and rng.random() < _CERTIFICATE_SHARE:
+        goods = consignment.goods
+        if (
+            agreement
+            and goods is not None
+            and rng.random() < _CERTIFICATE_SHARE
+            and self.certifiable(agreement, goods.hs_code)
+        ):
             year = _at(plan.all_fast).year
             number = state.next("certificate")
             declaration.agreement = agreement
@@ -1246,6 +1258,10 @@ def _services(
         code = f"{_SERVICE_NAMES[number % len(_SERVICE_NAMES)]}{number // len(_SERVICE_NAMES) + 1}"
         services.append(_Service(code, tuple(route), tuple(vessels)))
     return services
+
+
+def _any_goods(agreement: str, hs_code: str) -> bool:
+    return True
 
 
 def _profile(port: Port) -> TrafficProfile:

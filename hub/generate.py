@@ -16,7 +16,7 @@ from connectors.certificates import test_issuers
 from connectors.generator import PortTrafficGenerator, publish
 from hub.db.issuers import add_official, put_entity
 from hub.kafka_topics import INGEST_TOPICS
-from hub.reference import load_ports
+from hub.reference import load_agreements, load_ports
 from hub.services import Endpoints, connect, schema_source
 from hub.settings import HubSettings
 from schemas.codec import AvroCodec
@@ -38,8 +38,12 @@ async def run_generator(
     """Publish generated port traffic (every domain) until ``stop`` is set or ``limit`` is
     reached."""
     ports = load_ports(settings.ports_file)
+    agreements = {
+        agreement.code: agreement for agreement in load_agreements(settings.agreements_file)
+    }
     generator = PortTrafficGenerator(
         ports,
+        certifiable=lambda code, hs: code in agreements and agreements[code].covers(hs),
         seed=settings.generator_seed if seed is None else seed,
         scale=settings.generator_scale if scale is None else scale,
     )

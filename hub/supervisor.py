@@ -23,7 +23,7 @@ from hub.api.app import create_api
 from hub.db import store
 from hub.errors import ConfigError, ServiceError
 from hub.generate import run_generator
-from hub.local.process import port_is_free
+from hub.local.process import port_is_free, say
 from hub.services import Endpoints, ensure_services, prepare
 from hub.settings import HubSettings, env_name
 
@@ -203,4 +203,4 @@ async def _stop_worker(worker: asyncio.subprocess.Process) -> None:
 
 
 def _say(message: str) -> None:
-    print(f"hub: {message}", file=sys.stderr, flush=True)
+    say(message)

@@ -21,7 +21,6 @@ import base64
 import logging
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from hub.local.process import (
     quiet_logger,
     read_pid,
     run_tool,
+    say,
     tail,
     terminate,
 )
@@ -120,7 +120,7 @@ class LocalKafka:
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
-        print(f"hub: stopping the Kafka broker (pid {pid})", file=sys.stderr, flush=True)
+        say(f"stopping the Kafka broker (pid {pid})")
         terminate(pid, grace_s=30.0)
         self.pid_file.unlink(missing_ok=True)
         return True
@@ -154,11 +154,7 @@ class LocalKafka:
                 )
         staging = self.home / f".libs-{KAFKA_VERSION}.partial"
         shutil.rmtree(staging, ignore_errors=True)
-        print(
-            f"hub: fetching Apache Kafka {KAFKA_VERSION} jars with Maven (first start only)...",
-            file=sys.stderr,
-            flush=True,
-        )
+        say(f"fetching Apache Kafka {KAFKA_VERSION} jars with Maven (first start only)...")
         began = time.monotonic()
         run_tool(
             ["mvn", "-q", "-B", "-f", str(POM_FILE), "dependency:copy-dependencies",
@@ -170,11 +166,8 @@ class LocalKafka:
         staging.rename(self.libs)
         marker.write_text(KAFKA_VERSION)
         size_mb = sum(p.stat().st_size for p in self.libs.glob("*.jar")) / 2**20
-        print(
-            f"hub: Kafka jars ready in {self.libs} ({size_mb:.0f} MiB, "
-            f"{time.monotonic() - began:.0f} s)",
-            file=sys.stderr,
-            flush=True,
+        say(
+            f"Kafka jars ready in {self.libs} ({size_mb:.0f} MiB, {time.monotonic() - began:.0f} s)"
         )
 
     def _check_ports_free(self) -> None:
@@ -292,11 +285,9 @@ class LocalKafka:
         )
         log_handle.close()
         self.pid_file.write_text(str(process.pid))
-        print(
-            f"hub: Kafka {KAFKA_VERSION} starting on {self.bootstrap} (pid {process.pid}, "
-            f"log {self.log_file})",
-            file=sys.stderr,
-            flush=True,
+        say(
+            f"Kafka {KAFKA_VERSION} starting on {self.bootstrap} (pid {process.pid}, "
+            f"log {self.log_file})"
         )
         return process.pid
 

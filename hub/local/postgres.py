@@ -18,7 +18,6 @@ import pwd
 import secrets
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -26,7 +25,7 @@ from urllib.parse import quote
 import asyncpg
 
 from hub.errors import DatabaseError
-from hub.local.process import exclusive_lock, port_is_free, run_tool, tail
+from hub.local.process import exclusive_lock, port_is_free, run_tool, say, tail
 
 FALLBACK_ROOT = Path("/var/lib/port-hub")
 SUPERUSER = "hub"
@@ -150,7 +149,7 @@ class LocalPostgres:
                 f"stale PostgreSQL data folder {self.data}: it has files but no PG_VERSION; "
                 f"remove {self.home} (`hub services reset`) to start with an empty database"
             )
-        print(f"hub: creating a PostgreSQL cluster in {self.data}...", file=sys.stderr, flush=True)
+        say(f"creating a PostgreSQL cluster in {self.data}...")
         self.password_file.write_text(secrets.token_urlsafe(24))
         self.password_file.chmod(0o600)
         self.data.mkdir(parents=True, exist_ok=True)
@@ -197,11 +196,7 @@ class LocalPostgres:
         except DatabaseError as error:
             last = " | ".join(line.strip() for line in tail(self.log_file, 3))
             raise DatabaseError(f"{error}; server log: {last}") from None
-        print(
-            f"hub: PostgreSQL started on 127.0.0.1:{self.port} (data {self.data})",
-            file=sys.stderr,
-            flush=True,
-        )
+        say(f"PostgreSQL started on 127.0.0.1:{self.port} (data {self.data})")
 
     def _server_running(self) -> bool:
         result = subprocess.run(
@@ -271,7 +266,7 @@ def find_or_install_server() -> Path:
             "no PostgreSQL server is installed and the hub cannot install it (needs root and "
             "apt-get); install the `postgresql` package or set DATABASE_URL"
         )
-    print("hub: installing PostgreSQL with apt-get (first start only)...", file=sys.stderr)
+    say("installing PostgreSQL with apt-get (first start only)...")
     environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (
         ["apt-get", "update", "-q"],

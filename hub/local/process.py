@@ -10,11 +10,27 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from hub.errors import ServiceError
+
+
+def say(message: str) -> None:
+    """Tell the user ``message`` on stderr as ``hub: …``.
+
+    A reader that went away (``make run | tee log`` with Ctrl-C kills ``tee`` too) must not stop
+    the hub from shutting down what it started: on a broken stderr, later messages go nowhere.
+    """
+    try:
+        print(f"hub: {message}", file=sys.stderr, flush=True)
+    except OSError:
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stderr.fileno())
+            os.close(devnull)
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:

@@ -6,7 +6,7 @@ import asyncio
 import collections
 import itertools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -546,3 +546,22 @@ async def test_publish_holds_events_until_they_happen(monkeypatch: pytest.Monkey
     for _, datum, _ in FakeProducer.sent:
         if datum.get("classifier") != "EST":
             assert datum["occurred_at"] <= datum["published_at"]
+
+
+def test_imports_invoke_certificates_only_for_goods_their_agreement_covers() -> None:
+    def certified_codes(certifiable: Callable[[str, str], bool] | None) -> set[str]:
+        generator = PortTrafficGenerator(
+            PORTS, seed=3, start=START, scale=SCALE, certifiable=certifiable
+        )
+        day = generator.events_between(START, START + timedelta(days=1))
+        return {
+            line.hs_code
+            for event in day
+            if isinstance(event, CustomsEvent) and event.certificate_id
+            for line in event.goods
+        }
+
+    everything = certified_codes(None)
+    assert any(code.startswith("08") for code in everything), "fruit is certified by default"
+    without_fruit = certified_codes(lambda agreement, hs: not hs.startswith("08"))
+    assert without_fruit and not any(code.startswith("08") for code in without_fruit)

@@ -8,15 +8,22 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from connectors.generator import domain_of
+from hub.kafka_topics import INGEST_TOPICS
 from hub.local.kafka import LocalKafka
 from hub.local.postgres import LocalPostgres
+from hub.registry.store import SchemaRegistryStore
 from hub.settings import PROJECT_ROOT, HubSettings, load_settings
+from schemas.avro_schemas import schema_text, subject_for
+from schemas.codec import AvroCodec
+from schemas.models import Envelope, to_avro_datum
 
 TEST_STATE_DIR = PROJECT_ROOT / ".hub" / "test-services"
 TEST_KAFKA_PORT = int(os.environ.get("HUB_TEST_KAFKA_PORT", "29092"))
@@ -138,3 +145,27 @@ async def read_topic(
     finally:
         await consumer.stop()
     return found
+
+
+async def worker_started(pool: asyncpg.Pool) -> bool:
+    """A worker has migrated the database and reported alive."""
+    try:
+        return bool(await pool.fetchval("SELECT count(*) FROM worker_heartbeats"))
+    except asyncpg.UndefinedTableError:
+        return False
+
+
+async def publish_events(
+    bootstrap: str, pool: asyncpg.Pool, namespace: str, events: Sequence[Envelope]
+) -> None:
+    """Send ``events`` to their ingest topics as Confluent Avro, registered in the embedded
+    registry of ``pool``'s database; events of one topic keep their order."""
+    codec = AvroCodec(SchemaRegistryStore(pool))
+    by_topic: dict[str, list[bytes]] = {}
+    for event in events:
+        domain = domain_of(event)
+        topic = f"{namespace}{INGEST_TOPICS[domain]}"
+        value = await codec.encode(subject_for(topic), schema_text(domain), to_avro_datum(event))
+        by_topic.setdefault(topic, []).append(value)
+    for topic, values in by_topic.items():
+        await produce(bootstrap, topic, values)

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -26,23 +26,17 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from connectors.generator import domain_of
 from connectors.test_pki import TestPki
 from hub.db import issuers
 from hub.db.tokens import create_access_token
-from hub.kafka_topics import INGEST_TOPICS, validations_topic
-from hub.registry.store import SchemaRegistryStore
+from hub.kafka_topics import validations_topic
 from hub.settings import PROJECT_ROOT
-from schemas.avro_schemas import schema_text, subject_for
-from schemas.codec import AvroCodec
 from schemas.models import (
     CertificateSubmission,
     CustomsEvent,
     CustomsKind,
-    Envelope,
     GoodsLine,
     Regime,
-    to_avro_datum,
 )
 from streams.certificates.document import (
     CertificateOfOrigin,
@@ -57,10 +51,11 @@ from tests.integration.helpers import (
     eventually,
     free_port,
     hub_environment,
-    produce,
+    publish_events,
     read_topic,
     start_hub,
     stop_process,
+    worker_started,
 )
 
 PKI = TestPki("integration tests")
@@ -306,7 +301,7 @@ async def hub(
     pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=4)
     api = None
     try:
-        await eventually(lambda: _ready(pool), 90, "the worker's start")
+        await eventually(lambda: worker_started(pool), 90, "the worker's start")
         api = start_hub(["api"], environment, tmp_path / "api.log")
         await issuers.put_entity(pool, "AR", "TST", "TEST entity of AR", ["A58", "A18"])
         await issuers.put_entity(pool, "MX", "TST", "TEST entity of MX", ["A08"])
@@ -347,10 +342,12 @@ async def test_every_reason_code_fails_exactly_its_certificate(
         assert response.status_code == 200, response.text
 
         built = cases(revoked, expired)
-        await publish(
-            services, pool, namespace, [e for c in built.values() for e in c.declarations]
+        await publish_events(
+            services.bootstrap, pool, namespace, [e for c in built.values() for e in c.declarations]
         )
-        await publish(services, pool, namespace, [c.certificate for c in built.values()])
+        await publish_events(
+            services.bootstrap, pool, namespace, [c.certificate for c in built.values()]
+        )
 
         verdicts: dict[str, dict[str, Any]] = {}
 
@@ -394,7 +391,7 @@ async def test_a_verdict_waits_for_its_declaration_and_is_reissued_when_it_comes
     first = submission(cod("AR-A58-2026-LATER"))
     # The other way round: the declaration first, then its certificate.
     other_declaration = lodged("AR-A58-2026-EARLIER")
-    await publish(services, pool, namespace, [first, other_declaration])
+    await publish_events(services.bootstrap, pool, namespace, [first, other_declaration])
     async with httpx.AsyncClient(
         base_url=base_url, headers={"Authorization": f"Bearer {token}"}
     ) as client:
@@ -414,15 +411,17 @@ async def test_a_verdict_waits_for_its_declaration_and_is_reissued_when_it_comes
         waiting = {r["code"] for r in pending["rules"] if r["status"] == "PENDING"}
         assert waiting == {"EXPIRED", "DECLARATION_MISMATCH", "QUANTITY_EXCEEDED", "ALREADY_USED"}
 
-        await publish(services, pool, namespace, [lodged("AR-A58-2026-LATER")])
+        await publish_events(services.bootstrap, pool, namespace, [lodged("AR-A58-2026-LATER")])
         await eventually(lambda: is_("AR-A58-2026-LATER", ("VALID", 2)), 60, "VALID v2")
         history = (await client.get("/v1/validations/AR-A58-2026-LATER")).json()
         assert [v["outcome"] for v in history["versions"]] == ["PENDING", "VALID"]
 
-        await publish(services, pool, namespace, [submission(cod("AR-A58-2026-EARLIER"))])
+        await publish_events(
+            services.bootstrap, pool, namespace, [submission(cod("AR-A58-2026-EARLIER"))]
+        )
         await eventually(lambda: is_("AR-A58-2026-EARLIER", ("VALID", 1)), 60, "VALID v1")
         # A re-delivered declaration changes nothing: no new version.
-        await publish(services, pool, namespace, [other_declaration])
+        await publish_events(services.bootstrap, pool, namespace, [other_declaration])
         await asyncio.sleep(3)
         assert await outcome("AR-A58-2026-EARLIER") == ("VALID", 1)
 
@@ -459,7 +458,7 @@ async def test_customs_see_their_own_country_live_and_nothing_else(
                 importer=Party("Importadora Quiteña SA", "EC1790012345001", "EC")),
             importing="EC", agreement="A59",
         )  # fmt: skip
-        await publish(services, pool, namespace, [for_ecuador, for_peru])
+        await publish_events(services.bootstrap, pool, namespace, [for_ecuador, for_peru])
 
         async def peru_received() -> bool:
             return any(v["certificate_id"] == "AR-A58-2026-LIVE-PE" for v in received)
@@ -530,24 +529,6 @@ async def test_the_registry_is_managed_from_the_command_line(
     assert token.returncode == 0 and token.stdout.startswith("hubc_")
     registry = await issuers.load_registry(pool)
     assert registry.officials[_fingerprint(official)].revocation_reason == "left"
-
-
-async def publish(
-    services: Services, pool: asyncpg.Pool, namespace: str, events: Sequence[Envelope]
-) -> None:
-    codec = AvroCodec(SchemaRegistryStore(pool))
-    for event in events:
-        domain = domain_of(event)
-        topic = f"{namespace}{INGEST_TOPICS[domain]}"
-        value = await codec.encode(subject_for(topic), schema_text(domain), to_avro_datum(event))
-        await produce(services.bootstrap, topic, [value])
-
-
-async def _ready(pool: asyncpg.Pool) -> bool:
-    try:
-        return bool(await pool.fetchval("SELECT count(*) FROM worker_heartbeats"))
-    except asyncpg.UndefinedTableError:
-        return False
 
 
 async def _answers(base_url: str) -> bool:

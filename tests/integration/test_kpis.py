@@ -7,7 +7,6 @@ import math
 import random
 import signal
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,10 @@ import asyncpg
 import httpx
 
 from connectors.generator import PortTrafficGenerator, domain_of
-from hub.kafka_topics import INGEST_TOPICS, KPI_WINDOWS
+from hub.kafka_topics import KPI_WINDOWS
 from hub.reference import load_ports
-from hub.registry.store import SchemaRegistryStore
 from hub.settings import BUNDLED_PORTS_FILE
-from schemas.avro_schemas import schema_text, subject_for
-from schemas.codec import AvroCodec
-from schemas.models import Classifier, Envelope, Facility, Operation, VesselEvent, to_avro_datum
+from schemas.models import Classifier, Facility, Operation, VesselEvent
 from streams.kpis.model import KpiValue
 from streams.kpis.reference import all_kpis
 from streams.kpis.windows import window_aggregates
@@ -31,10 +27,11 @@ from tests.integration.helpers import (
     eventually,
     free_port,
     hub_environment,
-    produce,
+    publish_events,
     read_topic,
     start_hub,
     stop_process,
+    worker_started,
 )
 
 # Durations are compared within a second, whatever their unit.
@@ -61,8 +58,8 @@ async def test_a_shuffled_day_with_duplicates_gives_the_batch_reference(
     )
     pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
     try:
-        await eventually(lambda: _migrated(pool), 90, "the worker's start")
-        await _publish(services, pool, namespace, sent)
+        await eventually(lambda: worker_started(pool), 90, "the worker's start")
+        await publish_events(services.bootstrap, pool, namespace, sent)
         expected = {_key(v): v for v in all_kpis(day)}
         assert expected, "the generated day gave no KPI"
 
@@ -144,8 +141,8 @@ async def test_a_hand_made_call_reads_back_through_the_api(
     ]
     pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
     try:
-        await eventually(lambda: _migrated(pool), 90, "the worker's start")
-        await _publish(services, pool, namespace, list(reversed(events)))
+        await eventually(lambda: worker_started(pool), 90, "the worker's start")
+        await publish_events(services.bootstrap, pool, namespace, list(reversed(events)))
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_http}") as client:
 
             async def departed() -> bool:
@@ -222,27 +219,6 @@ def _environment(
         HUB_WORKER_HEARTBEAT_S="1",
         HUB_TOPIC_PARTITIONS="4",
     )
-
-
-async def _migrated(pool: asyncpg.Pool) -> bool:
-    try:
-        return bool(await pool.fetchval("SELECT count(*) FROM worker_heartbeats"))
-    except asyncpg.UndefinedTableError:
-        return False
-
-
-async def _publish(
-    services: Services, pool: asyncpg.Pool, namespace: str, events: Sequence[Envelope]
-) -> None:
-    codec = AvroCodec(SchemaRegistryStore(pool))
-    by_topic: dict[str, list[bytes]] = {}
-    for event in events:
-        domain = domain_of(event)
-        topic = f"{namespace}{INGEST_TOPICS[domain]}"
-        value = await codec.encode(subject_for(topic), schema_text(domain), to_avro_datum(event))
-        by_topic.setdefault(topic, []).append(value)
-    for topic, values in by_topic.items():
-        await produce(services.bootstrap, topic, values)
 
 
 def _key(value: KpiValue) -> tuple[str, str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -19,6 +20,7 @@ KPI_PORT_CALLS = "kpi.port-calls"
 KPI_CARGO = "kpi.cargo"
 KPI_CUSTOMS = "kpi.customs"
 KPI_WINDOWS = "kpi.windows"
+_VISIBLE_WITHIN_S = 30.0
 # Certificate verdicts, one topic per importing country: "validations.PE".
 VALIDATIONS_PREFIX = "validations."
 
@@ -91,6 +93,21 @@ async def create_topics(
             if code and code != TopicAlreadyExistsError.errno:
                 message = rest[0] if rest else ""
                 raise KafkaError(f"could not create topic {topic}: error {code} {message}")
+        await _until_visible(admin, [topic.name for topic in missing])
         return [topic.name for topic in missing]
     finally:
         await admin.close()
+
+
+async def _until_visible(admin: AIOKafkaAdminClient, names: list[str]) -> None:
+    """Wait until the broker lists every new topic with its partitions: a consumer that joins
+    its group before then is assigned nothing and only notices at its next metadata refresh
+    (five minutes later)."""
+    deadline = asyncio.get_running_loop().time() + _VISIBLE_WITHIN_S
+    while True:
+        described = await admin.describe_topics(names)
+        if all(topic.get("error_code") == 0 and topic.get("partitions") for topic in described):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise KafkaError(f"new topics not visible on the broker after {_VISIBLE_WITHIN_S:g} s")
+        await asyncio.sleep(0.2)

@@ -98,6 +98,15 @@ class HubSettings(BaseSettings):
 
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
     http_port: int = Field(default=8080, ge=1, le=65535, description="Port of the HTTP API.")
+    worker_metrics_port: int = Field(
+        default=9100,
+        ge=0,
+        le=65535,
+        description=(
+            "Port of a worker's Prometheus metrics (/metrics, on HUB_HTTP_HOST); 0 turns them "
+            "off. The API serves its own at <API>/metrics."
+        ),
+    )
 
     worker_id: str = Field(
         default="port-hub",

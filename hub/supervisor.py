@@ -132,11 +132,14 @@ async def _until_first_exit(
 
 
 def _check_http_port_free(settings: HubSettings) -> None:
-    if not port_is_free(settings.http_port, settings.http_host):
-        raise ConfigError(
-            f"port {settings.http_port} ({env_name('http_port')}) on {settings.http_host} is "
-            f"already in use; stop what holds it or set {env_name('http_port')}"
-        )
+    """The API's port and the worker's metrics port, before anything starts."""
+    for field in ("http_port", "worker_metrics_port"):
+        port: int = getattr(settings, field)
+        if port and not port_is_free(port, settings.http_host):
+            raise ConfigError(
+                f"port {port} ({env_name(field)}) on {settings.http_host} is already in use; "
+                f"stop what holds it or set {env_name(field)}"
+            )
 
 
 async def _spawn_worker(settings: HubSettings, endpoints: Endpoints) -> asyncio.subprocess.Process:

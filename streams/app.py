@@ -28,6 +28,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from faust.types import EventT
 
 from hub.db import store
@@ -50,6 +52,7 @@ from schemas.codec import AvroCodec
 from schemas.models import Envelope
 from schemas.registry_client import RegistryError
 from schemas.rejections import Rejected
+from streams import metrics
 from streams.certificate_stage import certificate_keys, update_verdicts
 from streams.intake import take_in
 from streams.kpi_stage import KpiUpdate, stored_keys, update_kpis
@@ -61,6 +64,7 @@ T = TypeVar("T")
 # PostgreSQL or the registry restarts.
 _RETRY_MAX_DELAY_S = 10.0
 _BATCH_WITHIN_S = 1.0
+_LAG_INTERVAL_S = 10.0
 _TRANSIENT_ERRORS = (
     OSError,
     TimeoutError,
@@ -151,6 +155,24 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning("heartbeat not recorded: %s", error)
 
+    lag = LagProbe(
+        bootstrap, settings.worker_id, [settings.topic(t) for t in INGEST_TOPICS.values()]
+    )
+
+    @app.timer(interval=_LAG_INTERVAL_S, on_leader=False)  # type: ignore[untyped-decorator]
+    async def measure_lag() -> None:
+        try:
+            for topic, records in (await lag.measure()).items():
+                metrics.CONSUMER_LAG.labels(topic=topic).set(records)
+        except Exception as error:  # the metric is best effort; the stream goes on
+            log.warning("consumer lag not measured: %s", error)
+
+    async def close_lag_probe(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
+        await lag.close()
+
+    app.on_before_shutdown.connect(close_lag_probe)
+
+    metrics.serve_metrics(settings.http_host, settings.worker_metrics_port)
     return app
 
 
@@ -171,7 +193,8 @@ def _intake_agent(
     async def intake(stream: Any) -> None:  # a faust Stream; its stubs lack take_events
         async for events in stream.take_events(state.settings.worker_batch_size, _BATCH_WITHIN_S):
             try:
-                await _take_in_batch(domain, events, state, outputs)
+                with metrics.BATCH_SECONDS.labels(domain=domain).time():
+                    await _take_in_batch(domain, events, state, outputs)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -234,6 +257,7 @@ async def _take_in_batch(
     )
     await _emit_verdicts(outputs, verdicts)
     state.events_in += len(events)
+    _count(domain, models, rejected, verdicts)
 
 
 async def _emit(outputs: Outputs, update: KpiUpdate) -> None:
@@ -250,6 +274,60 @@ async def _emit(outputs: Outputs, update: KpiUpdate) -> None:
         deliveries.append(await outputs.windows.send(key=key, value=body))
     for delivery in deliveries:
         await delivery
+
+
+def _count(
+    domain: str,
+    accepted: Sequence[Envelope],
+    rejected: Counter[tuple[str, str]],
+    verdicts: Sequence[StoredVerdict],
+) -> None:
+    for port, number in Counter(event.port for event in accepted).items():
+        metrics.EVENTS_IN.labels(domain=domain, port=port).inc(number)
+    for (_, reason), number in rejected.items():
+        metrics.EVENTS_REJECTED.labels(domain=domain, reason=reason).inc(number)
+    metrics.observe_latency((event.occurred_at for event in accepted), datetime.now(UTC))
+    for verdict in verdicts:
+        if verdict.new:
+            metrics.VERDICTS.labels(outcome=verdict.body["outcome"]).inc()
+
+
+class LagProbe:
+    """How many records of the ingest topics the worker group has not committed yet."""
+
+    def __init__(self, bootstrap: str, group: str, topics: Sequence[str]) -> None:
+        self.bootstrap, self.group, self.topics = bootstrap, group, list(topics)
+        self._admin: AIOKafkaAdminClient | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._admin is not None:
+            await self._admin.close()
+        self._admin = self._consumer = None
+
+    async def measure(self) -> dict[str, int]:
+        if self._admin is None or self._consumer is None:
+            self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+            await self._admin.start()
+            self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap)
+            await self._consumer.start()
+        committed = await self._admin.list_consumer_group_offsets(self.group)
+        described = await self._admin.describe_topics(self.topics)
+        partitions = [
+            TopicPartition(topic["topic"], partition["partition"])
+            for topic in described
+            for partition in topic.get("partitions", ())
+        ]
+        ends = await self._consumer.end_offsets(partitions)
+        lag: dict[str, int] = dict.fromkeys(self.topics, 0)
+        for partition, end in ends.items():
+            done = committed.get(partition)
+            lag[partition.topic] += end - (
+                done.offset if done is not None and done.offset >= 0 else 0
+            )
+        return lag
 
 
 async def _emit_verdicts(outputs: Outputs, verdicts: Sequence[StoredVerdict]) -> None:

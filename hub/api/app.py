@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from hub.api.ingest import IngestContext, create_ingest_router
 from hub.api.kpis import create_kpi_router
+from hub.api.metrics import instrument
 from hub.api.validations import create_validations_router
 from hub.db import store
 from hub.registry.api import create_registry_router
@@ -103,6 +104,7 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
         summary="Events, KPIs and certificate verdicts of the Network's port communities.",
         lifespan=lifespan,
     )
+    instrument(api)
     api.include_router(create_ingest_router(lambda: live["ingest"]), tags=["ingestion"])
     api.include_router(create_kpi_router(lambda: live["pool"]), tags=["kpis"])
     api.include_router(

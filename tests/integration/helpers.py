@@ -46,12 +46,14 @@ class Services:
 
 
 def hub_environment(**settings: str) -> dict[str, str]:
-    """This process's environment without HUB_*, DATABASE_URL and PG*, plus ``settings``."""
+    """This process's environment without HUB_*, DATABASE_URL and PG*, plus ``settings``
+    (worker metrics off unless asked for: tests run workers side by side)."""
     environment = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith(("HUB_", "PG")) and name != "DATABASE_URL"
     }
+    environment["HUB_WORKER_METRICS_PORT"] = "0"
     environment.update(settings)
     return environment
 

@@ -23,7 +23,7 @@ from tests.integration.helpers import (
 async def test_main_job_serves_live_port_counts_and_stops_on_ctrl_c(
     services: Services, fresh_database: str, namespace: str, tmp_path: Path
 ) -> None:
-    http_port = free_port()
+    http_port, metrics_port = free_port(), free_port()
     state_dir = tmp_path / "state"
     log = tmp_path / "hub-run.log"
     began = time.monotonic()
@@ -36,6 +36,7 @@ async def test_main_job_serves_live_port_counts_and_stops_on_ctrl_c(
             HUB_WORKER_ID=f"{namespace}main-job",
             HUB_STATE_DIR=str(state_dir),
             HUB_HTTP_PORT=str(http_port),
+            HUB_WORKER_METRICS_PORT=str(metrics_port),
             HUB_GENERATOR_RATE="200",
             HUB_WORKER_HEARTBEAT_S="1",
         ),
@@ -81,6 +82,20 @@ async def test_main_job_serves_live_port_counts_and_stops_on_ctrl_c(
 
             await eventually(kpis_changed, 60, "the dashboard's KPI values changing live")
 
+            # Prometheus: the worker's and the API's own /metrics.
+            worker_url = f"http://127.0.0.1:{metrics_port}/metrics"
+
+            async def lag_measured() -> bool:  # every 10 s, once the worker has joined
+                return "hub_consumer_lag{" in (await client.get(worker_url)).text
+
+            await eventually(lag_measured, 40, "the worker's consumer lag on its /metrics")
+            worker_metrics = (await client.get(worker_url)).text
+            assert _sample(worker_metrics, "hub_events_in_total", 'domain="vessel"') > 0
+            assert _sample(worker_metrics, "hub_kpi_latency_seconds_count") > 0
+            assert "hub_events_rejected_total" in worker_metrics
+            api_metrics = (await client.get("/metrics")).text
+            assert _sample(api_metrics, "hub_http_requests_total", 'route="/v1/ports"') > 0
+
             health = await client.get("/health")
             assert health.status_code == 200, health.text
             body = health.json()
@@ -111,3 +126,15 @@ def _worker_pids(log: Path) -> list[int]:
         if len(parts) >= 2 and parts[1].isdigit():
             pids.add(int(parts[1]))
     return sorted(pids)
+
+
+def _sample(exposition: str, name: str, label: str = "") -> float:
+    """Sum of the samples of ``name`` (with ``label`` among their labels) in a Prometheus text
+    exposition."""
+    total = 0.0
+    for line in exposition.splitlines():
+        if line.startswith(name) and label in line and not line.startswith("#"):
+            metric = line.split(" ", 1)[0].split("{", 1)[0]
+            if metric == name:
+                total += float(line.rsplit(" ", 1)[1])
+    return total

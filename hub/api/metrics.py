@@ -1,0 +1,47 @@
+"""Prometheus metrics of the HTTP API: requests by route and status, their duration, and
+``GET /metrics`` itself (the worker serves its own, see ``streams/metrics.py``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.routing import Match
+
+HTTP_REQUESTS = Counter(
+    "hub_http_requests", "HTTP requests answered, by method, route and status",
+    ["method", "route", "status"],
+)  # fmt: skip
+HTTP_SECONDS = Histogram(
+    "hub_http_request_seconds", "Time to answer an HTTP request, by route", ["route"]
+)
+
+
+def instrument(api: FastAPI) -> None:
+    """Count and time every request, labelled by its route template (``/v1/ports/{unlocode}/kpis``,
+    not the path, so that labels stay few), and serve ``GET /metrics``."""
+
+    @api.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        began = time.perf_counter()
+        response = await call_next(request)
+        route = _route_of(api, request)
+        HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        HTTP_SECONDS.labels(route).observe(time.perf_counter() - began)
+        return response
+
+    @api.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _route_of(api: FastAPI, request: Request) -> str:
+    for route in api.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is Match.FULL:
+            return str(getattr(route, "path", "other"))
+    return "unmatched"

@@ -20,6 +20,7 @@ KPI_PORT_CALLS = "kpi.port-calls"
 KPI_CARGO = "kpi.cargo"
 KPI_CUSTOMS = "kpi.customs"
 KPI_WINDOWS = "kpi.windows"
+INDICATORS = "indicators.regional"
 _VISIBLE_WITHIN_S = 30.0
 # Certificate verdicts, one topic per importing country: "validations.PE".
 VALIDATIONS_PREFIX = "validations."
@@ -34,6 +35,7 @@ HUB_TOPICS = (
     KPI_CARGO,
     KPI_CUSTOMS,
     KPI_WINDOWS,
+    INDICATORS,
 )
 
 # The KPI topic of each kind of entity (streams.kpis.model.KpiValue.entity_kind).

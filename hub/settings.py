@@ -22,6 +22,7 @@ ENV_PREFIX = "HUB_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_PORTS_FILE = Path(__file__).resolve().parent / "reference" / "ports.csv"
 BUNDLED_AGREEMENTS_FILE = Path(__file__).resolve().parent / "reference" / "agreements.csv"
+BUNDLED_MECHANISMS_FILE = Path(__file__).resolve().parent / "reference" / "mechanisms.csv"
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -146,6 +147,29 @@ class HubSettings(BaseSettings):
             "validity period and its agreement sets none (SPEC: default 180)."
         ),
     )
+    indicators_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=86_400,
+        description="How often a worker brings the daily regional indicators up to date.",
+    )
+    indicators_month_interval_s: float = Field(
+        default=900.0,
+        gt=0,
+        le=86_400,
+        description=(
+            "How often the monthly indicators are recomputed (a month's inputs are thirty "
+            "times a day's)."
+        ),
+    )
+    mechanisms_file: Path = Field(
+        default=BUNDLED_MECHANISMS_FILE,
+        description=(
+            "CSV of the integration mechanisms (mechanism,name,member_countries), the level "
+            "between country and region of the indicators."
+        ),
+    )
+
     late_grace_hours: float = Field(
         default=168.0,
         gt=0,
@@ -200,7 +224,7 @@ class HubSettings(BaseSettings):
                 raise ValueError(f"{server!r} is not host:port")
         return value
 
-    @field_validator("ports_file", "agreements_file")
+    @field_validator("ports_file", "agreements_file", "mechanisms_file")
     @classmethod
     def _file_exists(cls, value: Path) -> Path:
         if not value.is_file():

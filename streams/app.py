@@ -40,11 +40,13 @@ from hub.kafka_topics import (
     DEADLETTER_DETAIL_HEADER,
     DEADLETTER_REASON_HEADER,
     DEADLETTER_SOURCE_HEADER,
+    INDICATORS,
     INGEST_TOPICS,
     KPI_TOPICS,
     KPI_WINDOWS,
     validations_topic,
 )
+from hub.reference import load_ports
 from hub.services import schema_source
 from hub.settings import HubSettings
 from schemas.avro_schemas import parsed_schema
@@ -54,6 +56,9 @@ from schemas.registry_client import RegistryError
 from schemas.rejections import Rejected
 from streams import metrics
 from streams.certificate_stage import certificate_keys, update_verdicts
+from streams.indicator_stage import update_indicators
+from streams.indicators.mechanisms import load_mechanisms
+from streams.indicators.model import PortInfo
 from streams.intake import take_in
 from streams.kpi_stage import KpiUpdate, stored_keys, update_kpis
 
@@ -166,6 +171,31 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
                 metrics.CONSUMER_LAG.labels(topic=topic).set(records)
         except Exception as error:  # the metric is best effort; the stream goes on
             log.warning("consumer lag not measured: %s", error)
+
+    network = [PortInfo(port.unlocode, port.country) for port in load_ports(settings.ports_file)]
+    mechanisms = load_mechanisms(settings.mechanisms_file)
+    indicators_topic = raw_topic(INDICATORS)
+
+    @app.timer(interval=settings.indicators_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
+    async def keep_indicators() -> None:
+        try:
+            rows = await update_indicators(
+                await state.pool(),
+                network,
+                mechanisms,
+                month_interval=timedelta(seconds=settings.indicators_month_interval_s),
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("indicators not updated (next turn retries): %s", error)
+            return
+        deliveries = []
+        for row in rows:
+            start = row.period_start.isoformat()
+            key = f"{row.level}:{row.entity}:{row.period}:{start}:{row.indicator}"
+            body = json.dumps(row.as_json()).encode()
+            deliveries.append(await indicators_topic.send(key=key.encode(), value=body))
+        for delivery in deliveries:
+            await delivery
 
     async def close_lag_probe(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         await lag.close()

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from hub.api.indicators import create_indicator_router
 from hub.api.ingest import IngestContext, create_ingest_router
 from hub.api.kpis import create_kpi_router
 from hub.api.metrics import instrument
@@ -107,6 +108,7 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
     instrument(api)
     api.include_router(create_ingest_router(lambda: live["ingest"]), tags=["ingestion"])
     api.include_router(create_kpi_router(lambda: live["pool"]), tags=["kpis"])
+    api.include_router(create_indicator_router(lambda: live["pool"]), tags=["indicators"])
     api.include_router(
         create_validations_router(lambda: live["pool"]), tags=["certificates of origin"]
     )

@@ -1,0 +1,157 @@
+"""Queries of the indicator stage: what changed, a period's inputs, and the indicator rows."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from schemas.models import MODELS, Envelope
+from streams.indicators.model import CertificateOutcome, Indicator
+from streams.kpis.model import KpiValue
+
+# The KPIs the indicators aggregate (streams/indicators/aggregates.py reads these names).
+INDICATOR_KPIS = (
+    "port_hours_h", "waiting_time_h", "berth_productivity_moves_per_h", "dwell_days",
+    "truck_turnaround_min", "release_time_h", "physical_inspection_flag", "throughput_teu",
+    "throughput_t", "call_size_moves",
+)  # fmt: skip
+
+
+async def changed_days(connection: asyncpg.Connection, since: datetime) -> list[datetime]:
+    """The UTC days whose inputs changed after ``since``: KPI values recomputed, events taken
+    in, verdicts issued (each placed by its event time)."""
+    rows = await connection.fetch(
+        """
+        SELECT DISTINCT date_trunc('day', moment AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS day
+        FROM (
+            SELECT anchor_time AS moment FROM entity_kpis
+            WHERE computed_at > $1 AND anchor_time IS NOT NULL
+            UNION ALL
+            SELECT occurred_at FROM ingested_events WHERE ingested_at > $1
+            UNION ALL
+            SELECT e.occurred_at FROM certificate_verdicts v
+            JOIN ingested_events e ON e.event_id = v.submission_event_id
+            WHERE v.issued_at > $1
+        ) AS changed
+        ORDER BY day
+        """,
+        since,
+    )
+    return [row["day"] for row in rows]
+
+
+async def kpi_values(
+    connection: asyncpg.Connection, start: datetime, end: datetime
+) -> list[KpiValue]:
+    """The entity KPI values anchored in [start, end) that indicators aggregate."""
+    rows = await connection.fetch(
+        """
+        SELECT entity_kind, entity_id, port, kpi, value, unit, anchor_time, flag FROM entity_kpis
+        WHERE anchor_time >= $1 AND anchor_time < $2 AND kpi = ANY($3::text[])
+        """,
+        start,
+        end,
+        list(INDICATOR_KPIS),
+    )
+    return [
+        KpiValue(r["entity_kind"], r["entity_id"], r["port"].strip(), r["kpi"], r["value"],
+                 r["unit"], r["anchor_time"], r["flag"])
+        for r in rows
+    ]  # fmt: skip
+
+
+async def events_between(
+    connection: asyncpg.Connection, domains: Sequence[str], start: datetime, end: datetime
+) -> list[Envelope]:
+    """The stored events of ``domains`` that occurred in [start, end)."""
+    rows = await connection.fetch(
+        """
+        SELECT domain, payload::text AS payload FROM ingested_events
+        WHERE domain = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at < $3
+          AND payload IS NOT NULL
+        """,
+        list(domains),
+        start,
+        end,
+    )
+    return [MODELS[row["domain"]].model_validate_json(row["payload"]) for row in rows]
+
+
+async def certificate_outcomes(
+    connection: asyncpg.Connection, start: datetime, end: datetime
+) -> list[CertificateOutcome]:
+    """The latest verdict of each certificate submitted in [start, end), with the time of its
+    first final (non-PENDING) verdict."""
+    rows = await connection.fetch(
+        """
+        SELECT DISTINCT ON (v.certificate_id)
+               v.certificate_id, v.importing_country, e.occurred_at AS submitted_at, v.outcome,
+               v.failed,
+               (SELECT min(f.issued_at) FROM certificate_verdicts f
+                WHERE f.certificate_id = v.certificate_id AND f.outcome <> 'PENDING') AS final_at
+        FROM certificate_verdicts v
+        JOIN ingested_events e ON e.event_id = v.submission_event_id
+        WHERE e.occurred_at >= $1 AND e.occurred_at < $2
+        ORDER BY v.certificate_id, v.version DESC
+        """,
+        start,
+        end,
+    )
+    return [
+        CertificateOutcome(
+            certificate_id=row["certificate_id"],
+            importing_country=row["importing_country"].strip(),
+            submitted_at=row["submitted_at"],
+            outcome=row["outcome"],
+            failed=tuple(row["failed"]),
+            final_at=row["final_at"],
+        )
+        for row in rows
+    ]
+
+
+async def replace_indicators(
+    connection: asyncpg.Connection, period: str, start: datetime, rows: Sequence[Indicator]
+) -> None:
+    """Replace every indicator of one period (inside a transaction)."""
+    await connection.execute(
+        "DELETE FROM indicators WHERE period = $1 AND period_start = $2", period, start
+    )
+    await connection.executemany(
+        """
+        INSERT INTO indicators (level, entity, period, period_start, indicator, unit, count,
+                                value, median, p90, detail)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        """,
+        [
+            (
+                r.level,
+                r.entity,
+                r.period,
+                r.period_start,
+                r.indicator,
+                r.unit,
+                r.count,
+                r.value,
+                r.median,
+                r.p90,
+                r.detail,
+            )
+            for r in rows
+        ],
+    )
+
+
+def indicator_json(row: asyncpg.Record) -> dict[str, object]:
+    """A stored indicator as the API and the topic give it."""
+    body = dict(row)
+    body["period_start"] = row["period_start"].isoformat()
+    body["computed_at"] = row["computed_at"].isoformat() if row.get("computed_at") else None
+    if isinstance(body.get("detail"), str):
+        with contextlib.suppress(ValueError):
+            body["detail"] = json.loads(body["detail"])
+    return body

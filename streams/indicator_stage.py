@@ -1,0 +1,115 @@
+"""The indicator stage: a worker's periodic job that keeps the regional indicators current.
+
+Every ``HUB_INDICATORS_INTERVAL_S`` it finds the UTC days whose inputs changed since its last run
+(KPI values recomputed, events taken in, verdicts issued), loads each such day's inputs from
+PostgreSQL and runs the batch reference (:func:`streams.indicators.reference.all_indicators`, the
+single definition) on them, replacing that day's rows; the months of those days are recomputed
+the same way at most every ``HUB_INDICATORS_MONTH_INTERVAL_S`` (a month's inputs are thirty
+times a day's). Streaming equals batch by construction: the same function on the same inputs.
+
+One worker at a time runs it (a PostgreSQL advisory lock); the others skip their turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from hub.db.indicator_store import (
+    certificate_outcomes,
+    changed_days,
+    events_between,
+    kpi_values,
+    replace_indicators,
+)
+from streams.indicators.inputs import call_infos, trade_flows
+from streams.indicators.model import Indicator, Mechanism, Period, PortInfo, period_start
+from streams.indicators.reference import all_indicators
+
+_LOCK = "indicators"
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+# A call is placed at its first vessel event; an estimated arrival can come this much earlier.
+_CALL_LOOKBACK = timedelta(days=7)
+
+
+async def update_indicators(
+    pool: asyncpg.Pool,
+    ports: Sequence[PortInfo],
+    mechanisms: Mapping[str, Mechanism],
+    *,
+    month_interval: timedelta,
+) -> list[Indicator]:
+    """Recompute the indicators of the days (and, when due, months) whose inputs changed.
+    Returns the rows written; empty when nothing changed or another worker holds the job."""
+    async with pool.acquire() as connection:
+        if not await connection.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", _LOCK):
+            return []
+        try:
+            return await _run(connection, ports, mechanisms, month_interval)
+        finally:
+            await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", _LOCK)
+
+
+async def _run(
+    connection: asyncpg.Connection,
+    ports: Sequence[PortInfo],
+    mechanisms: Mapping[str, Mechanism],
+    month_interval: timedelta,
+) -> list[Indicator]:
+    progress = await connection.fetchrow("SELECT day_since, month_since FROM indicator_progress")
+    day_since = progress["day_since"] if progress else _EPOCH
+    month_since = progress["month_since"] if progress else _EPOCH
+    mark = await connection.fetchval("SELECT now()")  # before reading: nothing falls between
+    written: list[Indicator] = []
+    for day in await changed_days(connection, day_since):
+        written += await _recompute(connection, "day", day, ports, mechanisms)
+    if mark - month_since >= month_interval:
+        months = {period_start(day, "month") for day in await changed_days(connection, month_since)}
+        for month in sorted(months):
+            written += await _recompute(connection, "month", month, ports, mechanisms)
+        month_since = mark
+    await connection.execute(
+        """
+        INSERT INTO indicator_progress (id, day_since, month_since) VALUES (true, $1, $2)
+        ON CONFLICT (id) DO UPDATE SET day_since = $1, month_since = $2
+        """,
+        mark,
+        month_since,
+    )
+    return written
+
+
+async def _recompute(
+    connection: asyncpg.Connection,
+    period: Period,
+    start: datetime,
+    ports: Sequence[PortInfo],
+    mechanisms: Mapping[str, Mechanism],
+) -> list[Indicator]:
+    end = _next(start, period)
+    cargo = await events_between(connection, ["cargo"], start, end)
+    vessel = await events_between(connection, ["vessel"], start - _CALL_LOOKBACK, end)
+    rows = [
+        row
+        for row in all_indicators(
+            await kpi_values(connection, start, end),
+            trade_flows(cargo),
+            call_infos(vessel),
+            await certificate_outcomes(connection, start, end),
+            ports,
+            mechanisms,
+            period,
+        )
+        if row.period_start == start
+    ]
+    async with connection.transaction():
+        await replace_indicators(connection, period, start, rows)
+    return rows
+
+
+def _next(start: datetime, period: Period) -> datetime:
+    if period == "day":
+        return start + timedelta(days=1)
+    return (start + timedelta(days=32)).replace(day=1)

@@ -1,0 +1,145 @@
+"""Regional indicators computed by the workers equal the batch reference on the same events."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from connectors.generator import PortTrafficGenerator
+from hub.db.indicator_store import certificate_outcomes
+from hub.reference import load_ports
+from hub.settings import BUNDLED_MECHANISMS_FILE, BUNDLED_PORTS_FILE
+from streams.indicators.inputs import call_infos, trade_flows
+from streams.indicators.mechanisms import load_mechanisms
+from streams.indicators.model import Indicator, PortInfo
+from streams.indicators.reference import all_indicators
+from streams.kpis.reference import all_kpis
+from tests.integration.helpers import (
+    Services,
+    eventually,
+    free_port,
+    hub_environment,
+    publish_events,
+    start_hub,
+    stop_process,
+    worker_started,
+)
+
+# A generated calendar month at three ports of the Pacific Alliance, thin enough to stream fast.
+PORTS = ("PECLL", "COCTG", "MXVER")
+MONTH = datetime(2026, 10, 1, tzinfo=UTC)
+NEXT_MONTH = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+async def test_a_generated_month_of_indicators_equals_the_batch_reference(
+    services: Services, fresh_database: str, namespace: str, tmp_path: Path
+) -> None:
+    every_port = load_ports(BUNDLED_PORTS_FILE)
+    generator = PortTrafficGenerator(
+        [port for port in every_port if port.unlocode in PORTS],
+        seed=21,
+        start=MONTH - timedelta(days=1),
+        scale=0.005,
+    )
+    month = list(generator.events_between(MONTH, NEXT_MONTH))
+    http_port = free_port()
+    environment = hub_environment(
+        HUB_KAFKA_BOOTSTRAP=services.bootstrap,
+        DATABASE_URL=fresh_database,
+        HUB_TOPIC_NAMESPACE=namespace,
+        HUB_WORKER_ID=f"{namespace}worker",
+        HUB_STATE_DIR=str(tmp_path / "state"),
+        HUB_WORKER_HEARTBEAT_S="1",
+        HUB_HTTP_PORT=str(http_port),
+        HUB_LATE_GRACE_HOURS=str(24 * 400),  # the month lies in the past
+        HUB_INDICATORS_INTERVAL_S="2",
+        HUB_INDICATORS_MONTH_INTERVAL_S="2",
+    )
+    worker = start_hub(["worker"], environment, tmp_path / "worker.log")
+    api = start_hub(["api"], environment, tmp_path / "api.log")
+    pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
+    try:
+        await eventually(lambda: worker_started(pool), 90, "the worker's start")
+        await publish_events(services.bootstrap, pool, namespace, month)
+
+        async def all_taken_in() -> bool:
+            taken = await pool.fetchval("SELECT count(*) FROM ingested_events")
+            return bool(taken == len(month))
+
+        await eventually(all_taken_in, 240, "every event of the month taken in", interval_s=2)
+        network = [PortInfo(port.unlocode, port.country) for port in every_port]
+        mechanisms = load_mechanisms(BUNDLED_MECHANISMS_FILE)
+
+        async def reference() -> dict[tuple[str, str, str], Indicator]:
+            async with pool.acquire() as connection:
+                outcomes = await certificate_outcomes(connection, MONTH, NEXT_MONTH)
+            rows = all_indicators(
+                all_kpis(month), trade_flows(month), call_infos(month), outcomes, network,
+                mechanisms, "month",
+            )  # fmt: skip
+            return {(r.level, r.entity, r.indicator): r for r in rows if r.period_start == MONTH}
+
+        async def stored() -> dict[tuple[str, str, str], asyncpg.Record]:
+            rows = await pool.fetch(
+                "SELECT * FROM indicators WHERE period = 'month' AND period_start = $1", MONTH
+            )
+            return {(r["level"], r["entity"], r["indicator"]): r for r in rows}
+
+        async def equal() -> bool:
+            return _differences(await reference(), await stored()) == []
+
+        try:
+            await eventually(equal, 180, "the month's indicators to equal the reference", 3)
+        except AssertionError:
+            differences = _differences(await reference(), await stored())
+            raise AssertionError(f"{len(differences)} differences: {differences[:8]}") from None
+
+        expected = await reference()
+        assert ("region", "LAC", "port_hours_h") in expected
+        assert ("mechanism", "PA", "intra_regional_share_value_pct") in expected
+        assert {key[0] for key in expected} == {"port", "country", "mechanism", "region"}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}") as client:
+            params = {"level": "country", "id": "PE", "period": "month",
+                      "from": MONTH.isoformat(), "to": NEXT_MONTH.isoformat()}  # fmt: skip
+            answer = await client.get("/v1/indicators", params=params)
+            assert answer.status_code == 200, answer.text
+            served = {row["indicator"]: row for row in answer.json()["indicators"]}
+            peru = {key[2]: row for key, row in expected.items() if key[:2] == ("country", "PE")}
+            assert served.keys() == peru.keys()
+            download = await client.get("/v1/indicators", params=params | {"format": "csv"})
+            assert download.headers["content-type"].startswith("text/csv")
+            table = list(csv.DictReader(io.StringIO(download.text)))
+            assert {row["indicator"] for row in table} == peru.keys()
+            assert all(row["entity"] == "PE" and row["count"] for row in table)
+    finally:
+        await pool.close()
+        stop_process(api, signal.SIGTERM, 30)
+        stop_process(worker, signal.SIGTERM, 30)
+
+
+def _differences(
+    expected: dict[tuple[str, str, str], Indicator],
+    stored: dict[tuple[str, str, str], asyncpg.Record],
+) -> list[str]:
+    problems = [f"missing {key}" for key in sorted(expected.keys() - stored.keys())]
+    problems += [f"unexpected {key}" for key in sorted(stored.keys() - expected.keys())]
+    for key in sorted(expected.keys() & stored.keys()):
+        want, got = expected[key], stored[key]
+        if want.count != got["count"] or want.unit != got["unit"]:
+            problems.append(
+                f"{key}: count/unit {want.count}/{want.unit} != {got['count']}/{got['unit']}"
+            )
+        for field in ("value", "median", "p90"):
+            a, b = getattr(want, field), got[field]
+            if (a is None) != (b is None) or (
+                a is not None and not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
+            ):
+                problems.append(f"{key}.{field}: {a} != {b}")
+    return problems

@@ -1,0 +1,72 @@
+"""The package's public surface, its purity, and the names and units of its indicators."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import streams.indicators
+from streams.indicators.model import INDICATOR_UNITS, IndicatorName, rejection_indicator
+
+
+def test_public_api() -> None:
+    assert sorted(streams.indicators.__all__) == sorted(
+        [
+            "BUNDLED_MECHANISMS_FILE",
+            "CALL_SIZE_BANDS",
+            "INDICATOR_UNITS",
+            "LAC_COUNTRIES",
+            "REGION",
+            "CallInfo",
+            "CertificateOutcome",
+            "Indicator",
+            "IndicatorName",
+            "IndicatorUnit",
+            "Introversion",
+            "Level",
+            "Mechanism",
+            "Network",
+            "Period",
+            "PortInfo",
+            "TradeFlow",
+            "all_indicators",
+            "call_size_adjusted_port_hours",
+            "call_size_band",
+            "certificate_indicators",
+            "connectivity_indicators",
+            "introversion",
+            "kpi_aggregates",
+            "load_mechanisms",
+            "period_start",
+            "port_score",
+            "rejection_indicator",
+            "score_indicators",
+            "trade_indicators",
+        ]
+    )
+    for name in streams.indicators.__all__:
+        assert hasattr(streams.indicators, name), name
+
+
+def test_no_streaming_http_or_database_imports() -> None:
+    """Pure functions: importing the package loads none of faust, HTTP or PostgreSQL."""
+    forbidden = ["faust", "mode", "aiokafka", "asyncpg", "fastapi", "httpx", "uvicorn"]
+    code = (
+        "import sys, streams.indicators\n"
+        f"loaded = sorted({{m.split('.')[0] for m in sys.modules}} & set({forbidden!r}))\n"
+        "print(','.join(loaded))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_every_indicator_name_ends_with_its_unit_and_has_one() -> None:
+    suffixes = {"h": "_h", "min": "_min", "days": "_days", "moves/h": "_moves_per_h", "TEU": "_teu",
+                "t": "_t", "%": "_pct", "index": "_index", "score": "_score",
+                "calls/week": "_per_week", "count": "_count"}  # fmt: skip
+    assert set(INDICATOR_UNITS) == set(IndicatorName)
+    for name, unit in INDICATOR_UNITS.items():
+        assert name.endswith(suffixes[unit]), name
+    assert rejection_indicator("ALREADY_USED") == "certificate_rejections_already_used_count"

@@ -7,6 +7,13 @@
 # Settings are environment variables (`docker run --rm port-hub hub settings` lists them). In a
 # container the hub must be given HUB_KAFKA_BOOTSTRAP and DATABASE_URL: without them it would try
 # to download and start a local broker and PostgreSQL, which this image does not carry.
+# The dashboard's front-end libraries, fetched from the npm registry at build time by the same
+# script as on a developer machine (versions pinned there).
+FROM node:22-slim AS dashboard-vendor
+WORKDIR /src
+COPY scripts/vendor.sh scripts/vendor.sh
+RUN bash scripts/vendor.sh
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -28,6 +35,7 @@ COPY hub/ hub/
 COPY streams/ streams/
 COPY schemas/ schemas/
 COPY connectors/ connectors/
+COPY --from=dashboard-vendor /src/hub/dashboard/static/vendor/ hub/dashboard/static/vendor/
 # No Python module in it yet; copied because pyproject's package discovery names monitoring*.
 COPY monitoring/ monitoring/
 # Non-editable: the code lives in site-packages, so the sources can go. All dependencies are

@@ -33,3 +33,4 @@ if ! cmp -s pyproject.toml "$stamp" 2>/dev/null; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
   cp pyproject.toml "$stamp"
 fi
+bash scripts/vendor.sh

@@ -6,14 +6,17 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
+from starlette.types import Scope
 
 from hub.api.indicators import create_indicator_router
 from hub.api.ingest import IngestContext, create_ingest_router
@@ -27,6 +30,22 @@ from hub.services import schema_source
 from hub.settings import HubSettings
 from schemas.codec import AvroCodec
 from schemas.registry_client import HttpSchemaRegistry
+
+DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard" / "static"
+
+
+class _Dashboard(StaticFiles):
+    """The dashboard's files, with the headers a page of the hub should carry."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
+        )
+        return response
+
 
 # A worker counts as alive while its last heartbeat is younger than this many intervals.
 _HEARTBEAT_MISSES_ALLOWED = 3
@@ -117,6 +136,12 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
         prefix="/registry",
         tags=["schema registry"],
     )
+
+    api.mount("/dashboard", _Dashboard(directory=DASHBOARD, html=True), name="dashboard")
+
+    @api.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/dashboard/")
 
     def pool() -> asyncpg.Pool:
         value: asyncpg.Pool = live["pool"]

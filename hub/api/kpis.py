@@ -8,13 +8,15 @@ the port's configured berth count.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from streams.kpis.model import WindowAggregate
@@ -69,6 +71,19 @@ class PortCall(BaseModel):
 class LatestPort(BaseModel):
     port: str
     kpis: dict[str, WindowValue]
+
+
+class CurrentCall(BaseModel):
+    port_call_id: str
+    vessel_name: str | None
+    state: str
+    last_event_at: datetime
+    kpis: dict[str, float | None]
+
+
+class CurrentCalls(BaseModel):
+    port: str
+    calls: list[CurrentCall]
 
 
 class LatestKpis(BaseModel):
@@ -152,7 +167,66 @@ def create_kpi_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
     async def latest() -> LatestKpis:
         """Every port's current values: for each KPI, its most recent daily window (berth
         occupancy: that of the most recent day with berth hours)."""
+        return await _latest(get_pool())
+
+    @router.get(
+        "/v1/kpis/stream",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    async def stream(request: Request) -> StreamingResponse:
+        """Server-Sent Events for live dashboards: ``event: kpis`` with the body of
+        ``/v1/kpis/latest`` plus ``as_of``, on connect and whenever a window changes."""
+        return StreamingResponse(
+            _kpi_events(request, get_pool()),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @router.get("/v1/ports/{unlocode}/calls", response_model=CurrentCalls)
+    async def current_calls(unlocode: str) -> CurrentCalls:
+        """The port's calls under way: not departed, with a vessel event in the last 3 days,
+        each with its state and KPIs (open ones null)."""
         pool = get_pool()
+        if not await pool.fetchval("SELECT 1 FROM ports WHERE unlocode = $1", unlocode):
+            raise HTTPException(404, f"{unlocode} is not a reference port")
+        rows = await pool.fetch(
+            """
+            SELECT payload FROM ingested_events
+            WHERE domain = 'vessel' AND port = $1 AND occurred_at > now() - interval '3 days'
+              AND occurred_at <= now()
+            ORDER BY occurred_at
+            """,
+            unlocode,
+        )
+        timelines: dict[str, list[CallEvent]] = {}
+        names: dict[str, str | None] = {}
+        for row in rows:
+            data = json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"]
+            call_id = data["port_call_id"]
+            timelines.setdefault(call_id, []).append(_call_event(data))
+            names[call_id] = names.get(call_id) or data.get("vessel_name")
+        under_way = {c: t for c, t in timelines.items() if _state(t) != "departed"}
+        kpis = await pool.fetch(
+            "SELECT entity_id, kpi, value FROM entity_kpis "
+            "WHERE entity_kind = 'port_call' AND entity_id = ANY($1::text[])",
+            [f"{unlocode}/{call_id}" for call_id in under_way],
+        )
+        values: dict[str, dict[str, float | None]] = {}
+        for row in kpis:
+            values.setdefault(row["entity_id"].split("/", 1)[1], {})[row["kpi"]] = row["value"]
+        calls = [
+            CurrentCall(
+                port_call_id=call_id,
+                vessel_name=names.get(call_id),
+                state=_state(timeline),
+                last_event_at=timeline[-1].occurred_at,
+                kpis=values.get(call_id, {}),
+            )
+            for call_id, timeline in under_way.items()
+        ]
+        calls.sort(key=lambda call: call.last_event_at, reverse=True)
+        return CurrentCalls(port=unlocode, calls=calls)
         rows = await pool.fetch(
             """
             SELECT DISTINCT ON (port, kpi)
@@ -175,6 +249,48 @@ def create_kpi_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
 
 
 _BERTHS = "SELECT unlocode, berths FROM ports"
+# How often a KPI stream looks for changed windows, and sends a keep-alive when idle.
+STREAM_POLL_S = 2.0
+STREAM_KEEPALIVE_S = 15.0
+
+
+async def _latest(pool: asyncpg.Pool) -> LatestKpis:
+    rows = await pool.fetch(
+        """
+        SELECT DISTINCT ON (port, kpi)
+               port, granularity, window_start, kpi, unit, count, total, mean, median, p90
+        FROM kpi_windows WHERE granularity = 'day'
+        ORDER BY port, kpi, window_start DESC
+        """
+    )
+    berths = {row["unlocode"]: row["berths"] for row in await pool.fetch(_BERTHS)}
+    ports: dict[str, dict[str, WindowValue]] = {}
+    for row in rows:
+        for value in _with_occupancy([row], berths):
+            ports.setdefault(row["port"].strip(), {})[value.kpi] = value
+    return LatestKpis(
+        granularity="day",
+        ports=[LatestPort(port=port, kpis=kpis) for port, kpis in sorted(ports.items())],
+    )
+
+
+async def _kpi_events(request: Request, pool: asyncpg.Pool) -> AsyncIterator[str]:
+    """The latest KPIs when they change (a new ``computed_at`` in ``kpi_windows``)."""
+    seen: object = None
+    idle_since = asyncio.get_running_loop().time()
+    while not await request.is_disconnected():
+        changed = await pool.fetchval("SELECT max(computed_at) FROM kpi_windows")
+        now = asyncio.get_running_loop().time()
+        if changed != seen or seen is None:
+            seen = changed if changed is not None else "empty"
+            body = (await _latest(pool)).model_dump(mode="json")
+            body["as_of"] = datetime.now(UTC).isoformat()
+            yield f"event: kpis\ndata: {json.dumps(body)}\n\n"
+            idle_since = now
+        elif now - idle_since >= STREAM_KEEPALIVE_S:
+            idle_since = now
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(STREAM_POLL_S)
 
 
 def _with_occupancy(rows: list[asyncpg.Record], berths: dict[str, int | None]) -> list[WindowValue]:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from hub.db import issuers
 from hub.db.tokens import AccessGrant, access_grant_for
-from hub.db.verdicts import last_verdict_id, verdict_history, verdicts_after
+from hub.db.verdicts import recent_verdicts_start, verdict_history, verdicts_after
 from streams.certificates.registry import Official
 
 _T = TypeVar("_T")
@@ -29,6 +29,8 @@ _T = TypeVar("_T")
 # How often a stream looks for new verdicts, and how often it sends a keep-alive comment so
 # that proxies do not close an idle connection.
 STREAM_POLL_S = 0.5
+# A new subscriber first gets this many of its country's latest verdicts.
+STREAM_REPLAY = 50
 STREAM_KEEPALIVE_S = 15.0
 
 
@@ -88,7 +90,9 @@ def create_validations_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter
         customs = await grant(authorization, "customs")
         pool = get_pool()
         resume = after if after is not None else _event_id(last_event_id)
-        start = resume if resume is not None else await last_verdict_id(pool, customs.subject)
+        if resume is None:
+            resume = await recent_verdicts_start(pool, customs.subject, STREAM_REPLAY)
+        start = resume
         return StreamingResponse(
             _events(request, pool, customs.subject, start),
             media_type="text/event-stream",

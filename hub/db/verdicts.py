@@ -88,11 +88,20 @@ async def verdicts_after(
     return [_from_row(row) for row in rows]
 
 
-async def last_verdict_id(connection: asyncpg.Connection | asyncpg.Pool, country: str) -> int:
-    """The id of the latest verdict for ``country`` (0 if none): where a live stream starts."""
+async def recent_verdicts_start(
+    connection: asyncpg.Connection | asyncpg.Pool, country: str, recent: int
+) -> int:
+    """Where a new stream starts so that it first replays the ``recent`` latest verdicts for
+    ``country``: the id just before them (0 if there are fewer)."""
     value = await connection.fetchval(
-        "SELECT coalesce(max(id), 0) FROM certificate_verdicts WHERE importing_country = $1",
+        """
+        SELECT coalesce(min(id) - 1, 0) FROM (
+            SELECT id FROM certificate_verdicts WHERE importing_country = $1
+            ORDER BY id DESC LIMIT $2
+        ) AS latest
+        """,
         country,
+        recent,
     )
     return int(value)
 

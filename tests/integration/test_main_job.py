@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from pathlib import Path
@@ -81,6 +82,26 @@ async def test_main_job_serves_live_port_counts_and_stops_on_ctrl_c(
                 return await latest() != first_kpis
 
             await eventually(kpis_changed, 60, "the dashboard's KPI values changing live")
+
+            # The same values pushed live, for dashboards: the first event comes on connect.
+            async with client.stream("GET", "/v1/kpis/stream", timeout=30) as stream:
+                assert stream.headers["content-type"].startswith("text/event-stream")
+                lines = stream.aiter_lines()
+                assert await anext(lines) == "event: kpis"
+                pushed = json.loads((await anext(lines)).removeprefix("data: "))
+            assert pushed["ports"] and pushed["as_of"]
+            busiest = max(ports["ports"], key=lambda port: port["vessel_events"])["unlocode"]
+            calls = await client.get(f"/v1/ports/{busiest}/calls")
+            assert calls.status_code == 200, calls.text
+            assert {call["state"] for call in calls.json()["calls"]} <= {
+                "expected",
+                "arriving",
+                "at anchorage",
+                "at berth",
+            }
+            assert (await client.get("/v1/ports/XXXXX/calls")).status_code == 404
+            page = await client.get("/", follow_redirects=True)
+            assert page.status_code == 200 and "text/html" in page.headers["content-type"]
 
             # Prometheus: the worker's and the API's own /metrics.
             worker_url = f"http://127.0.0.1:{metrics_port}/metrics"

@@ -1,4 +1,4 @@
-"""Real Kafka and PostgreSQL for the integration tests, started once per test session.
+"""Real Kafka and PostgreSQL for the integration and browser tests, started once per session.
 
 The tests run their own local broker and cluster under ``.hub/test-services`` on ports of their
 own, so that a hub started with ``hub run`` on the same machine is neither used nor disturbed.

@@ -1,0 +1,141 @@
+// The dashboard's shell: header, language, the live KPI feed and the hash routes
+//   #/                  regional overview
+//   #/port/PECLL        one port
+//   #/indicators        regional indicators
+//   #/certificates      certificate verdicts for a customs authority
+
+import { getJson, KpiFeed, POLL_INTERVAL_S } from "./api.js";
+import { h, fill } from "./dom.js";
+import { formatAge, formatUtc } from "./measures.js";
+import { LANGUAGES, language, setLanguage, t } from "./strings.js";
+import * as certificates from "./views/certificates.js";
+import * as indicators from "./views/indicators.js";
+import * as overview from "./views/overview.js";
+import * as port from "./views/port.js";
+
+const PORTS_MAX_AGE_MS = 30_000;
+// "Last update" shows how old the data is once it is older than this.
+const STALE_AFTER_S = 30;
+
+const feed = new KpiFeed();
+let portList = null;
+let portListAt = 0;
+
+/** What every view gets: the KPI feed and the reference ports (with event counts). */
+const context = {
+  feed,
+  async ports({ fresh = false } = {}) {
+    if (!portList || fresh || Date.now() - portListAt > PORTS_MAX_AGE_MS) {
+      const body = await getJson("v1/ports");
+      portList = body;
+      portListAt = Date.now();
+    }
+    return portList;
+  },
+};
+
+const ROUTES = [
+  { name: "overview", pattern: /^#?\/?$/, view: overview, nav: "nav.overview", href: "#/" },
+  { name: "port", pattern: /^#\/port\/([A-Za-z0-9]{5})\/?$/, view: port, nav: null, parent: "overview" },
+  { name: "indicators", pattern: /^#\/indicators\/?$/, view: indicators, nav: "nav.indicators", href: "#/indicators" },
+  { name: "certificates", pattern: /^#\/certificates\/?$/, view: certificates, nav: "nav.certificates", href: "#/certificates" },
+];
+
+let mounted = null;
+let mountedRoute = null;
+
+function route() {
+  const hash = location.hash || "#/";
+  let found = null;
+  let match = null;
+  for (const candidate of ROUTES) {
+    match = candidate.pattern.exec(hash);
+    if (match) {
+      found = candidate;
+      break;
+    }
+  }
+  if (!found) {
+    location.replace("#/");
+    return;
+  }
+  const view = document.getElementById("view");
+  mounted?.unmount();
+  fill(view);
+  mountedRoute = found;
+  mounted = found.view.mount(view, context, match.slice(1));
+  renderNav();
+  window.scrollTo(0, 0);
+}
+
+function renderNav() {
+  const nav = document.getElementById("site-nav");
+  nav.setAttribute("aria-label", t("nav.label"));
+  const active = mountedRoute?.parent ?? mountedRoute?.name;
+  fill(
+    nav,
+    ROUTES.filter((r) => r.nav).map((r) =>
+      h("a", { href: r.href, "aria-current": r.name === active ? "page" : null }, t(r.nav)),
+    ),
+  );
+}
+
+function renderChrome() {
+  document.documentElement.lang = language();
+  document.title = t("app.title");
+  document.getElementById("brand-title").textContent = t("app.title");
+  document.getElementById("brand-network").textContent = t("app.network");
+  document.querySelector(".skip-link").textContent = t("app.skip");
+  document.getElementById("language-label").textContent = t("lang.label");
+  const select = document.getElementById("language");
+  fill(
+    select,
+    Object.entries(LANGUAGES).map(([code, name]) =>
+      h("option", { value: code, selected: code === language() }, name),
+    ),
+  );
+  renderNav();
+  renderFeedStatus();
+}
+
+function renderFeedStatus() {
+  const status = document.getElementById("feed-status");
+  status.dataset.mode = feed.mode;
+  const mode = document.getElementById("feed-mode");
+  const labels = {
+    connecting: t("feed.connecting"),
+    live: t("feed.live"),
+    polling: t("feed.polling", { s: POLL_INTERVAL_S }),
+    offline: t("feed.offline"),
+  };
+  mode.textContent = labels[feed.mode];
+  status.title = feed.mode === "polling" ? t("feed.pollingTitle", { s: POLL_INTERVAL_S }) : "";
+  const stamp = document.getElementById("last-update");
+  if (!feed.arrivedAt) {
+    stamp.textContent = t("feed.never");
+    return;
+  }
+  const age = (Date.now() - feed.arrivedAt.getTime()) / 1000;
+  const time = `${formatUtc(feed.arrivedAt, "time")} ${t("common.utc")}`;
+  let text = t("feed.lastUpdate", { time });
+  if (age > STALE_AFTER_S) text += ` ${t("feed.stale", { age: formatAge(age) })}`;
+  stamp.textContent = text;
+  stamp.dataset.arrivedAt = feed.arrivedAt.toISOString();
+  stamp.dataset.stale = String(age > STALE_AFTER_S);
+}
+
+function start() {
+  renderChrome();
+  document.getElementById("language").addEventListener("change", (event) => {
+    setLanguage(event.target.value);
+    renderChrome();
+    route(); // the view is drawn again in the new language, keeping its selections
+  });
+  feed.subscribe(renderFeedStatus);
+  setInterval(renderFeedStatus, 5000);
+  feed.start();
+  window.addEventListener("hashchange", route);
+  route();
+}
+
+start();

@@ -1,0 +1,362 @@
+// Regional indicators: one period (a UTC day or a calendar month), an indicator compared across
+// countries and integration mechanisms (bar charts, with the region as a reference line), a table
+// of the main indicators of every entity, and CSV downloads.
+
+import { apiUrl, getJson } from "../api.js";
+import { baseOption, COLOURS, dispose, makeChart } from "../charts.js";
+import { escapeHtml, fill, h } from "../dom.js";
+import {
+  countryName,
+  formatAxisNumber,
+  formatNumber,
+  formatUtc,
+  formatValue,
+  indicatorLabel,
+  indicatorUnit,
+  INDICATORS,
+  mechanismName,
+  TABLE_INDICATORS,
+  titleWithUnit,
+  unitLabel,
+} from "../measures.js";
+import { t } from "../strings.js";
+
+const REFRESH_MS = 30_000;
+const MECHANISMS = ["PA", "CAN", "MERCOSUR", "SICA", "CARICOM"];
+// Indicators in these units add up (or take the largest) over the region: the region's value is
+// no reference line for a country's, so the charts leave it out (the caption still gives it).
+const TOTAL_UNITS = new Set(["TEU", "t", "count", "calls/week"]);
+
+// Kept while the page is open, across visits of this view and language switches.
+const state = { period: "day", periodStart: null, indicator: INDICATORS[0] };
+
+export function mount(root) {
+  let alive = true;
+  let data = null; // { periods, region, countries, mechanisms }
+  let loading = null;
+
+  const periodToggle = h("div", { class: "segmented", role: "group", "aria-label": t("ind.periodKind") });
+  const periodSelect = h("select", {
+    id: "period-start",
+    onchange: (event) => {
+      state.periodStart = event.target.value;
+      load();
+    },
+  });
+  const indicatorSelect = h(
+    "select",
+    {
+      id: "indicator",
+      onchange: (event) => {
+        state.indicator = event.target.value;
+        render();
+      },
+    },
+    INDICATORS.map((key) => h("option", { value: key, selected: key === state.indicator }, indicatorLabel(key))),
+  );
+  const downloads = h("p", { class: "downloads", id: "csv-links" });
+  const message = h("p", { class: "message", role: "status", hidden: true });
+  const countryBox = h("div", { class: "chart chart-tall", id: "country-chart" });
+  const mechanismBox = h("div", { class: "chart chart-tall", id: "mechanism-chart" });
+  const countryTitle = h("figcaption", {});
+  const mechanismTitle = h("figcaption", {});
+  const table = h("table", { class: "data-table", id: "indicators-table" });
+  const tableTitle = h("h2", {}, t("ind.table"));
+
+  root.append(
+    h("div", { class: "page-head" }, h("h1", {}, t("ind.title")), h("p", { class: "subtitle" }, t("ind.subtitle"))),
+    h(
+      "section",
+      { class: "card controls" },
+      h("div", { class: "field" }, h("span", { class: "field-label" }, t("ind.periodKind")), periodToggle),
+      h("label", { class: "field" }, h("span", { class: "field-label" }, t("ind.period")), periodSelect),
+      h("label", { class: "field grow" }, h("span", { class: "field-label" }, t("ind.indicator")), indicatorSelect),
+      downloads,
+    ),
+    message,
+    h(
+      "section",
+      { class: "indicator-charts" },
+      h("figure", { class: "card chart-card" }, countryTitle, countryBox),
+      h("figure", { class: "card chart-card" }, mechanismTitle, mechanismBox),
+    ),
+    h("section", { class: "card" }, h("div", { class: "card-head" }, tableTitle), h("div", { class: "table-scroll" }, table)),
+  );
+
+  const countryChart = makeChart(countryBox);
+  const mechanismChart = makeChart(mechanismBox);
+
+  function renderControls() {
+    fill(
+      periodToggle,
+      ["day", "month"].map((period) =>
+        h(
+          "button",
+          {
+            type: "button",
+            "aria-pressed": String(state.period === period),
+            dataset: { period },
+            onclick: () => {
+              if (state.period === period) return;
+              state.period = period;
+              state.periodStart = null;
+              renderControls();
+              load();
+            },
+          },
+          t(period === "day" ? "ind.day" : "ind.month"),
+        ),
+      ),
+    );
+    const csv = (level, label) =>
+      h("a", { href: apiUrl("v1/indicators", { level, period: state.period, format: "csv" }), download: "" }, label);
+    fill(
+      downloads,
+      h("span", { class: "field-label" }, t("ind.download")),
+      h(
+        "span",
+        { class: "download-links" },
+        csv("country", t("ind.csvCountry")),
+        csv("mechanism", t("ind.csvMechanism")),
+        csv("region", t("ind.csvRegion")),
+      ),
+    );
+  }
+
+  function periodLabel(start) {
+    return formatUtc(start, state.period === "day" ? "day" : "month");
+  }
+
+  function renderPeriods() {
+    const periods = data?.periods ?? [];
+    fill(
+      periodSelect,
+      periods.map((start) => h("option", { value: start, selected: start === state.periodStart }, periodLabel(start))),
+    );
+    periodSelect.disabled = !periods.length;
+  }
+
+  function valuesOf(rows, indicator) {
+    const values = new Map();
+    for (const row of rows) if (row.indicator === indicator && row.value !== null) values.set(row.entity, row);
+    return values;
+  }
+
+  function barOption(entries, unit, regionRow) {
+    // Largest at the top: a category y axis runs upwards.
+    const sorted = [...entries].sort((a, b) => a.value - b.value);
+    const regionValue = TOTAL_UNITS.has(unit) ? null : (regionRow?.value ?? null);
+    return {
+      ...baseOption(),
+      grid: { left: 8, right: 64, top: 24, bottom: 8, containLabel: true },
+      tooltip: {
+        trigger: "item",
+        formatter: (p) => `${escapeHtml(p.name)}<br><strong>${escapeHtml(formatValue(p.value, unit))}</strong>` +
+          `<br>${escapeHtml(t("ind.basedOn", { n: formatNumber(p.data.count, "count") }))}`,
+      },
+      xAxis: {
+        type: "value",
+        axisLabel: { fontSize: 11, color: COLOURS.text, formatter: formatAxisNumber },
+        splitLine: { lineStyle: { color: COLOURS.grid } },
+      },
+      yAxis: {
+        type: "category",
+        data: sorted.map((entry) => entry.label),
+        axisLabel: { fontSize: 12, color: COLOURS.text, width: 150, overflow: "truncate" },
+        axisTick: { show: false },
+        axisLine: { lineStyle: { color: COLOURS.muted } },
+      },
+      graphic: [
+        {
+          id: "empty",
+          type: "text",
+          left: "center",
+          top: "middle",
+          invisible: entries.length > 0,
+          style: { text: t("ind.noValue"), fill: COLOURS.muted, fontSize: 12 },
+        },
+      ],
+      series: [
+        {
+          id: "bars",
+          type: "bar",
+          barMaxWidth: 18,
+          itemStyle: { color: COLOURS.primary, borderRadius: [0, 3, 3, 0] },
+          label: {
+            show: true,
+            position: "right",
+            fontSize: 11,
+            color: COLOURS.text,
+            formatter: (p) => formatNumber(p.value, unit),
+          },
+          data: sorted.map((entry) => ({ name: entry.label, value: entry.value, count: entry.count })),
+          markLine:
+            regionValue === null || !entries.length
+              ? { data: [] }
+              : {
+                  symbol: "none",
+                  silent: true,
+                  lineStyle: { color: COLOURS.secondary, type: "dashed", width: 2 },
+                  label: {
+                    formatter: t("ind.regionLine", { value: formatValue(regionValue, unit) }),
+                    color: COLOURS.secondary,
+                    fontSize: 11,
+                    position: "end",
+                  },
+                  data: [{ xAxis: regionValue }],
+                },
+        },
+      ],
+    };
+  }
+
+  function render() {
+    renderPeriods();
+    const key = state.indicator;
+    const unit = indicatorUnit(key);
+    const title = titleWithUnit(indicatorLabel(key), unit);
+    const when = state.periodStart ? ` · ${periodLabel(state.periodStart)}` : "";
+    tableTitle.textContent = `${t("ind.table")}${when}`;
+    const regionRow = data ? valuesOf(data.region, key).get("LAC") : undefined;
+    const regionNote = regionRow
+      ? h("span", { class: "region-note" }, `${t("ind.region")}: ${formatValue(regionRow.value, unit)}`)
+      : null;
+    fill(countryTitle, `${t("ind.byCountry")}: ${title}${when}`, regionNote);
+    fill(mechanismTitle, `${t("ind.byMechanism")}: ${title}${when}`, regionNote?.cloneNode(true));
+    if (!data) return;
+    const countries = [...valuesOf(data.countries, key).values()].map((row) => ({
+      label: `${countryName(row.entity)}`,
+      value: row.value,
+      count: row.count,
+    }));
+    const mechanisms = [...valuesOf(data.mechanisms, key).values()].map((row) => ({
+      label: mechanismName(row.entity),
+      value: row.value,
+      count: row.count,
+    }));
+    countryChart.setOption(barOption(countries, unit, regionRow), { replaceMerge: ["series"] });
+    mechanismChart.setOption(barOption(mechanisms, unit, regionRow), { replaceMerge: ["series"] });
+    renderTable();
+  }
+
+  function renderTable() {
+    const columns = TABLE_INDICATORS.includes(state.indicator) ? TABLE_INDICATORS : [state.indicator, ...TABLE_INDICATORS];
+    const entities = [
+      { level: "region", id: "LAC", label: `${mechanismName("LAC")} (LAC)` },
+      ...MECHANISMS.map((id) => ({
+        level: "mechanism",
+        id,
+        label: mechanismName(id) === id ? id : `${mechanismName(id)} (${id})`,
+      })),
+      ...[...new Set(data.countries.map((row) => row.entity))]
+        .map((id) => ({ level: "country", id, label: `${countryName(id)} (${id})` }))
+        .sort((a, b) => a.label.localeCompare(b.label)),
+    ];
+    const lookup = new Map();
+    for (const source of [data.region, data.mechanisms, data.countries]) {
+      for (const row of source) lookup.set(`${row.level}/${row.entity}/${row.indicator}`, row);
+    }
+    const head = h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, t("col.entity")),
+        columns.map((key) =>
+          h(
+            "th",
+            { scope: "col", class: key === state.indicator ? "num selected" : "num" },
+            h("span", { class: "th-label" }, indicatorLabel(key)),
+            indicatorUnit(key) && indicatorUnit(key) !== "count"
+              ? h("span", { class: "th-unit" }, unitLabel(indicatorUnit(key)))
+              : null,
+          ),
+        ),
+      ),
+    );
+    const body = h(
+      "tbody",
+      {},
+      entities.map((entity) =>
+        h(
+          "tr",
+          { class: `level-${entity.level}`, dataset: { entity: entity.id } },
+          h("th", { scope: "row" }, entity.label),
+          columns.map((key) => {
+            const row = lookup.get(`${entity.level}/${entity.id}/${key}`);
+            return h(
+              "td",
+              { class: key === state.indicator ? "num selected" : "num" },
+              formatNumber(row ? row.value : null, indicatorUnit(key)),
+            );
+          }),
+        ),
+      ),
+    );
+    fill(table, h("caption", { class: "visually-hidden" }, t("ind.table")), head, body);
+  }
+
+  function periodEnd(start) {
+    const date = new Date(start);
+    if (state.period === "day") return new Date(date.getTime() + 24 * 3600 * 1000);
+    return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1));
+  }
+
+  async function load() {
+    const period = state.period;
+    const run = (loading = {});
+    try {
+      const region = (await getJson("v1/indicators", { level: "region", period })).indicators;
+      const periods = [...new Set(region.map((row) => row.period_start))].sort(
+        (a, b) => new Date(b).getTime() - new Date(a).getTime(),
+      );
+      if (!periods.length) {
+        if (!alive || run !== loading) return;
+        data = { periods, region: [], countries: [], mechanisms: [] };
+        message.hidden = false;
+        message.textContent = t("ind.empty");
+        render();
+        return;
+      }
+      if (!periods.includes(state.periodStart)) state.periodStart = periods[0];
+      const range = {
+        period,
+        from: new Date(state.periodStart).toISOString(),
+        to: periodEnd(state.periodStart).toISOString(),
+      };
+      const [countries, mechanisms] = await Promise.all([
+        getJson("v1/indicators", { level: "country", ...range }),
+        getJson("v1/indicators", { level: "mechanism", ...range }),
+      ]);
+      if (!alive || run !== loading || period !== state.period) return;
+      const inPeriod = (row) => row.period_start === state.periodStart;
+      data = {
+        periods,
+        region: region.filter(inPeriod),
+        countries: countries.indicators.filter(inPeriod),
+        mechanisms: mechanisms.indicators.filter(inPeriod),
+      };
+      message.hidden = true;
+      render();
+    } catch (error) {
+      if (!alive) return;
+      message.hidden = false;
+      message.textContent = t("common.error", { detail: error.message });
+    }
+  }
+
+  renderControls();
+  render();
+  load();
+  const timer = setInterval(load, REFRESH_MS);
+
+  return {
+    unmount() {
+      alive = false;
+      clearInterval(timer);
+      dispose(countryChart);
+      dispose(mechanismChart);
+    },
+  };
+}

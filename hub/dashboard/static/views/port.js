@@ -1,0 +1,342 @@
+// One port: its latest daily KPIs, time series of its hourly (48 h) or daily (30 days) KPI
+// windows, and the port calls under way with their state and KPIs. Refreshed while open.
+
+import { getJson, HttpError } from "../api.js";
+import { baseOption, COLOURS, dispose, makeChart } from "../charts.js";
+import { escapeHtml, fill, h } from "../dom.js";
+import {
+  countryName,
+  formatAxisNumber,
+  formatNumber,
+  formatUtc,
+  formatValue,
+  KPIS,
+  kpiLabel,
+  titleWithUnit,
+  windowUnit,
+  windowValue,
+} from "../measures.js";
+import { t } from "../strings.js";
+
+const REFRESH_MS = 20_000;
+const SPAN = { hour: 48 * 3600 * 1000, day: 30 * 24 * 3600 * 1000 };
+const HOUR_MS = 3600 * 1000;
+
+// How each chart draws its KPI: the mean and 90th percentile of the windows, a total, or one value.
+const CHARTS = [
+  { key: "waiting_time_h", draw: "spread" },
+  { key: "port_hours_h", draw: "spread" },
+  { key: "berth_productivity_moves_per_h", draw: "spread" },
+  { key: "berth_occupancy_pct", draw: "single" },
+  { key: "truck_turnaround_min", draw: "spread" },
+  { key: "dwell_days", draw: "spread" },
+  { key: "release_time_h", draw: "spread" },
+  { key: "throughput_teu", draw: "total" },
+];
+
+const CALL_KPIS = [
+  { key: "waiting_time_h", unit: "h" },
+  { key: "anchorage_time_h", unit: "h" },
+  { key: "on_berth_h", unit: "h" },
+  { key: "port_hours_h", unit: "h" },
+  { key: "berth_productivity_moves_per_h", unit: "moves/h" },
+  { key: "call_size_moves", unit: "moves" },
+];
+
+const state = { granularity: "hour" };
+
+export function mount(root, context, [rawCode]) {
+  const code = rawCode.toUpperCase();
+  const { feed } = context;
+  const charts = new Map();
+  let alive = true;
+  let port = null;
+
+  const title = h("h1", {}, code);
+  const place = h("p", { class: "subtitle" });
+  const message = h("p", { class: "message", role: "status", hidden: true });
+  const tiles = h("div", { class: "tiles", id: "port-tiles" });
+  const toggle = h("div", { class: "segmented", role: "group", "aria-label": t("port.granularity") });
+  const grid = h("div", { class: "chart-grid", id: "port-charts" });
+  const calls = h("table", { class: "data-table", id: "calls-table" });
+  const callsNote = h("p", { class: "hint" }, t("port.callsNote"));
+
+  root.append(
+    h(
+      "div",
+      { class: "page-head" },
+      h("a", { class: "back", href: "#/" }, `← ${t("port.back")}`),
+      title,
+      place,
+    ),
+    message,
+    h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", {}, t("port.current"))), tiles),
+    h(
+      "section",
+      { class: "card" },
+      h("div", { class: "card-head" }, h("h2", {}, t("port.charts")), toggle),
+      grid,
+    ),
+    h(
+      "section",
+      { class: "card" },
+      h("div", { class: "card-head" }, h("h2", {}, t("port.calls")), callsNote),
+      h("div", { class: "table-scroll" }, calls),
+    ),
+  );
+
+  for (const spec of CHARTS) {
+    const box = h("div", { class: "chart", dataset: { kpi: spec.key } });
+    grid.append(
+      h("figure", { class: "chart-card" }, h("figcaption", {}, titleWithUnit(kpiLabel(spec.key), windowUnit(spec.key))), box),
+    );
+    charts.set(spec.key, makeChart(box));
+  }
+
+  function renderToggle() {
+    fill(
+      toggle,
+      ["hour", "day"].map((granularity) =>
+        h(
+          "button",
+          {
+            type: "button",
+            "aria-pressed": String(state.granularity === granularity),
+            dataset: { granularity },
+            onclick: () => {
+              if (state.granularity === granularity) return;
+              state.granularity = granularity;
+              renderToggle();
+              loadWindows();
+            },
+          },
+          t(granularity === "hour" ? "port.hourly" : "port.daily"),
+        ),
+      ),
+    );
+  }
+
+  function renderTiles() {
+    const kpis = feed.byPort.get(code) || {};
+    fill(
+      tiles,
+      KPIS.map((kpi) => {
+        const window = kpis[kpi.key];
+        return h(
+          "div",
+          { class: "tile" },
+          h("div", { class: "tile-label" }, kpiLabel(kpi.key)),
+          h("div", { class: "tile-value" }, formatValue(windowValue(window), kpi.unit)),
+          h("div", { class: "tile-sub" }, window ? formatUtc(window.window_start, "day") : t("overview.noValue")),
+        );
+      }),
+    );
+  }
+
+  function chartOption(spec, windows, start, end) {
+    const unit = windowUnit(spec.key);
+    const points = windows.filter((w) => w.kpi === spec.key);
+    const at = (w) => new Date(w.window_start).getTime();
+    const series = [];
+    if (spec.draw === "total") {
+      series.push({
+        id: "main",
+        name: t("port.total"),
+        type: "bar",
+        barMaxWidth: 10,
+        itemStyle: { color: COLOURS.primary },
+        data: points.map((w) => [at(w), windowValue(w)]),
+      });
+    } else {
+      series.push({
+        id: "main",
+        name: t("port.mean"),
+        type: "line",
+        showSymbol: true,
+        symbolSize: 5,
+        lineStyle: { width: 2, color: COLOURS.primary },
+        itemStyle: { color: COLOURS.primary },
+        data: points.map((w) => [at(w), windowValue(w)]),
+      });
+      series.push({
+        id: "p90",
+        name: t("port.p90"),
+        type: "line",
+        showSymbol: spec.draw === "spread",
+        symbol: "triangle",
+        symbolSize: 5,
+        lineStyle: { width: 1.5, type: "dashed", color: COLOURS.secondary },
+        itemStyle: { color: COLOURS.secondary },
+        data: spec.draw === "spread" ? points.map((w) => [at(w), w.p90]) : [],
+      });
+    }
+    const hourly = state.granularity === "hour";
+    return {
+      ...baseOption(),
+      grid: { left: 8, right: 14, top: 30, bottom: 4, containLabel: true },
+      legend: {
+        show: spec.draw === "spread",
+        top: 0,
+        right: 6,
+        itemWidth: 16,
+        itemHeight: 8,
+        textStyle: { fontSize: 11, color: COLOURS.text },
+      },
+      tooltip: {
+        trigger: "axis",
+        formatter: (params) => {
+          const list = Array.isArray(params) ? params : [params];
+          if (!list.length) return "";
+          const when = formatUtc(list[0].value[0], hourly ? "hour" : "day");
+          const lines = list.map(
+            (p) => `${p.marker}${escapeHtml(p.seriesName)}: <strong>${escapeHtml(formatValue(p.value[1], unit))}</strong>`,
+          );
+          return `${escapeHtml(when)} ${t("common.utc")}<br>${lines.join("<br>")}`;
+        },
+      },
+      xAxis: {
+        type: "time",
+        min: start,
+        max: end,
+        axisLine: { lineStyle: { color: COLOURS.muted } },
+        axisLabel: {
+          hideOverlap: true,
+          alignMinLabel: "left",
+          alignMaxLabel: "right",
+          fontSize: 11,
+          color: COLOURS.text,
+          formatter: (value) => {
+            const date = new Date(value);
+            if (hourly && date.getUTCHours() !== 0) return formatUtc(date, "axisHour");
+            return formatUtc(date, "axisDay");
+          },
+        },
+        splitLine: { show: false },
+      },
+      yAxis: {
+        type: "value",
+        min: 0,
+        splitNumber: 4,
+        axisLabel: { fontSize: 11, color: COLOURS.text, formatter: formatAxisNumber },
+        splitLine: { lineStyle: { color: COLOURS.grid } },
+      },
+      graphic: [
+        {
+          id: "empty",
+          type: "text",
+          left: "center",
+          top: "middle",
+          invisible: points.length > 0,
+          style: { text: t("port.noData"), fill: COLOURS.muted, fontSize: 12 },
+        },
+      ],
+      series,
+    };
+  }
+
+  async function loadWindows() {
+    const granularity = state.granularity;
+    const end = Math.ceil(Date.now() / HOUR_MS) * HOUR_MS;
+    const start = end - SPAN[granularity];
+    try {
+      const body = await getJson(`v1/ports/${encodeURIComponent(code)}/kpis`, {
+        granularity,
+        from: new Date(start).toISOString(),
+        to: new Date(end).toISOString(),
+      });
+      if (!alive || granularity !== state.granularity) return;
+      message.hidden = true;
+      for (const spec of CHARTS) charts.get(spec.key).setOption(chartOption(spec, body.windows, start, end), { replaceMerge: ["series"] });
+    } catch (error) {
+      if (alive) showError(error);
+    }
+  }
+
+  async function loadCalls() {
+    try {
+      const body = await getJson(`v1/ports/${encodeURIComponent(code)}/calls`);
+      if (alive) renderCalls(body.calls || []);
+    } catch (error) {
+      if (alive) showError(error);
+    }
+  }
+
+  function renderCalls(list) {
+    const head = h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, t("col.vessel")),
+        h("th", { scope: "col" }, t("col.call")),
+        h("th", { scope: "col" }, t("col.state")),
+        h("th", { scope: "col" }, t("col.lastEvent")),
+        CALL_KPIS.map((kpi) => h("th", { scope: "col", class: "num" }, titleWithUnit(kpiLabel(kpi.key), kpi.unit))),
+      ),
+    );
+    if (!list.length) {
+      fill(calls, head, h("tbody", {}, h("tr", {}, h("td", { colspan: 4 + CALL_KPIS.length, class: "empty" }, t("port.callsEmpty")))));
+      return;
+    }
+    const body = h(
+      "tbody",
+      {},
+      list.map((call) =>
+        h(
+          "tr",
+          { dataset: { call: call.port_call_id } },
+          h("td", {}, call.vessel_name || t("common.none")),
+          h("td", { class: "mono" }, call.port_call_id),
+          h("td", {}, h("span", { class: `state state-${call.state.replace(/\s+/g, "-")}` }, t(`state.${call.state}`))),
+          h("td", { class: "nowrap" }, formatUtc(call.last_event_at, "minute")),
+          CALL_KPIS.map((kpi) => h("td", { class: "num" }, formatNumber(call.kpis?.[kpi.key] ?? null, kpi.unit))),
+        ),
+      ),
+    );
+    fill(calls, h("caption", { class: "visually-hidden" }, t("port.calls")), head, body);
+  }
+
+  function showError(error) {
+    message.hidden = false;
+    message.textContent =
+      error instanceof HttpError && error.status === 404
+        ? t("port.unknown", { code })
+        : t("common.error", { detail: error.message });
+  }
+
+  async function loadPort() {
+    try {
+      const list = (await context.ports()).ports;
+      port = list.find((p) => p.unlocode === code) || null;
+    } catch {
+      port = null;
+    }
+    if (!alive) return;
+    if (port) {
+      title.textContent = `${port.name} (${port.unlocode})`;
+      place.textContent = `${countryName(port.country)} · ${formatNumber(port.lat, "index")}°, ${formatNumber(port.lon, "index")}°`;
+    }
+  }
+
+  function refresh() {
+    loadWindows();
+    loadCalls();
+  }
+
+  renderToggle();
+  renderTiles();
+  loadPort();
+  refresh();
+  const unsubscribe = feed.subscribe(() => renderTiles());
+  const timer = setInterval(refresh, REFRESH_MS);
+
+  return {
+    unmount() {
+      alive = false;
+      unsubscribe();
+      clearInterval(timer);
+      for (const chart of charts.values()) dispose(chart);
+    },
+  };
+}

@@ -1,0 +1,1 @@
+"""Headless-browser tests of the dashboard against a real hub (Kafka, PostgreSQL, `hub run`)."""

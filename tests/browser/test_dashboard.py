@@ -1,0 +1,499 @@
+"""The dashboard in a real browser (Debian's Chromium, headless) against `hub run` with traffic.
+
+One journey, because the hub takes a while to start and its first minutes (the generator's
+history) are when certificate verdicts pour in: the certificates page is opened first, in a tab
+of its own, and read at the end; meanwhile the overview, a port page and the indicators page are
+checked in another tab. Full-page screenshots go to ``test-artifacts/dashboard/`` for a human to
+look at. Any console error or uncaught exception in the page fails the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Page, ViewportSize, async_playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+from hub.settings import PROJECT_ROOT
+from tests.integration.helpers import (
+    Services,
+    eventually,
+    free_port,
+    hub_environment,
+    start_hub,
+    stop_process,
+)
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "dashboard"
+VIEWPORT: ViewportSize = {"width": 1366, "height": 768}
+CUSTOMS_COUNTRY = "PE"
+# The console errors the journey causes on purpose: the stream's answer to a wrong token, and
+# the KPI stream blocked to see the dashboard fall back to polling.
+EXPECTED_401 = re.compile(r"Failed to load resource: .*401")
+BLOCKED = re.compile(r"Failed to load resource: net::ERR_FAILED")
+
+# Whether some chart drawn in the elements a CSS selector matches has data points.
+ANY_CHART_HAS_DATA = """
+(selector) => [...document.querySelectorAll(selector)].some((element) => {
+  const chart = window.echarts && echarts.getInstanceByDom(element);
+  const option = chart && chart.getOption();
+  return Boolean(option) && (option.series || []).some((s) => (s.data || []).length > 0);
+})
+"""
+# Pairs of header parts that overlap (the brand, each navigation link, the status and language).
+HEADER_OVERLAPS = """
+() => {
+  const parts = [
+    document.querySelector('.brand'),
+    ...document.querySelectorAll('.site-nav a'),
+    document.querySelector('.feed-status'),
+    document.querySelector('.language'),
+  ];
+  const boxes = parts.map((element) => element.getBoundingClientRect());
+  const found = [];
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i], b = boxes[j];
+      if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) {
+        found.push(parts[i].textContent.trim() + ' / ' + parts[j].textContent.trim());
+      }
+    }
+  }
+  return found;
+}
+"""
+STATUS_KIND = "() => document.querySelector('#stream-status').dataset.kind"
+# Series data of the ECharts instance drawn in the element matched by a CSS selector.
+SERIES_LENGTHS = """
+(selector) => {
+  const element = document.querySelector(selector);
+  const chart = element && window.echarts && echarts.getInstanceByDom(element);
+  const option = chart && chart.getOption();
+  if (!option) return null;
+  return (option.series || []).map((s) => (s.data || []).length);
+}
+"""
+
+
+@dataclass(frozen=True)
+class RunningHub:
+    base: str
+    database_url: str
+
+
+@pytest.fixture
+async def running_hub(
+    services: Services, fresh_database: str, namespace: str, tmp_path: Path
+) -> AsyncIterator[RunningHub]:
+    """`hub run` with the traffic generator, its indicator job every 5 s, on a free port."""
+    http_port = free_port()
+    log = tmp_path / "hub-run.log"
+    job = start_hub(
+        ["run"],
+        hub_environment(
+            HUB_KAFKA_BOOTSTRAP=services.bootstrap,
+            DATABASE_URL=fresh_database,
+            HUB_TOPIC_NAMESPACE=namespace,
+            HUB_WORKER_ID=f"{namespace}dashboard",
+            HUB_STATE_DIR=str(tmp_path / "state"),
+            HUB_HTTP_PORT=str(http_port),
+            HUB_WORKER_METRICS_PORT="0",
+            HUB_GENERATOR_RATE="300",
+            HUB_GENERATOR_SCALE="0.1",
+            HUB_GENERATOR_SEED="20",
+            HUB_INDICATORS_INTERVAL_S="5",
+            HUB_WORKER_HEARTBEAT_S="1",
+        ),
+        log,
+    )
+    try:
+        yield RunningHub(f"http://127.0.0.1:{http_port}", fresh_database)
+    finally:
+        status = stop_process(job, signal.SIGINT, 60)
+        print(log.read_text()[-3000:])  # shown by pytest when the test fails
+    assert status == 0, log.read_text()[-3000:]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        pytest.fail(
+            "Chromium is not installed (looked for `chromium` on PATH and /usr/bin/chromium): "
+            "install Debian's package with `apt-get install chromium`; the browser tests never "
+            "download a browser."
+        )
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=executable, args=["--no-sandbox"]
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def wait_for(
+    page: Page,
+    script: str,
+    arg: Any = None,
+    *,
+    check: Callable[[Any], bool] = bool,
+    timeout_s: float = 30,
+    what: str,
+) -> Any:
+    """Evaluate the JavaScript function ``script(arg)`` until ``check`` accepts its value.
+
+    Playwright's wait_for_function evaluates its predicate with eval() inside the page, which
+    the dashboard's Content-Security-Policy forbids (rightly); page.evaluate is not affected.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = await page.evaluate(script, arg)
+        if check(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{what} did not happen within {timeout_s:.0f} s (last: {value!r})"
+            )
+        await asyncio.sleep(0.25)
+
+
+def _total(lengths: list[int] | None) -> int:
+    return sum(lengths or [])
+
+
+def _first(lengths: list[int] | None) -> int:
+    return (lengths or [0])[0]
+
+
+class PageProblems:
+    """Console errors and uncaught exceptions of the pages it watches."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def watch(self, page: Page, name: str, allowed: re.Pattern[str] = EXPECTED_401) -> None:
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error" and not allowed.search(message.text):
+                self.found.append(f"{name}: console error: {message.text} ({message.location})")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: self.found.append(f"{name}: uncaught: {error}"))
+
+
+async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: RunningHub) -> None:
+    hub = running_hub
+    began = time.monotonic()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    async with httpx.AsyncClient(base_url=hub.base, timeout=10) as client:
+
+        async def serving() -> bool:
+            try:
+                return (await client.get("/v1/ports")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(serving, 90, "the hub answering /v1/ports")
+        token = await _customs_token(hub.database_url, CUSTOMS_COUNTRY)
+        verdicts_before = await _last_verdict_id(hub.database_url)
+
+        context = await browser.new_context(viewport=VIEWPORT, locale="en-US", timezone_id="UTC")
+        problems = PageProblems()
+
+        # Certificates, first: a wrong token is refused with a clear message, then the right one
+        # is pasted and the tab stays open, collecting verdicts while the rest is checked.
+        certificates = await context.new_page()
+        problems.watch(certificates, "certificates")
+        await certificates.goto(f"{hub.base}/dashboard/#/certificates")
+        await certificates.fill("#customs-token", "hubc_not-a-token")
+        await certificates.click("#connect")
+        await wait_for(
+            certificates, STATUS_KIND, check=lambda kind: kind == "error", what="the refusal"
+        )
+        assert "not accepted" in await certificates.inner_text("#stream-status")
+        await certificates.fill("#customs-token", token)
+        await certificates.click("#connect")
+        await wait_for(
+            certificates, STATUS_KIND, check=lambda kind: kind == "live", what="the stream"
+        )
+        assert "Peru" in await certificates.inner_text("#stream-status")
+        stored = await certificates.evaluate("JSON.stringify(sessionStorage)")
+        assert token in stored and token not in certificates.url
+
+        page = await context.new_page()
+        problems.watch(page, "dashboard")
+
+        async def latest_has_ports() -> bool:
+            return bool((await client.get("/v1/kpis/latest")).json()["ports"])
+
+        await eventually(latest_has_ports, 90, "KPIs on /v1/kpis/latest")
+
+        # Regional overview: "/" leads to it; the map has the ports, the table every port.
+        await page.goto(f"{hub.base}/")
+        assert page.url.startswith(f"{hub.base}/dashboard/")
+        await wait_for(
+            page,
+            SERIES_LENGTHS,
+            "#map",
+            check=lambda n: _total(n) == 28,
+            what="28 ports on the map",
+        )
+        await wait_for(
+            page,
+            SERIES_LENGTHS,
+            "#map",
+            check=lambda n: _first(n) >= 20,
+            timeout_s=60,
+            what="20 ports with a waiting time on the map",
+        )
+        assert await page.locator("#ports-table tbody tr").count() == 28
+        numbers = await page.locator("#ports-table tbody td.num").all_inner_texts()
+        assert sum(1 for text in numbers if re.search(r"\d", text)) >= 28 * 3, numbers
+        assert await page.inner_text("#feed-mode") == "Live"
+
+        # Sorting: by waiting time, largest first, then smallest first; ports without a value last.
+        header = page.locator('#ports-table th[data-column="waiting_time_h"] button')
+        by_name = await _column(page, 0)
+        await header.click()
+        assert (
+            await page.get_attribute('th[data-column="waiting_time_h"]', "aria-sort")
+            == "descending"
+        )
+        descending = await _numbers(page, 2)
+        assert descending == sorted(descending, reverse=True) and len(descending) >= 20
+        assert await _column(page, 0) != by_name
+        await header.click()
+        assert (
+            await page.get_attribute('th[data-column="waiting_time_h"]', "aria-sort") == "ascending"
+        )
+        ascending = await _numbers(page, 2)
+        assert ascending == sorted(ascending) and len(ascending) >= 20
+        await page.select_option("#colour-by", "truck_turnaround_min")
+        await wait_for(
+            page,
+            "() => document.querySelector('#kpi-summary').innerText",
+            check=lambda text: " min" in text,
+            what="the summary in minutes",
+        )
+        await page.select_option("#colour-by", "waiting_time_h")
+
+        # Live: new data arrives (the stamp moves) without the page being loaded again.
+        await page.evaluate("window.__notReloaded = true")
+        first_arrival = await page.get_attribute("#last-update", "data-arrived-at")
+        await wait_for(
+            page,
+            "() => document.querySelector('#last-update').dataset.arrivedAt",
+            check=lambda arrival: arrival != first_arrival,
+            timeout_s=60,
+            what="new KPI data arriving",
+        )
+        assert await page.evaluate("window.__notReloaded === true")
+        assert re.search(r"Last update \d\d:\d\d:\d\d UTC", await page.inner_text("#last-update"))
+        assert await page.evaluate(HEADER_OVERLAPS) == []
+        await _settle(page)
+        await page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
+
+        # Spanish and Portuguese are one choice away; every text changes with it.
+        await page.select_option("#language", "es")
+        await wait_for(
+            page,
+            "() => document.querySelector('#view h1').innerText",
+            check=lambda title: title == "Panorama regional",
+            what="the Spanish title",
+        )
+        assert await page.inner_text("#feed-mode") == "En vivo"
+        assert await page.evaluate(HEADER_OVERLAPS) == []
+        assert await page.locator("#ports-table tbody tr").count() == 28
+        await _settle(page)
+        await page.screenshot(path=str(ARTIFACTS / "overview-es.png"))
+        await page.select_option("#language", "pt")
+        await wait_for(
+            page,
+            "() => document.querySelector('#ports-table th').innerText",
+            check=lambda text: text.startswith("Porto"),
+            what="the Portuguese table",
+        )
+        assert await page.evaluate(HEADER_OVERLAPS) == []
+        await page.select_option("#language", "en")
+
+        # A port page, reached from the table: charts with points, the calls under way.
+        ports = (await client.get("/v1/ports")).json()["ports"]
+        busiest = max(ports, key=lambda port: port["events"])["unlocode"]
+        await page.click(f'#ports-table tr[data-port="{busiest}"] th a')
+        assert page.url.endswith(f"#/port/{busiest}")
+        await wait_for(
+            page, ANY_CHART_HAS_DATA, "#port-charts .chart", what="a port chart with data"
+        )
+        await page.wait_for_selector("#calls-table tbody tr")
+        calls = await page.locator("#calls-table tbody tr[data-call]").count()
+        assert calls >= 1, await page.inner_text("#calls-table")
+        states = await page.locator("#calls-table tbody .state").all_inner_texts()
+        assert set(states) <= {"Expected", "Arriving", "At anchorage", "At berth"}, states
+        await _settle(page)
+        await page.screenshot(path=str(ARTIFACTS / "port.png"), full_page=True)
+        await page.click('button[data-granularity="day"]')
+        await wait_for(
+            page,
+            SERIES_LENGTHS,
+            '#port-charts .chart[data-kpi="throughput_teu"]',
+            check=lambda n: _first(n) > 0,
+            what="daily throughput bars",
+        )
+
+        # Indicators: once the job has computed some, the country chart has bars.
+        async def country_indicators() -> bool:
+            answer = await client.get(
+                "/v1/indicators", params={"level": "country", "indicator": "throughput_teu"}
+            )
+            return bool(answer.json()["indicators"])
+
+        await eventually(country_indicators, 90, "country indicators on /v1/indicators")
+        await page.click("nav a[href='#/indicators']")
+        await page.select_option("#indicator", "throughput_teu")
+        await wait_for(
+            page,
+            SERIES_LENGTHS,
+            "#country-chart",
+            check=lambda n: _first(n) > 0,
+            timeout_s=45,
+            what="bars in the country chart",
+        )
+        assert _first(await page.evaluate(SERIES_LENGTHS, "#mechanism-chart")) > 0
+        assert await page.locator("#indicators-table tbody tr").count() >= 7
+        csv_link = await page.get_attribute("#csv-links a", "href")
+        assert csv_link and "format=csv" in csv_link and "level=country" in csv_link
+        download = await page.request.get(csv_link)
+        assert download.ok and download.headers["content-type"].startswith("text/csv")
+        assert (await download.text()).startswith("level,entity,period")
+        await _settle(page)
+        await page.screenshot(path=str(ARTIFACTS / "indicators.png"), full_page=True)
+
+        # Without the KPI stream the header says it polls, and data still arrives.
+        polling = await context.new_page()
+        problems.watch(polling, "polling", allowed=BLOCKED)
+        await polling.route("**/v1/kpis/stream", lambda route: route.abort())
+        await polling.goto(f"{hub.base}/dashboard/#/indicators")
+        await wait_for(
+            polling,
+            "() => [document.querySelector('#feed-status').dataset.mode,"
+            " document.querySelector('#last-update').dataset.arrivedAt]",
+            check=lambda state: state[0] == "polling" and bool(state[1]),
+            what="the fallback to polling",
+        )
+        assert await polling.inner_text("#feed-mode") == "Polling every 10 s"
+        await polling.close()
+
+        # Back to the certificates tab: the verdicts that came in meanwhile, newest first.
+        country = CUSTOMS_COUNTRY
+        try:
+            await certificates.wait_for_selector("#verdicts-table tbody tr.verdict", timeout=30_000)
+        except PlaywrightTimeoutError:
+            # None for PE in this run: resume the page, as a reload does, for the country that
+            # had the most verdicts since the tab connected.
+            country = await _busiest_importer(hub.database_url, verdicts_before)
+            other = await _customs_token(hub.database_url, country)
+            await certificates.evaluate(
+                """([token, after]) => {
+                    sessionStorage.setItem('hub.dashboard.customsToken', token);
+                    sessionStorage.setItem('hub.dashboard.verdictLastId', String(after));
+                    sessionStorage.removeItem('hub.dashboard.verdicts');
+                }""",
+                [other, verdicts_before],
+            )
+            await certificates.reload()
+            await certificates.wait_for_selector("#verdicts-table tbody tr.verdict", timeout=30_000)
+        rows = certificates.locator("#verdicts-table tbody tr.verdict")
+        first = await rows.first.inner_text()
+        assert re.search(r"\b(Valid|Invalid|Pending)\b", first), first
+        outcomes = await rows.evaluate_all("(rows) => rows.map((row) => row.dataset.outcome)")
+        assert set(outcomes) <= {"VALID", "INVALID", "PENDING"}, outcomes
+        issued = await rows.evaluate_all("(rows) => rows.map((row) => row.dataset.issued)")
+        assert issued == sorted(issued, reverse=True), issued  # newest first
+        await _settle(certificates)
+        await certificates.screenshot(path=str(ARTIFACTS / "certificates.png"), full_page=True)
+        print(f"certificates: {len(outcomes)} verdicts for {country}")
+
+        found = list(problems.found)
+        await context.close()
+        assert not found, "\n".join(found)
+    print(f"dashboard journey took {time.monotonic() - began:.0f} s")
+
+
+async def _settle(page: Page) -> None:
+    """Let chart animations and the highlight of changed cells finish before a screenshot."""
+    await page.wait_for_timeout(2500)
+
+
+async def _column(page: Page, index: int) -> list[str]:
+    """The texts of one column of the ports table (0: the port's name), top to bottom."""
+    cells = page.locator(f"#ports-table tbody tr > :nth-child({index + 1})")
+    return [text.strip() for text in await cells.all_inner_texts()]
+
+
+async def _numbers(page: Page, index: int) -> list[float]:
+    """The numbers in one column of the ports table, top to bottom; the ports without one
+    ("—") must come last."""
+    texts = await _column(page, index)
+    shown = [text for text in texts if text != "—"]
+    assert texts[: len(shown)] == shown, f"ports without a value are not last: {texts}"
+    return [float(text.replace(",", "")) for text in shown]
+
+
+async def _customs_token(database_url: str, country: str) -> str:
+    """`hub tokens add-customs` as an operator runs it (its stdout is the token)."""
+    environment = hub_environment(DATABASE_URL=database_url)
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "hub", "tokens", "add-customs", country],
+        env=environment,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+async def _last_verdict_id(database_url: str) -> int:
+    connection = await asyncpg.connect(database_url)
+    try:
+        value: Any = await connection.fetchval(
+            "SELECT coalesce(max(id), 0) FROM certificate_verdicts"
+        )
+    except asyncpg.UndefinedTableError:
+        value = 0
+    finally:
+        await connection.close()
+    return int(value)
+
+
+async def _busiest_importer(database_url: str, after_id: int) -> str:
+    connection = await asyncpg.connect(database_url)
+    try:
+        row = await connection.fetchrow(
+            "SELECT importing_country, count(*) FROM certificate_verdicts WHERE id > $1 "
+            "GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+            after_id,
+        )
+    finally:
+        await connection.close()
+    assert row is not None, "no certificate verdict at all was issued while the test ran"
+    return str(row["importing_country"]).strip()

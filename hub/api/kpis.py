@@ -227,23 +227,6 @@ def create_kpi_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
         ]
         calls.sort(key=lambda call: call.last_event_at, reverse=True)
         return CurrentCalls(port=unlocode, calls=calls)
-        rows = await pool.fetch(
-            """
-            SELECT DISTINCT ON (port, kpi)
-                   port, granularity, window_start, kpi, unit, count, total, mean, median, p90
-            FROM kpi_windows WHERE granularity = 'day'
-            ORDER BY port, kpi, window_start DESC
-            """
-        )
-        berths = {row["unlocode"]: row["berths"] for row in await pool.fetch(_BERTHS)}
-        ports: dict[str, dict[str, WindowValue]] = {}
-        for row in rows:
-            for value in _with_occupancy([row], berths):
-                ports.setdefault(row["port"].strip(), {})[value.kpi] = value
-        return LatestKpis(
-            granularity="day",
-            ports=[LatestPort(port=port, kpis=kpis) for port, kpis in sorted(ports.items())],
-        )
 
     return router
 

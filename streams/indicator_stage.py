@@ -24,7 +24,7 @@ from hub.db.indicator_store import (
     kpi_values,
     replace_indicators,
 )
-from streams.indicators.inputs import call_infos, trade_flows
+from streams.indicators.inputs import call_infos, declaration_infos, trade_flows
 from streams.indicators.model import Indicator, Mechanism, Period, PortInfo, period_start
 from streams.indicators.reference import all_indicators
 
@@ -90,6 +90,7 @@ async def _recompute(
 ) -> list[Indicator]:
     end = _next(start, period)
     cargo = await events_between(connection, ["cargo"], start, end)
+    customs = await events_between(connection, ["customs"], start, end)
     vessel = await events_between(connection, ["vessel"], start - _CALL_LOOKBACK, end)
     rows = [
         row
@@ -101,6 +102,7 @@ async def _recompute(
             ports,
             mechanisms,
             period,
+            declaration_infos(customs),
         )
         if row.period_start == start
     ]

@@ -27,6 +27,15 @@ None and ``detail`` says so (as does the verdict time). A verdict issued before 
 time (a clock error between publishers) is left out of the time, as §2 leaves out negative
 intervals. A certificate for a country without a hub port is left out: the hub dead-letters its
 submission (``UNKNOWN_COUNTRY``), so none should reach here.
+
+**Adoption** (issue 6: "digital certificate adoption and rejection rates"),
+:func:`adoption_indicators`: ``certificate_adoption_pct`` = import declarations that invoke
+a certificate of origin ÷ import declarations that claim a trade agreement * 100, per port
+of lodgement (and its country, mechanisms, region), in the period of lodgement; ``count`` =
+the declarations claiming an agreement. **Choice:** the denominator is the declarations that
+could use one (those claiming preferences under an agreement), not every import: a country
+trading mostly outside the region is not "behind" in adoption. A declaration with no
+agreement is not counted; none claiming one gives no row.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from streams.indicators.aggregates import describe
 from streams.indicators.model import (
     INDICATOR_UNITS,
     CertificateOutcome,
+    DeclarationInfo,
     EntityRef,
     Indicator,
     IndicatorName,
@@ -51,7 +61,7 @@ from streams.indicators.model import (
     rejection_indicator,
 )
 
-__all__ = ["OUTCOMES", "certificate_indicators"]
+__all__ = ["OUTCOMES", "adoption_indicators", "certificate_indicators"]
 
 OUTCOMES: Final = ("VALID", "INVALID", "PENDING")
 """The outcomes of a verdict (``streams.certificates.rules.Outcome``)."""
@@ -164,3 +174,34 @@ def _rows(
     else:
         rows.append(row(name.value, unit(name), 0, None, no_verdict))
     return rows
+
+
+def adoption_indicators(
+    declarations: Iterable[DeclarationInfo], network: Network, period: Period
+) -> list[Indicator]:
+    """``certificate_adoption_pct`` of every entity with a declaration claiming an agreement
+    (see the module docstring). Unsorted. The latest entry of a repeated declaration counts."""
+    latest: dict[tuple[str, str], DeclarationInfo] = {}
+    for declaration in declarations:
+        latest[(declaration.port, declaration.declaration_id)] = declaration
+    groups: dict[tuple[EntityRef, datetime], list[DeclarationInfo]] = {}
+    for declaration in latest.values():
+        if declaration.agreement is None:
+            continue
+        start = period_start(declaration.lodged_at, period)
+        for ref in network.of_port(declaration.port):
+            groups.setdefault((ref, start), []).append(declaration)
+    name = IndicatorName.CERTIFICATE_ADOPTION_PCT
+    return [
+        Indicator(
+            level=level,
+            entity=entity,
+            period=period,
+            period_start=start,
+            indicator=name.value,
+            unit=INDICATOR_UNITS[name].value,
+            count=len(members),
+            value=100.0 * sum(d.invokes_certificate for d in members) / len(members),
+        )
+        for ((level, entity), start), members in groups.items()
+    ]

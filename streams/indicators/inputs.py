@@ -1,4 +1,4 @@
-"""The indicators' inputs from the hub's events: trade flows and port calls.
+"""The indicators' inputs from the hub's events: trade flows, port calls, import declarations.
 
 One conversion, used by the indicator stage (on the stored events of a period) and by the batch
 reference in the tests (on every event), so that both feed :func:`all_indicators` the same.
@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from schemas.models import CargoEvent, Envelope, Move, VesselEvent
-from streams.indicators.model import CallInfo, TradeFlow
+from schemas.models import (
+    CargoEvent,
+    CustomsEvent,
+    CustomsKind,
+    Envelope,
+    Move,
+    Regime,
+    VesselEvent,
+)
+from streams.indicators.model import CallInfo, DeclarationInfo, TradeFlow
 from streams.kpis.containers import teu
 from streams.kpis.events import effective_events, event_order
 
-__all__ = ["call_infos", "trade_flows"]
+__all__ = ["call_infos", "declaration_infos", "trade_flows"]
 
 _TRADE_MOVES = frozenset({Move.DISC, Move.LOAD})
 
@@ -60,3 +68,22 @@ def call_infos(events: Iterable[Envelope]) -> list[CallInfo]:
             )
         )
     return infos
+
+
+def declaration_infos(events: Iterable[Envelope]) -> list[DeclarationInfo]:
+    """One entry per import declaration lodged: the latest LODGED event of each (port,
+    declaration_id) in event order, placed at its first lodgement."""
+    lodged: dict[tuple[str, str], list[CustomsEvent]] = {}
+    for event in effective_events(e for e in events if isinstance(e, CustomsEvent)):
+        if event.kind is CustomsKind.LODGED and event.regime is Regime.IMPORT:
+            lodged.setdefault((event.port, event.declaration_id), []).append(event)
+    return [
+        DeclarationInfo(
+            port=port,
+            declaration_id=declaration_id,
+            lodged_at=versions[0].occurred_at,
+            agreement=versions[-1].agreement,
+            invokes_certificate=versions[-1].certificate_id is not None,
+        )
+        for (port, declaration_id), versions in sorted(lodged.items())
+    ]

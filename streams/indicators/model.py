@@ -126,6 +126,7 @@ class IndicatorName(StrEnum):
     CERTIFICATES_VALID_PCT = "certificates_valid_pct"
     CERTIFICATE_REJECTIONS_COUNT = "certificate_rejections_count"
     CERTIFICATE_VERDICT_TIME_H = "certificate_verdict_time_h"
+    CERTIFICATE_ADOPTION_PCT = "certificate_adoption_pct"
 
 
 INDICATOR_UNITS: Final[Mapping[IndicatorName, IndicatorUnit]] = MappingProxyType(
@@ -153,6 +154,7 @@ INDICATOR_UNITS: Final[Mapping[IndicatorName, IndicatorUnit]] = MappingProxyType
         IndicatorName.CERTIFICATES_VALID_PCT: IndicatorUnit.PERCENT,
         IndicatorName.CERTIFICATE_REJECTIONS_COUNT: IndicatorUnit.COUNT,
         IndicatorName.CERTIFICATE_VERDICT_TIME_H: IndicatorUnit.HOURS,
+        IndicatorName.CERTIFICATE_ADOPTION_PCT: IndicatorUnit.PERCENT,
     }
 )
 """The unit of each indicator (the suffix of its name says the same)."""
@@ -236,6 +238,20 @@ class CertificateOutcome:
     """Reason codes of the rules that failed or erred in the latest verdict."""
     final_at: datetime | None
     """When its first non-PENDING verdict was issued (None while it has none)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationInfo:
+    """An import declaration lodged at a hub port, for digital certificate adoption."""
+
+    port: str
+    declaration_id: str
+    lodged_at: datetime
+    """Event time of its lodgement: what places it in a period."""
+    agreement: str | None
+    """The trade agreement it claims preferences under (None: none)."""
+    invokes_certificate: bool
+    """It names a certificate of origin."""
 
 
 # --- output -----------------------------------------------------------------------------------

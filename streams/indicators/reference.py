@@ -23,11 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from streams.indicators.aggregates import call_size_adjusted_port_hours, kpi_aggregates
-from streams.indicators.certificates import certificate_indicators
+from streams.indicators.certificates import adoption_indicators, certificate_indicators
 from streams.indicators.connectivity import connectivity_indicators
 from streams.indicators.model import (
     CallInfo,
     CertificateOutcome,
+    DeclarationInfo,
     Indicator,
     Mechanism,
     Network,
@@ -50,6 +51,7 @@ def all_indicators(
     ports: Sequence[PortInfo],
     mechanisms: Mapping[str, Mechanism],
     period: Period,
+    declarations: Iterable[DeclarationInfo] = (),
 ) -> list[Indicator]:
     """Every indicator of SPEC §4 of every entity and ``period``, sorted by (level, entity,
     period_start, indicator).
@@ -64,6 +66,8 @@ def all_indicators(
         mechanisms: the integration mechanisms by code (``load_mechanisms``); those without a
             hub port produce nothing.
         period: ``"day"`` or ``"month"`` (UTC, by event time).
+        declarations: the import declarations lodged (:class:`DeclarationInfo`), for
+            digital certificate adoption.
 
     Raises:
         ValueError: ``period`` is not a period, an event time is naive, or an input repeats
@@ -80,5 +84,6 @@ def all_indicators(
         *trade_indicators(flows, network, period),
         *connectivity_indicators(calls, network, period),
         *certificate_indicators(certificates, network, period),
+        *adoption_indicators(declarations, network, period),
     ]
     return sorted(rows, key=lambda r: (r.level, r.entity, r.period_start, r.indicator))

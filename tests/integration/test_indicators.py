@@ -16,7 +16,7 @@ from connectors.generator import PortTrafficGenerator
 from hub.db.indicator_store import certificate_outcomes
 from hub.reference import load_ports
 from hub.settings import BUNDLED_MECHANISMS_FILE, BUNDLED_PORTS_FILE
-from streams.indicators.inputs import call_infos, trade_flows
+from streams.indicators.inputs import call_infos, declaration_infos, trade_flows
 from streams.indicators.mechanisms import load_mechanisms
 from streams.indicators.model import Indicator, PortInfo
 from streams.indicators.reference import all_indicators
@@ -82,7 +82,7 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
                 outcomes = await certificate_outcomes(connection, MONTH, NEXT_MONTH)
             rows = all_indicators(
                 all_kpis(month), trade_flows(month), call_infos(month), outcomes, network,
-                mechanisms, "month",
+                mechanisms, "month", declaration_infos(month),
             )  # fmt: skip
             return {(r.level, r.entity, r.indicator): r for r in rows if r.period_start == MONTH}
 
@@ -104,6 +104,7 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         expected = await reference()
         assert ("region", "LAC", "port_hours_h") in expected
         assert ("mechanism", "PA", "intra_regional_share_value_pct") in expected
+        assert ("region", "LAC", "certificate_adoption_pct") in expected
         assert {key[0] for key in expected} == {"port", "country", "mechanism", "region"}
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}") as client:
             params = {"level": "country", "id": "PE", "period": "month",

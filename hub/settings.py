@@ -120,6 +120,16 @@ class HubSettings(BaseSettings):
     worker_batch_size: int = Field(
         default=500, ge=1, le=100_000, description="Events a worker writes per database round."
     )
+    kpi_flush_interval_s: float = Field(
+        default=1.0,
+        ge=0.05,
+        le=60,
+        description=(
+            "A worker recomputes the KPIs of the entities whose events changed at most this"
+            " often: the longer, the more events each recomputation covers, the later KPIs"
+            " appear."
+        ),
+    )
 
     ports_file: Path = Field(
         default=BUNDLED_PORTS_FILE,

@@ -78,6 +78,9 @@ class AvroCodec:
         self._registry = registry
         self._writers: dict[int, Any] = {}
         self._subject_ids: dict[tuple[str, str], int] = {}
+        # (schema id, id(reader)) → (reader, whether the writer differs): the reader is kept so
+        # that its id cannot be reused by another object.
+        self._resolves: dict[tuple[int, int], tuple[Any, bool]] = {}
 
     async def register(self, subject: str, schema_text: str) -> int:
         key = (subject, schema_text)
@@ -103,6 +106,8 @@ class AvroCodec:
         """
         schema_id, payload = unframe(raw)
         writer = await self._writer(schema_id)
+        if reader_schema is not None and not self._needs_resolution(schema_id, reader_schema):
+            reader_schema = None  # resolving a schema into itself costs as much as reading
         try:
             record = fastavro.schemaless_reader(io.BytesIO(payload), writer, reader_schema)
         except SchemaResolutionError as error:
@@ -116,6 +121,13 @@ class AvroCodec:
         if not isinstance(record, dict):
             raise PayloadError(f"schema {schema_id} does not describe a record")
         return record
+
+    def _needs_resolution(self, schema_id: int, reader_schema: Any) -> bool:
+        key = (schema_id, id(reader_schema))
+        known = self._resolves.get(key)
+        if known is None:
+            known = self._resolves[key] = (reader_schema, self._writers[schema_id] != reader_schema)
+        return known[1]
 
     async def _writer(self, schema_id: int) -> Any:
         writer = self._writers.get(schema_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -112,7 +113,7 @@ def _time_problem(event: Envelope, now: datetime) -> Rejected | None:
 
 
 def _vessel_problem(event: VesselEvent) -> Rejected | None:
-    if not stdnum_imo.is_valid(event.imo):
+    if not _valid_imo(event.imo):
         return _bad_identifier(f"IMO number {event.imo} fails its check digit")
     if event.facility is Facility.BRTH and not event.berth_id:
         return _missing("berth_id", "a berth event")
@@ -120,7 +121,7 @@ def _vessel_problem(event: VesselEvent) -> Rejected | None:
 
 
 def _cargo_problem(event: CargoEvent) -> Rejected | None:
-    if not iso6346.is_valid(event.container):
+    if not _valid_container(event.container):
         return _bad_identifier(f"container number {event.container} fails its check digit")
     if event.move in _CARGO_ON_VESSEL:
         for name in ("port_call_id", "crane_id"):
@@ -133,7 +134,7 @@ def _cargo_problem(event: CargoEvent) -> Rejected | None:
 
 def _customs_problem(event: CustomsEvent) -> Rejected | None:
     for container in event.containers:
-        if not iso6346.is_valid(container):
+        if not _valid_container(container):
             return _bad_identifier(f"container number {container} fails its check digit")
     if event.kind is CustomsKind.CHANNEL and event.channel is None:
         return _missing("channel", "a CHANNEL event")
@@ -170,3 +171,15 @@ def _bad_identifier(detail: str) -> Rejected:
 
 def _missing(field: str, what: str) -> Rejected:
     return Rejected(RejectReason.MISSING_FIELD, f"{field} is required for {what}")
+
+
+# A box is seen about five times at a port and a vessel at every event of its call: remembering
+# the answers saves most of the intake's identifier checks.
+@lru_cache(maxsize=1 << 16)
+def _valid_container(number: str) -> bool:
+    return bool(iso6346.is_valid(number))
+
+
+@lru_cache(maxsize=1 << 12)
+def _valid_imo(number: str) -> bool:
+    return bool(stdnum_imo.is_valid(number))

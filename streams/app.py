@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ import asyncpg
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from faust.types import EventT
 
 from hub.db import store
@@ -60,7 +62,15 @@ from streams.indicator_stage import update_indicators
 from streams.indicators.mechanisms import load_mechanisms
 from streams.indicators.model import PortInfo
 from streams.intake import take_in
-from streams.kpi_stage import KpiUpdate, stored_keys, update_kpis
+from streams.kpi_stage import (
+    EventCache,
+    KpiFlusher,
+    KpiUpdate,
+    PendingLatency,
+    mark_events,
+    stored_keys,
+)
+from streams.publish import BulkProducer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,13 +80,31 @@ T = TypeVar("T")
 _RETRY_MAX_DELAY_S = 10.0
 _BATCH_WITHIN_S = 1.0
 _LAG_INTERVAL_S = 10.0
+_FLUSH_IDLE_S = 0.1
 _TRANSIENT_ERRORS = (
     OSError,
     TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
+    # A connection the server terminated (PostgreSQL stopping) can surface as "cannot switch to
+    # state …; another operation is in progress" (asyncpg#1069); the pool drops that connection,
+    # so the retry gets a new one.
+    asyncpg.InternalClientError,
+    # Batches and flushers take rows in one order; should PostgreSQL still pick a victim, the
+    # round is simply run again.
+    asyncpg.DeadlockDetectedError,
     RegistryError,
+    KafkaError,  # a broker restarting: the KPI flusher's marks and the batch stay for the retry
+)
+
+
+# What a timer may meet while PostgreSQL is away; the next turn tries again.
+_DATABASE_ERRORS = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a terminated connection, see _TRANSIENT_ERRORS
 )
 
 
@@ -91,19 +119,29 @@ class WorkerState:
         self.events_in = 0
         self.known_ports: frozenset[str] = frozenset()
         self.berths: dict[str, int | None] = {}
+        self.cache = EventCache()
+        self.pending = PendingLatency()
         self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
         self._codec: AvroCodec | None = None
 
     async def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            pool = await asyncpg.create_pool(
-                self.database_url, min_size=1, max_size=4, command_timeout=30
-            )
-            ports = await pool.fetch("SELECT unlocode, berths FROM ports")
-            self.known_ports = frozenset(row["unlocode"] for row in ports)
-            self.berths = {row["unlocode"]: row["berths"] for row in ports}
-            self._pool = pool
-        return self._pool
+        async with self._pool_lock:  # the agents, timers and flusher all ask at start
+            if self._pool is None:
+                pool = await asyncpg.create_pool(
+                    self.database_url, min_size=1, max_size=6, command_timeout=30
+                )
+                try:
+                    ports = await pool.fetch("SELECT unlocode, berths FROM ports")
+                except BaseException:
+                    await pool.close()
+                    raise
+                self.known_ports = frozenset(row["unlocode"] for row in ports)
+                # In place: the KPI flusher holds this mapping.
+                self.berths.clear()
+                self.berths.update({row["unlocode"]: row["berths"] for row in ports})
+                self._pool = pool
+            return self._pool
 
     async def codec(self) -> AvroCodec:
         if self._codec is None:
@@ -129,6 +167,10 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
         topic_replication_factor=settings.topic_replication_factor,
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
+        # A worker killed without leaving its group holds its partitions until the session
+        # times out (faust's default: 60 s): the restarted or surviving worker waits that long.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
     )
     state = WorkerState(settings, database_url)
 
@@ -137,13 +179,27 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
 
     outputs = Outputs(
         deadletter=raw_topic(DEADLETTER),
-        kpis={kind: raw_topic(name) for kind, name in KPI_TOPICS.items()},
-        windows=raw_topic(KPI_WINDOWS),
-        topic=functools.cache(raw_topic),
+        bulk=BulkProducer(bootstrap),
+        kpis={kind: settings.topic(name) for kind, name in KPI_TOPICS.items()},
+        windows=settings.topic(KPI_WINDOWS),
+        topic=settings.topic,
     )
     for domain, topic_name in INGEST_TOPICS.items():
         agent = _intake_agent(domain, state, outputs)
         app.agent(raw_topic(topic_name), name=f"intake-{domain}")(agent)
+
+    async def publish_kpis(update: KpiUpdate) -> None:
+        await _emit(outputs, update)
+        done = state.pending.published(update.groups)
+        metrics.observe_latency(
+            (occurred for occurred, _ in done), (arrived for _, arrived in done), datetime.now(UTC)
+        )
+
+    flusher = KpiFlusher(state.berths, publish_kpis, state.cache)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def keep_kpis() -> None:
+        await _flush_forever(flusher, state)
 
     @app.timer(interval=settings.worker_heartbeat_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def report_alive() -> None:
@@ -157,7 +213,7 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
                 state.started_at,
                 state.events_in,
             )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except _DATABASE_ERRORS as error:
             log.warning("heartbeat not recorded: %s", error)
 
     lag = LagProbe(
@@ -185,22 +241,29 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
                 mechanisms,
                 month_interval=timedelta(seconds=settings.indicators_month_interval_s),
             )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except _DATABASE_ERRORS as error:
             log.warning("indicators not updated (next turn retries): %s", error)
             return
-        deliveries = []
-        for row in rows:
-            start = row.period_start.isoformat()
-            key = f"{row.level}:{row.entity}:{row.period}:{start}:{row.indicator}"
-            body = json.dumps(row.as_json()).encode()
-            deliveries.append(await indicators_topic.send(key=key.encode(), value=body))
-        for delivery in deliveries:
-            await delivery
+        try:
+            deliveries = []
+            for row in rows:
+                start = row.period_start.isoformat()
+                key = f"{row.level}:{row.entity}:{row.period}:{start}:{row.indicator}"
+                body = json.dumps(row.as_json()).encode()
+                deliveries.append(await indicators_topic.send(key=key.encode(), value=body))
+            for delivery in deliveries:
+                await delivery
+        except (KafkaError, faust.exceptions.FaustError) as error:
+            # A send waits while the broker is away; it fails when the worker stops meanwhile
+            # (NotReady) or after the producer's timeout. Either must not crash the worker: the
+            # rows are stored, the API serves them.
+            log.warning("%d indicator rows not published: %s", len(rows), error)
 
-    async def close_lag_probe(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
+    async def close_clients(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         await lag.close()
+        await outputs.bulk.close()
 
-    app.on_before_shutdown.connect(close_lag_probe)
+    app.on_before_shutdown.connect(close_clients)
 
     metrics.serve_metrics(settings.http_host, settings.worker_metrics_port)
     return app
@@ -211,10 +274,12 @@ class Outputs:
     """The topics a batch writes to besides PostgreSQL."""
 
     deadletter: faust.TopicT
-    kpis: dict[str, faust.TopicT]
-    windows: faust.TopicT
-    topic: Callable[[str], faust.TopicT]
-    """Any other topic of the hub, by name without namespace (``validations.PE``)."""
+    bulk: BulkProducer
+    kpis: dict[str, str]
+    """Topic name by KPI entity kind."""
+    windows: str
+    topic: Callable[[str], str]
+    """The full name of any topic of the hub (``validations.PE`` → with the namespace)."""
 
 
 def _intake_agent(
@@ -244,6 +309,7 @@ async def _take_in_batch(
     late_grace = timedelta(hours=state.settings.late_grace_hours)
     accepted: list[IngestedEvent] = []
     models: list[Envelope] = []
+    arrived: list[float] = []
     rejected: Counter[tuple[str, str]] = Counter()
     for event in events:
         message = event.message
@@ -265,6 +331,7 @@ async def _take_in_batch(
             rejected[(domain, outcome.reason.value)] += 1
             continue
         models.append(outcome)
+        arrived.append(message.timestamp)
         accepted.append(
             IngestedEvent(
                 event_id=outcome.event_id,
@@ -276,34 +343,67 @@ async def _take_in_batch(
                 entity_keys=stored_keys(outcome) + certificate_keys(outcome),
             )
         )
-    await _with_retry("record events", lambda: store.record_events(pool, accepted))
+    recorded = await _with_retry("record events", lambda: store.record_events(pool, accepted))
+    for model, timestamp in zip(models, arrived, strict=True):
+        if model.event_id in recorded:
+            state.cache.put(model)
+        state.pending.add(model, timestamp)
     await _with_retry("count rejections", lambda: store.record_rejections(pool, rejected))
-    # Recomputing is idempotent, so duplicates and re-deliveries are simply recomputed too.
-    update = await _with_retry("update KPIs", lambda: update_kpis(pool, models, state.berths))
-    await _emit(outputs, update)
+    # Duplicates and re-deliveries are marked too: recomputing is idempotent.
+    await _with_retry("mark KPIs to recompute", lambda: mark_events(pool, models))
     verdicts = await _with_retry(
         "validate certificates",
         lambda: update_verdicts(pool, models, state.settings.certificate_validity_days),
     )
-    await _emit_verdicts(outputs, verdicts)
+    await _with_retry("publish verdicts", lambda: _emit_verdicts(outputs, verdicts))
     state.events_in += len(events)
     _count(domain, models, rejected, verdicts)
 
 
+async def _flush_forever(flusher: KpiFlusher, state: WorkerState) -> None:
+    """Recompute marked KPIs for as long as the worker runs: a round at most every
+    ``HUB_KPI_FLUSH_INTERVAL_S`` (the intake shares the process), idle, a look every 0.1 s."""
+    loop = asyncio.get_running_loop()
+    while True:
+        began = loop.time()
+        try:
+            recomputed = await _with_retry("recompute KPIs", lambda: _flush_once(flusher, state))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _fail_stop("kpi-flusher")
+        if recomputed:
+            rest = state.settings.kpi_flush_interval_s - (loop.time() - began)
+            await asyncio.sleep(max(rest, 0.0))
+        else:
+            await asyncio.sleep(_FLUSH_IDLE_S)
+
+
+async def _flush_once(flusher: KpiFlusher, state: WorkerState) -> int:
+    pool = await state.pool()
+    began = time.perf_counter()
+    recomputed = await flusher.flush(pool)
+    if recomputed:
+        elapsed = time.perf_counter() - began
+        metrics.KPI_FLUSH_SECONDS.observe(elapsed)
+        metrics.KPI_GROUPS.inc(recomputed)
+        log.debug("KPIs of %d groups recomputed in %.3f s", recomputed, elapsed)
+    return recomputed
+
+
 async def _emit(outputs: Outputs, update: KpiUpdate) -> None:
-    """Publish the recomputed entity KPIs and windows (a later value supersedes an earlier)."""
-    deliveries = []
+    """Publish the changed entity KPIs and the recomputed windows (a later value supersedes an
+    earlier one of the same key)."""
+    records = []
     for value in update.values:
-        topic = outputs.kpis[value.entity_kind]
         key = f"{value.entity_kind}:{value.entity_id}:{value.kpi}".encode()
-        deliveries.append(await topic.send(key=key, value=json.dumps(value.as_json()).encode()))
+        body = json.dumps(value.as_json()).encode()
+        records.append((outputs.kpis[value.entity_kind], key, body))
     for window in update.windows:
         start = window.window_start.isoformat()
         key = f"{window.port}:{window.granularity}:{start}:{window.kpi}".encode()
-        body = json.dumps(window.as_json()).encode()
-        deliveries.append(await outputs.windows.send(key=key, value=body))
-    for delivery in deliveries:
-        await delivery
+        records.append((outputs.windows, key, json.dumps(window.as_json()).encode()))
+    await outputs.bulk.publish(records)
 
 
 def _count(
@@ -316,7 +416,6 @@ def _count(
         metrics.EVENTS_IN.labels(domain=domain, port=port).inc(number)
     for (_, reason), number in rejected.items():
         metrics.EVENTS_REJECTED.labels(domain=domain, reason=reason).inc(number)
-    metrics.observe_latency((event.occurred_at for event in accepted), datetime.now(UTC))
     for verdict in verdicts:
         if verdict.new:
             metrics.VERDICTS.labels(outcome=verdict.body["outcome"]).inc()
@@ -362,13 +461,14 @@ class LagProbe:
 
 async def _emit_verdicts(outputs: Outputs, verdicts: Sequence[StoredVerdict]) -> None:
     """Publish each new verdict version to its importing country's ``validations.<ISO2>``."""
-    deliveries = []
-    for verdict in verdicts:
-        topic = outputs.topic(validations_topic(verdict.importing_country))
-        key = str(verdict.body["certificate_id"]).encode()
-        deliveries.append(await topic.send(key=key, value=json.dumps(verdict.body).encode()))
-    for delivery in deliveries:
-        await delivery
+    await outputs.bulk.publish(
+        (
+            outputs.topic(validations_topic(verdict.importing_country)),
+            str(verdict.body["certificate_id"]).encode(),
+            json.dumps(verdict.body).encode(),
+        )
+        for verdict in verdicts
+    )
 
 
 async def _dead_letter(deadletter: faust.TopicT, message: Any, rejected: Rejected) -> None:

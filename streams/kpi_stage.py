@@ -1,34 +1,56 @@
-"""The KPI stage: after a batch is recorded, recompute the KPIs of every entity it touched.
+"""The KPI stage: recompute the KPIs of every entity whose events changed.
 
-Streaming equals batch by construction: for each touched entity (port call, container, truck
-visit, declaration, cargo move) the stage loads *all* of that entity's stored events and runs the
-batch reference (:func:`streams.kpis.reference.all_kpis`) on them, then replaces the entity's KPI
-rows and rebuilds the hourly and daily windows those rows fall in. Arrival order, duplicates and
-late events therefore cannot change a result: the same events give the same KPIs.
+Streaming equals batch by construction: for each entity group (port call, container, truck visit,
+declaration, cargo move) the stage loads *all* of that group's stored events and runs the batch
+reference (:func:`streams.kpis.reference.all_kpis`) on them, then replaces the group's KPI rows
+and rebuilds the hourly and daily windows those rows fall in. Arrival order, duplicates and late
+events therefore cannot change a result: the same events give the same KPIs.
 
-The entity state lives in PostgreSQL (the event store, keyed by entity), not in faust tables:
-one durable copy, nothing to rebuild from changelogs after a restart, and the cross-entity KPIs
-(a declaration's release time needs its call's all-fast and its containers' gate-outs) are a
-query instead of a join topology. Concurrent workers are serialised per entity and per port by
-advisory locks taken *before* the events are read, so the last writer always saw every event.
+It works in two halves, so that a port call's thousands of moves are not reloaded for every
+batch of them:
+
+- the intake, in the batch that records events, **marks** the groups they touch
+  (:func:`dirty_keys`, table ``kpi_dirty``);
+- the **flusher** (:class:`KpiFlusher`), a loop of every worker, claims the oldest marks,
+  recomputes those groups, publishes what changed and only then clears each mark it saw
+  unchanged. However many events a group receives between two flushes, it is recomputed once;
+  the busier the stream, the more each flush coalesces.
+
+A worker that dies between recording and publishing leaves its marks for the next flush, by any
+worker. Two workers' flushers never take the same group (a session advisory lock per claimed
+group); windows are serialised per port. The entity state lives in PostgreSQL (the event store,
+keyed by entity), not in faust tables: one durable copy, nothing to rebuild from changelogs after a
+restart, and the cross-entity KPIs (a declaration's release time needs its call's all-fast and its
+containers' gate-outs) are a query instead of a join topology. Parsed events are cached in memory
+(:class:`EventCache`): a call's events are read at every flush while it works.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
 
 import asyncpg
 
 from hub.db.kpi_store import (
+    DirtyMark,
     EntityGroup,
-    events_of,
+    claim_marks,
+    clear_marks,
+    dependency_marks,
+    event_ids_of,
     keys_referring_to,
+    mark_dirty,
+    payloads_of,
     recompute_windows,
     replace_entity_kpis,
 )
 from hub.db.store import lock_keys
-from schemas.models import MODELS, CustomsEvent, Envelope
+from schemas.models import MODELS, CargoEvent, CustomsEvent, Envelope, Move, VesselEvent
 from streams.kpis.model import KpiValue, WindowAggregate
 from streams.kpis.reference import all_kpis, entity_keys_of
 from streams.kpis.windows import berth_occupancy
@@ -45,15 +67,23 @@ _ROW_KINDS = {
 }
 # KPI rows whose entity id is their group's id plus one last "/…" part.
 _MEMBER_OF = {"container_visit": "container", "berth_hour": "port_call"}
+# Marks of the declarations depending on a call (its all-fast) or a container (its gate-out):
+# expanded into the declarations' own marks when flushed, by whichever worker flushes.
+_DEPENDENTS = {"deps:port_call:": "ref_call:", "deps:container:": "ref_container:"}
+
+DEFAULT_CACHE_EVENTS = 200_000
+DEFAULT_FLUSH_GROUPS = 5_000
 
 
 @dataclass(frozen=True, slots=True)
 class KpiUpdate:
-    """What one batch changed: the recomputed entity KPIs and window rows."""
+    """What one flush changed: the entity KPIs that are new or differ, and the window rows."""
 
     values: list[KpiValue]
     windows: list[WindowAggregate]
     """The recomputed windows, and the berth occupancy of those that hold berth hours."""
+    groups: list[str] = field(default_factory=list)
+    """The groups recomputed ("<kind>:<entity>"), changed or not."""
 
 
 def stored_keys(event: Envelope) -> tuple[str, ...]:
@@ -66,27 +96,114 @@ def stored_keys(event: Envelope) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-async def update_kpis(
-    pool: asyncpg.Pool, events: Sequence[Envelope], berths: Mapping[str, int | None]
-) -> KpiUpdate:
-    """Recompute and store the KPIs of every entity ``events`` touch (events already stored).
+def dirty_keys(event: Envelope) -> tuple[str, ...]:
+    """The marks an event sets: its entity groups, and the declarations depending on it.
 
-    ``berths`` (per port) gives the occupancy of the berth-hours windows that changed; it is
-    derived, not stored (the API derives it the same way when it reads).
+    Only a vessel event can move a call's all-fast, and only a gate-out (or a retraction, which
+    may retract one) a container's gate-out: a discharge does not mark the call's declarations.
     """
-    groups = {
-        group for event in events for group in entity_keys_of(event) if group[0] in _ROW_KINDS
-    }
-    if not groups:
-        return KpiUpdate([], [])
-    async with pool.acquire() as connection:
-        groups |= await _dependent_declarations(connection, groups)
-        keys = sorted(f"{kind}:{entity}" for kind, entity in groups)
+    keys = [f"{kind}:{entity}" for kind, entity in entity_keys_of(event) if kind in _ROW_KINDS]
+    if isinstance(event, VesselEvent):
+        keys.append(f"deps:port_call:{event.port}/{event.port_call_id}")
+    elif isinstance(event, CargoEvent) and (
+        event.move is Move.GTOT or event.retracts_event_id is not None
+    ):
+        keys.append(f"deps:container:{event.port}/{event.container}")
+    return tuple(dict.fromkeys(keys))
+
+
+async def mark_events(
+    connection: asyncpg.Connection | asyncpg.Pool, events: Iterable[Envelope]
+) -> None:
+    """Mark for recomputation what ``events`` (already recorded) touch."""
+    await mark_dirty(connection, {key for event in events for key in dirty_keys(event)})
+
+
+class EventCache:
+    """Parsed events by id, the most recently used ``capacity`` of them."""
+
+    def __init__(self, capacity: int = DEFAULT_CACHE_EVENTS) -> None:
+        self.capacity = capacity
+        self._events: OrderedDict[UUID, Envelope] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._events
+
+    def put(self, event: Envelope) -> None:
+        """Keep ``event``, exactly as stored (so: only an event recorded now, not a duplicate)."""
+        self._events[event.event_id] = event
+        self._events.move_to_end(event.event_id)
+        while len(self._events) > self.capacity:
+            self._events.popitem(last=False)
+
+    async def load(self, connection: asyncpg.Connection, keys: Collection[str]) -> list[Envelope]:
+        """Every stored event concerning any of ``keys``."""
+        found: list[Envelope] = []
+        missing: list[UUID] = []
+        for event_id in await event_ids_of(connection, keys):
+            event = self._events.get(event_id)
+            if event is None:
+                missing.append(event_id)
+            else:
+                self._events.move_to_end(event_id)
+                found.append(event)
+        for _, domain, payload in await payloads_of(connection, missing):
+            event = MODELS[domain].model_validate_json(payload)
+            self.put(event)
+            found.append(event)
+        return found
+
+
+class KpiFlusher:
+    """Recomputes the marked groups, a claim of at most ``limit`` at a time."""
+
+    def __init__(
+        self,
+        berths: Mapping[str, int | None],
+        publish: Callable[[KpiUpdate], Awaitable[None]],
+        cache: EventCache,
+        limit: int = DEFAULT_FLUSH_GROUPS,
+    ) -> None:
+        self.berths, self.publish, self.cache, self.limit = berths, publish, cache, limit
+
+    async def flush(self, pool: asyncpg.Pool) -> int:
+        """One round: returns how many groups it recomputed (0: nothing was marked)."""
+        async with pool.acquire() as connection:
+            await self._expand_dependents(connection)
+            marks = await claim_marks(connection, self.limit)
+            try:
+                if marks:
+                    update = await self._recompute(connection, marks)
+                    await self.publish(update)
+                    await clear_marks(connection, marks)
+            finally:
+                await connection.execute("SELECT pg_advisory_unlock_all()")
+        return len(marks)
+
+    async def _expand_dependents(self, connection: asyncpg.Connection) -> None:
+        marks = await dependency_marks(connection, self.limit)
+        if not marks:
+            return
+        references = set()
+        for mark in marks:
+            for prefix, reference in _DEPENDENTS.items():
+                if mark.key.startswith(prefix):
+                    references.add(reference + mark.key.removeprefix(prefix))
+        await mark_dirty(connection, await keys_referring_to(connection, references, "declaration"))
+        await clear_marks(connection, marks)
+
+    async def _recompute(
+        self, connection: asyncpg.Connection, marks: Sequence[DirtyMark]
+    ) -> KpiUpdate:
+        keys = sorted({mark.key for mark in marks})
+        groups = {_split(key) for key in keys}
+        loaded = await self._load(connection, keys, groups)
+        values = [value for value in all_kpis(loaded, only=groups) if _group_of(value) in groups]
         async with connection.transaction():
-            await lock_keys(connection, keys)
-            loaded = await _load(connection, keys, groups)
-            values = [value for value in all_kpis(loaded) if _group_of(value) in groups]
-            touched = await replace_entity_kpis(
+            replaced = await replace_entity_kpis(
                 connection,
                 [
                     EntityGroup(row_kind, entity)
@@ -96,40 +213,90 @@ async def update_kpis(
                 [(value, _group_of(value)[1]) for value in values],
             )
         async with connection.transaction():
-            await lock_keys(connection, {f"windows:{port}" for port, _, _ in touched})
-            windows = await recompute_windows(connection, touched)
-    return KpiUpdate(values, windows + berth_occupancy(windows, berths))
+            await lock_keys(connection, {f"windows:{port}" for port, _, _ in replaced.touched})
+            windows = await recompute_windows(connection, replaced.touched)
+        return KpiUpdate(replaced.changed, windows + berth_occupancy(windows, self.berths), keys)
+
+    async def _load(
+        self,
+        connection: asyncpg.Connection,
+        keys: Collection[str],
+        groups: Collection[tuple[str, str]],
+    ) -> list[Envelope]:
+        events = await self.cache.load(connection, keys)
+        # A declaration's KPIs need its call's vessel events (all fast) and its containers'
+        # events (gate-out), complete.
+        calls, containers = set(), set()
+        for event in events:
+            if isinstance(event, CustomsEvent) and ("declaration", _declaration(event)) in groups:
+                if event.port_call_id:
+                    calls.add(f"port_call:{event.port}/{event.port_call_id}")
+                containers |= {f"container:{event.port}/{c}" for c in event.containers}
+        calls -= set(keys)
+        containers -= set(keys)
+        if calls or containers:
+            seen = {event.event_id for event in events}
+            for event in await self.cache.load(connection, calls | containers):
+                if event.event_id in seen:
+                    continue
+                seen.add(event.event_id)
+                # Another call's moves would only cost time: its own KPIs are not kept here.
+                if isinstance(event, CargoEvent) and (
+                    f"container:{event.port}/{event.container}" not in containers
+                ):
+                    continue
+                events.append(event)
+        return events
 
 
-async def _dependent_declarations(
-    connection: asyncpg.Connection, groups: Collection[tuple[str, str]]
-) -> set[tuple[str, str]]:
-    references = {f"ref_call:{entity}" for kind, entity in groups if kind == "port_call"}
-    references |= {f"ref_container:{entity}" for kind, entity in groups if kind == "container"}
-    found = await keys_referring_to(connection, references, "declaration")
-    return {("declaration", key.split(":", 1)[1]) for key in found}
+@dataclass(slots=True)
+class _Waiting:
+    occurred_at: datetime
+    arrived: float
+    groups_left: int
+    since: float
 
 
-async def _load(
-    connection: asyncpg.Connection, keys: Collection[str], groups: Collection[tuple[str, str]]
-) -> list[Envelope]:
-    events = _parse(await events_of(connection, keys))
-    # A declaration's KPIs need its call (all fast) and its containers (gate-out), complete.
-    needed = set()
-    for event in events:
-        if isinstance(event, CustomsEvent) and ("declaration", _declaration(event)) in groups:
-            if event.port_call_id:
-                needed.add(f"port_call:{event.port}/{event.port_call_id}")
-            needed |= {f"container:{event.port}/{c}" for c in event.containers}
-    needed -= set(keys)
-    if needed:
-        seen = {event.event_id for event in events}
-        events += [e for e in _parse(await events_of(connection, needed)) if e.event_id not in seen]
-    return events
+class PendingLatency:
+    """Events taken in whose KPI groups are not all published yet: when the last one is, the
+    event's latencies are known. Entries another worker's flusher completed are dropped after
+    ``forget_after_s``."""
+
+    def __init__(self, forget_after_s: float = 600.0) -> None:
+        self.forget_after_s = forget_after_s
+        self._by_group: dict[str, list[_Waiting]] = {}
+        self._swept = time.monotonic()
+
+    def add(self, event: Envelope, arrived: float) -> None:
+        groups = [key for key in dirty_keys(event) if not key.startswith("deps:")]
+        if groups:
+            waiting = _Waiting(event.occurred_at, arrived, len(groups), time.monotonic())
+            for group in groups:
+                self._by_group.setdefault(group, []).append(waiting)
+
+    def published(self, groups: Iterable[str]) -> list[tuple[datetime, float]]:
+        """(occurred_at, arrived) of the events whose every group is now published."""
+        complete = []
+        for group in groups:
+            for waiting in self._by_group.pop(group, ()):
+                waiting.groups_left -= 1
+                if waiting.groups_left == 0:
+                    complete.append((waiting.occurred_at, waiting.arrived))
+        now = time.monotonic()
+        if now - self._swept > self.forget_after_s / 10:
+            self._swept = now
+            horizon = now - self.forget_after_s
+            self._by_group = {
+                group: kept
+                for group, waiting in self._by_group.items()
+                if (kept := [w for w in waiting if w.since >= horizon])
+            }
+        return complete
 
 
-def _parse(rows: Iterable[tuple[str, str]]) -> list[Envelope]:
-    return [MODELS[domain].model_validate_json(payload) for domain, payload in rows]
+def _split(key: str) -> tuple[str, str]:
+    kind, entity = key.split(":", 1)
+    return kind, entity
 
 
 def _declaration(event: CustomsEvent) -> str:

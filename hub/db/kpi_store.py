@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 import asyncpg
 
@@ -61,22 +62,26 @@ async def keys_referring_to(
     return {row["key"] for row in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class Replaced:
+    touched: set[tuple[str, str, datetime]]
+    """(port, kpi, anchor_time) of every row removed or written: the windows to recompute."""
+    changed: list[KpiValue]
+    """The values that are new or differ from the rows they replace: what to publish."""
+
+
 async def replace_entity_kpis(
     connection: asyncpg.Connection,
     groups: Collection[EntityGroup],
     values: Sequence[tuple[KpiValue, str]],
-) -> set[tuple[str, str, datetime]]:
+) -> Replaced:
     """Replace the KPI rows of ``groups`` with ``values`` ((value, group_id) pairs; call inside
-    a transaction).
-
-    Returns the (port, kpi, anchor_time) of every row removed or written, so that the windows
-    they fall in can be recomputed.
-    """
+    a transaction)."""
     removed = await connection.fetch(
         """
         DELETE FROM entity_kpis k USING unnest($1::text[], $2::text[]) AS g (kind, group_id)
         WHERE k.entity_kind = g.kind AND k.group_id = g.group_id
-        RETURNING k.port, k.kpi, k.anchor_time
+        RETURNING k.entity_kind, k.entity_id, k.kpi, k.port, k.value, k.flag, k.anchor_time
         """,
         [group.kind for group in groups],
         [group.group_id for group in groups],
@@ -99,13 +104,121 @@ async def replace_entity_kpis(
             [v.anchor_time for v, _ in values],
             [v.flag for v, _ in values],
         )
+    before = {
+        (row["entity_kind"], row["entity_id"], row["kpi"]): (
+            row["value"],
+            row["flag"],
+            row["anchor_time"],
+        )
+        for row in removed
+    }
+    changed = [
+        value
+        for value, _ in values
+        if before.get((value.entity_kind, value.entity_id, value.kpi))
+        != (value.value, value.flag, value.anchor_time)
+    ]
     touched = {
         (row["port"], row["kpi"], row["anchor_time"])
         for row in removed
         if row["anchor_time"] is not None
     }
     touched |= {(v.port, v.kpi, v.anchor_time) for v, _ in values if v.anchor_time is not None}
-    return touched
+    return Replaced(touched, changed)
+
+
+# --- marks of what to recompute (kpi_dirty) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DirtyMark:
+    key: str
+    seq: int
+
+
+async def mark_dirty(connection: asyncpg.Connection | asyncpg.Pool, keys: Collection[str]) -> None:
+    """Mark ``keys`` for recomputation (a mark already there gets a new sequence number).
+
+    Rows are taken in key order, as :func:`clear_marks` takes them, so that concurrent batches
+    and flushers never wait on each other in a cycle.
+    """
+    if keys:
+        await connection.execute(
+            """
+            INSERT INTO kpi_dirty (key)
+            SELECT k FROM unnest($1::text[]) AS k ORDER BY k
+            ON CONFLICT (key) DO UPDATE SET seq = nextval('kpi_dirty_seq')
+            """,
+            sorted(set(keys)),
+        )
+
+
+async def claim_marks(connection: asyncpg.Connection, limit: int) -> list[DirtyMark]:
+    """Up to ``limit`` of the oldest entity marks that no other flusher holds, each now held by
+    a session advisory lock of ``connection`` (release with ``pg_advisory_unlock_all``)."""
+    rows = await connection.fetch(
+        """
+        SELECT key, seq FROM (
+            SELECT key, seq FROM kpi_dirty WHERE key NOT LIKE 'deps:%'
+            ORDER BY seq LIMIT $1 * 3
+        ) AS oldest
+        WHERE pg_try_advisory_lock(hashtext(key))
+        LIMIT $1
+        """,
+        limit,
+    )
+    return [DirtyMark(row["key"], row["seq"]) for row in rows]
+
+
+async def dependency_marks(connection: asyncpg.Connection, limit: int) -> list[DirtyMark]:
+    rows = await connection.fetch(
+        "SELECT key, seq FROM kpi_dirty WHERE key LIKE 'deps:%' ORDER BY seq LIMIT $1", limit
+    )
+    return [DirtyMark(row["key"], row["seq"]) for row in rows]
+
+
+async def clear_marks(connection: asyncpg.Connection, marks: Collection[DirtyMark]) -> None:
+    """Remove the marks still as they were read (one marked again since stays)."""
+    if marks:
+        await connection.execute(
+            """
+            WITH seen AS (
+                SELECT d.key FROM kpi_dirty d
+                JOIN unnest($1::text[], $2::bigint[]) AS m (key, seq)
+                  ON d.key = m.key AND d.seq = m.seq
+                ORDER BY d.key FOR UPDATE OF d
+            )
+            DELETE FROM kpi_dirty d USING seen WHERE d.key = seen.key
+            """,
+            [mark.key for mark in marks],
+            [mark.seq for mark in marks],
+        )
+
+
+async def event_ids_of(connection: asyncpg.Connection, keys: Collection[str]) -> set[UUID]:
+    """The ids of the stored events concerning any of ``keys``."""
+    if not keys:
+        return set()
+    rows = await connection.fetch(
+        "SELECT DISTINCT event_id FROM event_entity_keys WHERE key = ANY($1::text[])", list(keys)
+    )
+    return {row["event_id"] for row in rows}
+
+
+async def payloads_of(
+    connection: asyncpg.Connection, event_ids: Collection[UUID]
+) -> list[tuple[UUID, str, str]]:
+    """(event_id, domain, payload JSON) of the stored events ``event_ids``."""
+    if not event_ids:
+        return []
+    rows = await connection.fetch(
+        """
+        SELECT event_id, domain, payload::text AS payload FROM ingested_events
+        WHERE event_id = ANY($1::uuid[]) AND payload IS NOT NULL
+        """,
+        list(event_ids),
+    )
+    return [(row["event_id"], row["domain"], row["payload"]) for row in rows]
 
 
 _AFFECTED = """

@@ -32,13 +32,13 @@ class IngestedEvent:
 _RECORD_EVENTS = """
 WITH batch AS (
     SELECT * FROM unnest(
-        $1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[], $7::jsonb[]
+        $1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::jsonb[]
     ) AS b (event_id, domain, event_type, port, occurred_at, payload, entity_keys)
 ), new_events AS (
     INSERT INTO ingested_events (event_id, domain, event_type, port, occurred_at, payload)
     SELECT event_id, domain, event_type, port, occurred_at, payload FROM batch
     ON CONFLICT (event_id) DO NOTHING
-    RETURNING port, domain, occurred_at
+    RETURNING event_id, port, domain, occurred_at
 ), keys AS (
     INSERT INTO event_entity_keys (key, event_id)
     SELECT DISTINCT key, event_id FROM batch, jsonb_array_elements_text(entity_keys) AS key
@@ -49,24 +49,30 @@ WITH batch AS (
     SELECT port, domain, count(*) AS events, max(occurred_at) AS last_event_at
     FROM new_events GROUP BY port, domain
 )
-INSERT INTO port_event_counts AS counts (port, domain, events, duplicates, last_event_at)
-SELECT seen.port, seen.domain, coalesce(inserted.events, 0),
-       seen.events - coalesce(inserted.events, 0), inserted.last_event_at
-FROM seen LEFT JOIN inserted USING (port, domain)
-ON CONFLICT (port, domain) DO UPDATE
-SET events = counts.events + excluded.events,
-    duplicates = counts.duplicates + excluded.duplicates,
-    last_event_at = greatest(counts.last_event_at, excluded.last_event_at)
+, counted AS (
+    INSERT INTO port_event_counts AS counts (port, domain, events, duplicates, last_event_at)
+    SELECT seen.port, seen.domain, coalesce(inserted.events, 0),
+           seen.events - coalesce(inserted.events, 0), inserted.last_event_at
+    FROM seen LEFT JOIN inserted USING (port, domain)
+    ON CONFLICT (port, domain) DO UPDATE
+    SET events = counts.events + excluded.events,
+        duplicates = counts.duplicates + excluded.duplicates,
+        last_event_at = greatest(counts.last_event_at, excluded.last_event_at)
+)
+SELECT event_id FROM new_events
 """
 
 
 async def record_events(
     connection: asyncpg.Connection | asyncpg.Pool, events: Sequence[IngestedEvent]
-) -> None:
-    """Record accepted events idempotently (re-delivered event_ids change nothing)."""
+) -> set[UUID]:
+    """Record accepted events idempotently (re-delivered event_ids change nothing).
+
+    Returns the ids of the events recorded now (not seen before).
+    """
     if not events:
-        return
-    await connection.execute(
+        return set()
+    rows = await connection.fetch(
         _RECORD_EVENTS,
         [event.event_id for event in events],
         [event.domain for event in events],
@@ -76,6 +82,7 @@ async def record_events(
         [event.payload for event in events],
         [json.dumps(event.entity_keys) for event in events],
     )
+    return {row["event_id"] for row in rows}
 
 
 async def record_rejections(

@@ -20,12 +20,13 @@ __all__ = ["effective_events", "event_order"]
 E = TypeVar("E", bound=Envelope)
 
 
-def event_order(event: Envelope) -> tuple[datetime, str]:
+def event_order(event: Envelope) -> tuple[datetime, int]:
     """Sort key of events in time: ``occurred_at``, ties broken by ``event_id``.
 
-    The tie-break makes the order total, so that the result never depends on arrival order.
+    The tie-break makes the order total, so that the result never depends on arrival order. The
+    id's 128-bit number sorts as its text form does, and costs far less to get.
     """
-    return (event.occurred_at, str(event.event_id))
+    return (event.occurred_at, event.event_id.int)
 
 
 def effective_events(events: Iterable[E]) -> list[E]:

@@ -39,7 +39,7 @@ those entities' events loaded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Final
 
@@ -74,6 +74,10 @@ EntityKey = tuple[str, str]
 """(kind, id) of an entity, as :func:`entity_keys_of` gives it."""
 
 CONTAINER: Final = "container"
+_MOVE: Final = EntityKind.MOVE.value
+_PORT_CALL: Final = EntityKind.PORT_CALL.value
+_TRUCK_VISIT: Final = EntityKind.TRUCK_VISIT.value
+_DECLARATION: Final = EntityKind.DECLARATION.value
 """Key kind of all visits of one container at one port (``{port}/{container}``): an event can
 move a visit boundary, so a container's visits are always recomputed together."""
 
@@ -143,7 +147,9 @@ def declarations_depending_on(
     )
 
 
-def all_kpis(events: Iterable[Envelope]) -> list[KpiValue]:
+def all_kpis(
+    events: Iterable[Envelope], only: Collection[EntityKey] | None = None
+) -> list[KpiValue]:
     """Every KPI value of every entity in ``events``, sorted by (entity_kind, entity_id, kpi).
 
     Duplicates count once and retracted events are removed, over the whole set; then the events
@@ -159,7 +165,15 @@ def all_kpis(events: Iterable[Envelope]) -> list[KpiValue]:
     not berthed); its gate-out is :func:`~streams.kpis.declarations.gate_out_of` its containers
     at its port, since that arrival (else since its first event). Certificate submissions have
     no KPI.
+
+    ``only``: compute just these entity groups (as :func:`entity_keys_of` names them), the
+    others' events serving as context (a declaration's call and containers); the values of a
+    group are the same as without it. Default: every entity.
     """
+
+    def wanted(kind: str, port: str, entity: str) -> bool:
+        return only is None or (kind, f"{port}/{entity}") in only
+
     vessel: dict[_Call, list[VesselEvent]] = {}
     call_moves: dict[_Call, list[CargoEvent]] = {}
     by_container: dict[_PortAnd, list[CargoEvent]] = {}
@@ -175,24 +189,32 @@ def all_kpis(events: Iterable[Envelope]) -> list[KpiValue]:
                 call_moves.setdefault((event.port, event.port_call_id), []).append(event)
             if event.move in _GATE_MOVES and event.truck_visit_id:
                 by_truck_visit.setdefault((event.port, event.truck_visit_id), []).append(event)
-            values += move_kpis(event)
+            if wanted(_MOVE, event.port, str(event.event_id)):
+                values += move_kpis(event)
         elif isinstance(event, CustomsEvent):
             by_declaration.setdefault((event.port, event.declaration_id), []).append(event)
 
     for call in vessel.keys() | call_moves.keys():
+        if not wanted(_PORT_CALL, *call):
+            continue
         values += port_call_kpis(vessel.get(call, []), call_moves.get(call, []))
         values += call_berth_hours(vessel.get(call, []), call_moves.get(call, []))
-    for cargo in by_container.values():
+    for (port, container), cargo in by_container.items():
+        if not wanted(CONTAINER, port, container):
+            continue
         for ordinal, visit in enumerate(container_visits(cargo), start=1):
             values += container_visit_kpis(visit, ordinal=ordinal)
-    for cargo in by_truck_visit.values():
-        values += truck_visit_kpis(cargo)
+    for (port, truck_visit), cargo in by_truck_visit.items():
+        if wanted(_TRUCK_VISIT, port, truck_visit):
+            values += truck_visit_kpis(cargo)
     gate_outs: dict[str, dict[str, list[datetime]]] = {}  # port → container → GTOT times
     for (port, container), cargo in by_container.items():
         gate_outs.setdefault(port, {})[container] = [
             e.occurred_at for e in cargo if e.move is Move.GTOT
         ]
-    for (port, _), customs in by_declaration.items():
+    for (port, declaration), customs in by_declaration.items():
+        if not wanted(_DECLARATION, port, declaration):
+            continue
         call_id = declaration_port_call(customs)
         arrival = call_timeline(vessel.get((port, call_id), [])).all_fast if call_id else None
         since = arrival if arrival is not None else customs[0].occurred_at

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -24,11 +26,18 @@ from hub.settings import PROJECT_ROOT, HubSettings, load_settings
 from schemas.avro_schemas import schema_text, subject_for
 from schemas.codec import AvroCodec
 from schemas.models import Envelope, to_avro_datum
+from streams.kpis.model import KpiValue
+from streams.kpis.windows import window_aggregates
 
 TEST_STATE_DIR = PROJECT_ROOT / ".hub" / "test-services"
 TEST_KAFKA_PORT = int(os.environ.get("HUB_TEST_KAFKA_PORT", "29092"))
 TEST_KAFKA_CONTROLLER_PORT = TEST_KAFKA_PORT + 1
 TEST_POSTGRES_PORT = int(os.environ.get("HUB_TEST_POSTGRES_PORT", "55433"))
+# Durations are compared within a second, whatever their unit.
+SECOND_IN = {"h": 1 / 3600, "min": 1 / 60, "days": 1 / 86400}
+
+KpiKey = tuple[str, str, str]
+"""(entity_kind, entity_id, kpi): one row of ``entity_kpis``."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,21 @@ def hub_environment(**settings: str) -> dict[str, str]:
     environment["HUB_WORKER_METRICS_PORT"] = "0"
     environment.update(settings)
     return environment
+
+
+def worker_environment(
+    services: Services, database: str, namespace: str, tmp_path: Path
+) -> dict[str, str]:
+    """The environment of a worker on ``database`` and ``namespace`` (its consumer group too)."""
+    return hub_environment(
+        HUB_KAFKA_BOOTSTRAP=services.bootstrap,
+        DATABASE_URL=database,
+        HUB_TOPIC_NAMESPACE=namespace,
+        HUB_WORKER_ID=f"{namespace}worker",
+        HUB_STATE_DIR=str(tmp_path / "state"),
+        HUB_WORKER_HEARTBEAT_S="1",
+        HUB_TOPIC_PARTITIONS="4",
+    )
 
 
 def settings_for(
@@ -157,11 +181,11 @@ async def worker_started(pool: asyncpg.Pool) -> bool:
         return False
 
 
-async def publish_events(
-    bootstrap: str, pool: asyncpg.Pool, namespace: str, events: Sequence[Envelope]
-) -> None:
-    """Send ``events`` to their ingest topics as Confluent Avro, registered in the embedded
-    registry of ``pool``'s database; events of one topic keep their order."""
+async def encode_events(
+    pool: asyncpg.Pool, namespace: str, events: Sequence[Envelope]
+) -> dict[str, list[bytes]]:
+    """``events`` as Confluent Avro by ingest topic (in their order), registered in the embedded
+    registry of ``pool``'s database."""
     codec = AvroCodec(SchemaRegistryStore(pool))
     by_topic: dict[str, list[bytes]] = {}
     for event in events:
@@ -169,5 +193,65 @@ async def publish_events(
         topic = f"{namespace}{INGEST_TOPICS[domain]}"
         value = await codec.encode(subject_for(topic), schema_text(domain), to_avro_datum(event))
         by_topic.setdefault(topic, []).append(value)
-    for topic, values in by_topic.items():
+    return by_topic
+
+
+async def publish_events(
+    bootstrap: str, pool: asyncpg.Pool, namespace: str, events: Sequence[Envelope]
+) -> None:
+    """Send ``events`` to their ingest topics as Confluent Avro, registered in the embedded
+    registry of ``pool``'s database; events of one topic keep their order."""
+    for topic, values in (await encode_events(pool, namespace, events)).items():
         await produce(bootstrap, topic, values)
+
+
+def kpi_key(value: KpiValue) -> KpiKey:
+    return (value.entity_kind, value.entity_id, value.kpi)
+
+
+async def stored_kpis(pool: asyncpg.Pool) -> dict[KpiKey, dict[str, Any]]:
+    rows = await pool.fetch("SELECT * FROM entity_kpis")
+    return {(r["entity_kind"], r["entity_id"], r["kpi"]): dict(r) for r in rows}
+
+
+def kpi_differences(
+    expected: dict[KpiKey, KpiValue], stored: dict[KpiKey, dict[str, Any]]
+) -> list[str]:
+    """How the stored entity KPIs differ from ``expected`` (none: equal)."""
+    problems = [f"missing {key}" for key in expected.keys() - stored.keys()]
+    problems += [f"unexpected {key}" for key in stored.keys() - expected.keys()]
+    for key in expected.keys() & stored.keys():
+        want, got = expected[key], stored[key]
+        if (want.value is None) != (got["value"] is None) or want.flag != got["flag"]:
+            problems.append(f"{key}: {want.value}/{want.flag} != {got['value']}/{got['flag']}")
+        elif want.value is not None:
+            tolerance = SECOND_IN.get(want.unit, 1e-9)
+            if not math.isclose(want.value, got["value"], rel_tol=1e-9, abs_tol=tolerance):
+                problems.append(f"{key}: {want.value} != {got['value']}")
+        if want.anchor_time != got["anchor_time"]:
+            problems.append(f"{key}: anchor {want.anchor_time} != {got['anchor_time']}")
+    return problems
+
+
+async def window_differences(pool: asyncpg.Pool, expected: Iterable[KpiValue]) -> list[str]:
+    """How the stored hourly and daily ``kpi_windows`` differ from the windows of ``expected``
+    (none: equal)."""
+    values = list(expected)
+    problems: list[str] = []
+    for granularity in ("hour", "day"):
+        reference = {
+            (w.port, w.window_start, w.kpi): w for w in window_aggregates(values, granularity)
+        }
+        rows = await pool.fetch("SELECT * FROM kpi_windows WHERE granularity = $1", granularity)
+        stored = {(r["port"].strip(), r["window_start"], r["kpi"]): r for r in rows}
+        problems += [f"{granularity} missing {key}" for key in reference.keys() - stored.keys()]
+        problems += [f"{granularity} unexpected {key}" for key in stored.keys() - reference.keys()]
+        for key in reference.keys() & stored.keys():
+            window, row = reference[key], stored[key]
+            if row["count"] != window.count:
+                problems.append(f"{granularity} {key}: count {window.count} != {row['count']}")
+            for field in ("total", "mean", "median", "p90"):
+                want, got = getattr(window, field), row[field]
+                if not math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-6):
+                    problems.append(f"{granularity} {key}: {field} {want} != {got}")
+    return problems

@@ -9,7 +9,6 @@ import signal
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
@@ -19,23 +18,22 @@ from hub.kafka_topics import KPI_WINDOWS
 from hub.reference import load_ports
 from hub.settings import BUNDLED_PORTS_FILE
 from schemas.models import Classifier, Facility, Operation, VesselEvent
-from streams.kpis.model import KpiValue
 from streams.kpis.reference import all_kpis
 from streams.kpis.windows import window_aggregates
 from tests.integration.helpers import (
     Services,
     eventually,
     free_port,
-    hub_environment,
+    kpi_differences,
+    kpi_key,
     publish_events,
     read_topic,
     start_hub,
     stop_process,
+    stored_kpis,
+    worker_environment,
     worker_started,
 )
-
-# Durations are compared within a second, whatever their unit.
-SECOND_IN = {"h": 1 / 3600, "min": 1 / 60, "days": 1 / 86400}
 
 
 async def test_a_shuffled_day_with_duplicates_gives_the_batch_reference(
@@ -53,25 +51,25 @@ async def test_a_shuffled_day_with_duplicates_gives_the_batch_reference(
 
     worker = start_hub(
         ["worker"],
-        _environment(services, fresh_database, namespace, tmp_path),
+        worker_environment(services, fresh_database, namespace, tmp_path),
         tmp_path / "worker.log",
     )
     pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
     try:
         await eventually(lambda: worker_started(pool), 90, "the worker's start")
         await publish_events(services.bootstrap, pool, namespace, sent)
-        expected = {_key(v): v for v in all_kpis(day)}
+        expected = {kpi_key(v): v for v in all_kpis(day)}
         assert expected, "the generated day gave no KPI"
 
         async def equal() -> bool:
-            return _differences(expected, await _stored(pool)) == []
+            return kpi_differences(expected, await stored_kpis(pool)) == []
 
         try:
             await eventually(
                 equal, 180, "the streamed KPIs to equal the batch reference", interval_s=2
             )
         except AssertionError:
-            differences = _differences(expected, await _stored(pool))
+            differences = kpi_differences(expected, await stored_kpis(pool))
             accounted = await pool.fetchval(
                 "SELECT coalesce(sum(events + duplicates), 0) FROM port_event_counts"
             )
@@ -108,7 +106,7 @@ async def test_a_hand_made_call_reads_back_through_the_api(
 ) -> None:
     """Arrives, waits 6 h at anchorage, berths 20 h: the API says so, berth occupancy too."""
     port_http = free_port()
-    environment = _environment(services, fresh_database, namespace, tmp_path) | {
+    environment = worker_environment(services, fresh_database, namespace, tmp_path) | {
         "HUB_HTTP_PORT": str(port_http)
     }
     worker = start_hub(["worker"], environment, tmp_path / "worker.log")
@@ -205,45 +203,3 @@ async def test_a_hand_made_call_reads_back_through_the_api(
         await pool.close()
         stop_process(api, signal.SIGTERM, 30)
         stop_process(worker, signal.SIGTERM, 30)
-
-
-def _environment(
-    services: Services, database: str, namespace: str, tmp_path: Path
-) -> dict[str, str]:
-    return hub_environment(
-        HUB_KAFKA_BOOTSTRAP=services.bootstrap,
-        DATABASE_URL=database,
-        HUB_TOPIC_NAMESPACE=namespace,
-        HUB_WORKER_ID=f"{namespace}worker",
-        HUB_STATE_DIR=str(tmp_path / "state"),
-        HUB_WORKER_HEARTBEAT_S="1",
-        HUB_TOPIC_PARTITIONS="4",
-    )
-
-
-def _key(value: KpiValue) -> tuple[str, str, str]:
-    return (value.entity_kind, value.entity_id, value.kpi)
-
-
-async def _stored(pool: asyncpg.Pool) -> dict[tuple[str, str, str], dict[str, Any]]:
-    rows = await pool.fetch("SELECT * FROM entity_kpis")
-    return {(r["entity_kind"], r["entity_id"], r["kpi"]): dict(r) for r in rows}
-
-
-def _differences(
-    expected: dict[tuple[str, str, str], KpiValue],
-    stored: dict[tuple[str, str, str], dict[str, Any]],
-) -> list[str]:
-    problems = [f"missing {key}" for key in expected.keys() - stored.keys()]
-    problems += [f"unexpected {key}" for key in stored.keys() - expected.keys()]
-    for key in expected.keys() & stored.keys():
-        want, got = expected[key], stored[key]
-        if (want.value is None) != (got["value"] is None) or want.flag != got["flag"]:
-            problems.append(f"{key}: {want.value}/{want.flag} != {got['value']}/{got['flag']}")
-        elif want.value is not None:
-            tolerance = SECOND_IN.get(want.unit, 1e-9)
-            if not math.isclose(want.value, got["value"], rel_tol=1e-9, abs_tol=tolerance):
-                problems.append(f"{key}: {want.value} != {got['value']}")
-        if want.anchor_time != got["anchor_time"]:
-            problems.append(f"{key}: anchor {want.anchor_time} != {got['anchor_time']}")
-    return problems

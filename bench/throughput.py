@@ -1,0 +1,534 @@
+"""Throughput, latency and scaling of the hub on this machine: ``python -m bench.throughput``.
+
+One run, same machine, same topics:
+
+1. the traffic generator writes ``--events`` events (default 1,000,000; days of history of every
+   reference port, every domain) to the ingest topics of a fresh topic namespace, as Confluent
+   Avro; generation is not timed;
+2. **baseline**: a bare aiokafka consumer reads those topics and decodes every record with
+   fastavro, no processing;
+3. **hub**, with 2 and then 1 ``hub worker`` processes in one consumer group, each time on a new
+   database: intake + KPI stage + certificate stage + PostgreSQL, from the first event taken in to
+   the last KPI committed (both read from the database's own timestamps);
+4. **latency**, on the single worker once it has caught up: ``--latency-seconds`` of further
+   events published at a steady ``--rate`` (default 2,000 events/s); the worker observes, per
+   event, its record's timestamp (publish) to the KPIs it changed being emitted
+   (``hub_pipeline_latency_seconds``); p50/p95/p99 are read from that histogram (linear within a
+   bucket: 10 ms buckets below 0.1 s, 50 ms below 1 s, 250 ms below 5 s).
+
+Prints progress on stderr and one JSON line on stdout. Uses the services the hub would use
+(``HUB_KAFKA_BOOTSTRAP`` / ``DATABASE_URL``, else the local broker and database, started if
+needed and stopped again); the bench databases are dropped at the end, the topics are left.
+Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import itertools
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastavro import schemaless_reader
+from prometheus_client.parser import text_string_to_metric_families
+
+from connectors.generator import PortTrafficGenerator, domain_of, key_of
+from hub.generate import register_test_issuers
+from hub.kafka_topics import INGEST_TOPICS
+from hub.reference import load_agreements, load_ports
+from hub.registry.store import SchemaRegistryStore
+from hub.services import Endpoints, connect, ensure_services, prepare
+from hub.settings import PROJECT_ROOT, HubSettings, load_settings
+from schemas.avro_schemas import parsed_schema, schema_text, subject_for
+from schemas.codec import AvroCodec
+from schemas.models import to_avro_datum
+from streams.app import LagProbe
+
+# About 10,000 events per hour of history at scale 1 over the 28 reference ports.
+_EVENTS_PER_HOUR = 10_000
+_CONFLUENT_HEADER = 5
+_PROGRESS_EVERY_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    key: bytes
+    value: bytes
+
+
+@dataclass(slots=True)
+class HubRun:
+    workers: int
+    events: int
+    seconds: float
+    rejected: int
+    peak_rss_mb: list[float] = field(default_factory=list)
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.throughput",
+        description="Throughput of the hub against a bare consumer, its scaling from 1 to 2 "
+        "workers, and its latency at a steady rate. Prints one JSON line.",
+    )
+    parser.add_argument(
+        "--events", type=int, default=1_000_000, help="events to publish (default 1,000,000)"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=2000, help="events/s of the latency phase (default 2000)"
+    )
+    parser.add_argument(
+        "--latency-seconds", type=float, default=60, help="length of the latency phase (60)"
+    )
+    parser.add_argument(
+        "--no-scaling", action="store_true", help="skip the 2-worker run (1 worker only)"
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="generator scale (default 1)")
+    parser.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
+    arguments = parser.parse_args()
+    if arguments.events < 1000 or arguments.rate <= 0 or arguments.latency_seconds <= 0:
+        parser.error("--events must be at least 1000, --rate and --latency-seconds positive")
+    result = asyncio.run(_bench(arguments))
+    print(json.dumps(result))
+    return 0
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+async def _bench(arguments: argparse.Namespace) -> dict[str, object]:
+    settings = load_settings()
+    run = f"bench{int(time.time())}"
+    namespace = f"{run}."
+    latency_events = round(arguments.rate * arguments.latency_seconds)
+    history_h = (arguments.events + latency_events) / (_EVENTS_PER_HOUR * arguments.scale) + 24
+    # Events older than the grace period would be refused as TOO_LATE; history is the point here.
+    grace_h = history_h + 48
+    endpoints, started = await ensure_services(settings)
+    databases: list[str] = []
+    try:
+        first_db = await _fresh_database(endpoints, f"{run}_setup", databases)
+        setup = _settings(namespace, first_db)
+        await prepare(setup, Endpoints(endpoints.kafka_bootstrap, first_db))
+        records, extra = await _generate(arguments, setup, first_db, history_h, latency_events)
+        say(f"publishing {len(records):,} events to {namespace}ingest.*")
+        await _produce(endpoints.kafka_bootstrap, records)
+        topics = [setup.topic(name) for name in INGEST_TOPICS.values()]
+        baseline = await _baseline(endpoints.kafka_bootstrap, topics, len(records))
+        say(f"baseline: {baseline:,.0f} events/s")
+
+        runs: dict[int, HubRun] = {}
+        for workers in ([] if arguments.no_scaling else [2]) + [1]:
+            database = await _fresh_database(endpoints, f"{run}_w{workers}", databases)
+            context = _HubContext(endpoints.kafka_bootstrap, database, namespace, run, grace_h)
+            await context.prepare()
+            async with context.workers(workers) as group:
+                runs[workers] = await group.process(topics, len(records))
+                say(f"hub, {workers} worker(s): {runs[workers].events_per_s:,.0f} events/s")
+                if workers == 1:
+                    latency = await group.latency(topics, extra, arguments.rate)
+                    runs[workers].peak_rss_mb = group.peak_rss_mb()
+    finally:
+        await _drop_databases(endpoints, databases)
+        await asyncio.to_thread(started.stop)
+
+    one = runs[1]
+    result: dict[str, object] = {
+        "bench": "hub-throughput",
+        "events": len(records),
+        "cores": os.cpu_count(),
+        "baseline_events_per_s": round(baseline),
+        "hub_events_per_s": round(one.events_per_s),
+        "hub_to_baseline": round(one.events_per_s / baseline, 3),
+        "hub_seconds": round(one.seconds, 1),
+        "rejected": one.rejected,
+        "latency": latency,
+        "peak_rss_mb": {
+            "worker": max(one.peak_rss_mb, default=None),
+            "bench": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        },
+    }
+    if 2 in runs:
+        result["two_workers_events_per_s"] = round(runs[2].events_per_s)
+        result["speedup_2_workers"] = round(runs[2].events_per_s / one.events_per_s, 2)
+    return result
+
+
+def _settings(namespace: str, database_url: str) -> HubSettings:
+    return load_settings(None, topic_namespace=namespace, database_url=database_url)
+
+
+# --- traffic ----------------------------------------------------------------------------------
+
+
+async def _generate(
+    arguments: argparse.Namespace,
+    settings: HubSettings,
+    database_url: str,
+    history_h: float,
+    extra: int,
+) -> tuple[list[Record], list[Record]]:
+    """The encoded events: ``--events`` for the throughput runs, ``extra`` for latency."""
+    ports = load_ports(settings.ports_file)
+    agreements = {a.code: a for a in load_agreements(settings.agreements_file)}
+    generator = PortTrafficGenerator(
+        ports,
+        seed=arguments.seed,
+        start=datetime.now(UTC) - timedelta(hours=history_h),
+        scale=arguments.scale,
+        certifiable=lambda code, hs: code in agreements and agreements[code].covers(hs),
+    )
+    connection = await connect(database_url)
+    try:
+        codec = AvroCodec(SchemaRegistryStore(connection))
+        say(
+            f"generating {arguments.events + extra:,} events (about 3,000/s after a minute of"
+            " simulated warm-up; not timed)"
+        )
+        events = generator.events()
+        records = [r async for r in _encoded(settings, codec, events, arguments.events)]
+        latency_records = [r async for r in _encoded(settings, codec, events, extra)]
+    finally:
+        await connection.close()
+    return records, latency_records
+
+
+async def _encoded(
+    settings: HubSettings, codec: AvroCodec, events: Iterator[Any], count: int
+) -> Any:
+    began = last = time.monotonic()
+    for number, event in enumerate(itertools.islice(events, count), 1):
+        domain = domain_of(event)
+        topic = settings.topic(INGEST_TOPICS[domain])
+        value = await codec.encode(subject_for(topic), schema_text(domain), to_avro_datum(event))
+        yield Record(topic, key_of(event), value)
+        if number == 1:
+            began = last = time.monotonic()  # the warm-up is over
+        elif time.monotonic() - last > _PROGRESS_EVERY_S:
+            last = time.monotonic()
+            say(f"  {number:,} of {count:,} generated ({number / (last - began):,.0f}/s)")
+
+
+async def _produce(bootstrap: str, records: Sequence[Record]) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=50, max_batch_size=1 << 20
+    )
+    await producer.start()
+    try:
+        for start in range(0, len(records), 10_000):
+            chunk = records[start : start + 10_000]
+            await asyncio.gather(*[await producer.send(r.topic, r.value, key=r.key) for r in chunk])
+    finally:
+        await producer.stop()
+
+
+# --- baseline ---------------------------------------------------------------------------------
+
+
+async def _baseline(bootstrap: str, topics: Sequence[str], expected: int) -> float:
+    """Events/s of a bare consumer that decodes every record with fastavro."""
+    schemas = {settings_topic: parsed_schema(domain) for domain, settings_topic in
+               zip(INGEST_TOPICS, topics, strict=True)}  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=8 << 20,
+        fetch_max_bytes=64 << 20,
+    )
+    await consumer.start()
+    decoded = 0
+    began: float | None = None
+    try:
+        while decoded < expected:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=20_000)
+            if began is None and batches:
+                began = time.perf_counter()
+            for partition, batch in batches.items():
+                schema = schemas[partition.topic]
+                for record in batch:
+                    assert record.value is not None
+                    schemaless_reader(io.BytesIO(record.value[_CONFLUENT_HEADER:]), schema, None)
+                decoded += len(batch)
+        assert began is not None
+        return decoded / (time.perf_counter() - began)
+    finally:
+        await consumer.stop()
+
+
+# --- the hub ----------------------------------------------------------------------------------
+
+
+class _HubContext:
+    def __init__(
+        self, bootstrap: str, database_url: str, namespace: str, run: str, grace_h: float
+    ) -> None:
+        self.bootstrap, self.database_url = bootstrap, database_url
+        self.namespace, self.run, self.grace_h = namespace, run, grace_h
+
+    async def prepare(self) -> None:
+        settings = _settings(self.namespace, self.database_url)
+        await prepare(settings, Endpoints(self.bootstrap, self.database_url))
+        connection = await connect(self.database_url)
+        try:
+            countries = {port.country for port in load_ports(settings.ports_file)}
+            await register_test_issuers(connection, countries)
+        finally:
+            await connection.close()
+
+    def workers(self, count: int) -> _WorkerGroup:
+        return _WorkerGroup(self, count)
+
+
+class _WorkerGroup:
+    """``count`` ``hub worker`` processes in one consumer group, stopped on exit."""
+
+    def __init__(self, context: _HubContext, count: int) -> None:
+        self.context = context
+        self.group = f"{context.run}-w{count}"
+        self.count = count
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.metrics_ports: list[int] = []
+        self.logs: list[Path] = []
+
+    async def __aenter__(self) -> _WorkerGroup:
+        folder = PROJECT_ROOT / ".hub" / "bench" / self.group
+        for number in range(self.count):
+            state = folder / f"worker{number}"
+            state.mkdir(parents=True, exist_ok=True)
+            port = free_port()
+            environment = os.environ | {
+                "HUB_KAFKA_BOOTSTRAP": self.context.bootstrap,
+                "DATABASE_URL": self.context.database_url,
+                "HUB_TOPIC_NAMESPACE": self.context.namespace,
+                "HUB_WORKER_ID": self.group,
+                "HUB_STATE_DIR": str(state),
+                "HUB_WORKER_METRICS_PORT": str(port),
+                "HUB_HTTP_HOST": "127.0.0.1",
+                "HUB_LATE_GRACE_HOURS": f"{self.context.grace_h:.0f}",
+            }
+            log = state / "worker.log"
+            self.processes.append(
+                subprocess.Popen(  # noqa: ASYNC220 — started before any clock runs
+                    [sys.executable, "-m", "hub", "worker", "--skip-prepare"],
+                    env=environment,
+                    stdout=log.open("wb"),
+                    stderr=subprocess.STDOUT,
+                    cwd=PROJECT_ROOT,
+                )
+            )
+            self.metrics_ports.append(port)
+            self.logs.append(log)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                await asyncio.to_thread(process.wait, 60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def check_alive(self) -> None:
+        for process, log in zip(self.processes, self.logs, strict=True):
+            if process.poll() is not None:
+                tail = log.read_text(errors="replace")[-3000:]
+                raise SystemExit(f"bench: a worker exited ({process.returncode}), {log}:\n{tail}")
+
+    def peak_rss_mb(self) -> list[float]:
+        peaks = []
+        for process in self.processes:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+            peaks.append(round(int(line.split()[1]) / 1024, 1))
+        return peaks
+
+    async def caught_up(self, topics: Sequence[str], expected_total: int, what: str) -> None:
+        """Wait until the group has committed ``expected_total`` records of ``topics``."""
+        probe = LagProbe(self.context.bootstrap, self.group, topics)
+        began = last = time.monotonic()
+        try:
+            while True:
+                self.check_alive()
+                lag = sum((await probe.measure()).values())
+                done = expected_total - lag
+                if lag == 0:
+                    return
+                if time.monotonic() - last > _PROGRESS_EVERY_S:
+                    last = time.monotonic()
+                    rate = done / (last - began)
+                    say(f"  {what}: {done:,} of {expected_total:,} committed ({rate:,.0f}/s)")
+                await asyncio.sleep(1)
+        finally:
+            await probe.close()
+
+    async def kpis_flushed(self) -> None:
+        """Wait until no entity is left marked for KPI recomputation."""
+        connection = await connect(self.context.database_url)
+        last = time.monotonic()
+        try:
+            while marked := await connection.fetchval("SELECT count(*) FROM kpi_dirty"):
+                self.check_alive()
+                if time.monotonic() - last > _PROGRESS_EVERY_S:
+                    last = time.monotonic()
+                    say(f"  {marked:,} entities still to recompute")
+                await asyncio.sleep(0.5)
+        finally:
+            await connection.close()
+
+    async def process(self, topics: Sequence[str], total: int) -> HubRun:
+        """Wait for the group to take in all ``total`` records; the timing, from the database."""
+        await self.caught_up(topics, total, f"{self.count} worker(s)")
+        await self.kpis_flushed()
+        connection = await connect(self.context.database_url)
+        try:
+            first = await connection.fetchval("SELECT min(ingested_at) FROM ingested_events")
+            last = await connection.fetchval(
+                "SELECT greatest((SELECT max(computed_at) FROM entity_kpis),"
+                " (SELECT max(computed_at) FROM kpi_windows))"
+            )
+            accepted = await connection.fetchval("SELECT count(*) FROM ingested_events")
+            rejected = await connection.fetchval(
+                "SELECT coalesce(sum(events), 0) FROM rejected_event_counts"
+            )
+        finally:
+            await connection.close()
+        if accepted + rejected < total:
+            raise SystemExit(f"bench: {accepted} accepted + {rejected} rejected of {total}")
+        return HubRun(self.count, total, (last - first).total_seconds(), int(rejected))
+
+    async def latency(
+        self, topics: Sequence[str], records: Sequence[Record], rate: float
+    ) -> dict[str, object]:
+        """Publish ``records`` at ``rate``; percentiles of publish → KPIs emitted."""
+        before = await asyncio.to_thread(_latency_buckets, self.metrics_ports)
+        say(f"latency: {len(records):,} events at {rate:,.0f}/s")
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.context.bootstrap, acks="all", linger_ms=5
+        )
+        await producer.start()
+        try:
+            tick_s = 0.01
+            began = time.monotonic()
+            deliveries = []
+            sent = 0
+            while sent < len(records):
+                due = min(len(records), int((time.monotonic() - began) * rate) + 1)
+                for record in records[sent:due]:
+                    delivery = await producer.send(record.topic, record.value, key=record.key)
+                    deliveries.append(delivery)
+                sent = due
+                await asyncio.sleep(tick_s)
+            await asyncio.gather(*deliveries)
+            achieved = len(records) / (time.monotonic() - began)
+        finally:
+            await producer.stop()
+        await self.caught_up(topics, len(records), "latency phase")
+        await self.kpis_flushed()
+        after = await asyncio.to_thread(_latency_buckets, self.metrics_ports)
+        counts = {bound: after[bound] - before.get(bound, 0.0) for bound in after}
+        return {
+            "rate_per_s": rate,
+            "achieved_rate_per_s": round(achieved),
+            "events": len(records),
+            "measured": int(counts.get(float("inf"), 0)),
+            **{f"p{q}_s": _percentile(counts, q / 100) for q in (50, 95, 99)},
+        }
+
+
+def _latency_buckets(ports: Sequence[int]) -> dict[float, float]:
+    """Cumulative counts of ``hub_pipeline_latency_seconds`` by upper bound, over ``ports``."""
+    buckets: dict[float, float] = {}
+    for port in ports:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+        for family in text_string_to_metric_families(text):
+            if family.name != "hub_pipeline_latency_seconds":
+                continue
+            for sample in family.samples:
+                if sample.name.endswith("_bucket"):
+                    bound = float(sample.labels["le"])
+                    buckets[bound] = buckets.get(bound, 0.0) + sample.value
+    return buckets
+
+
+def _percentile(cumulative: dict[float, float], quantile: float) -> float | None:
+    """The ``quantile`` of a histogram, linear within the bucket it falls in."""
+    bounds = sorted(cumulative)
+    total = cumulative.get(float("inf"), 0.0)
+    if total == 0:
+        return None
+    rank = quantile * total
+    lower, below = 0.0, 0.0
+    for bound in bounds:
+        count = cumulative[bound]
+        if count >= rank:
+            if bound == float("inf"):
+                return lower  # beyond the last finite bucket: its bound is all we know
+            share = (rank - below) / (count - below) if count > below else 1.0
+            return round(lower + share * (bound - lower), 4)
+        lower, below = bound, count
+    return None
+
+
+# --- databases --------------------------------------------------------------------------------
+
+
+async def _fresh_database(endpoints: Endpoints, name: str, created: list[str]) -> str:
+    connection = await connect(_with_database(endpoints.database_url, "postgres"))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    created.append(name)
+    return _with_database(endpoints.database_url, name)
+
+
+async def _drop_databases(endpoints: Endpoints, names: Sequence[str]) -> None:
+    if not names:
+        return
+    connection = await connect(_with_database(endpoints.database_url, "postgres"))
+    try:
+        for name in names:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _with_database(url: str | None, name: str) -> str:
+    parts = urlsplit(url or "postgresql://")
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -181,7 +181,11 @@ async def test_a_hand_made_call_reads_back_through_the_api(
                 windows = (
                     await client.get(
                         "/v1/ports/PECLL/kpis",
-                        params={"granularity": granularity, "from": t0.isoformat()},
+                        # A day before: the window holding t0 starts before t0.
+                        params={
+                            "granularity": granularity,
+                            "from": (t0 - timedelta(days=1)).isoformat(),
+                        },
                     )
                 ).json()["windows"]
                 occupancy = [w for w in windows if w["kpi"] == "berth_occupancy_pct"]

@@ -35,6 +35,7 @@ from aiokafka.errors import KafkaError
 from faust.types import EventT
 
 from hub.db import store
+from hub.db.kpi_store import mark_dirty
 from hub.db.store import IngestedEvent
 from hub.db.verdicts import StoredVerdict
 from hub.kafka_topics import (
@@ -67,7 +68,7 @@ from streams.kpi_stage import (
     KpiFlusher,
     KpiUpdate,
     PendingLatency,
-    mark_events,
+    dirty_keys,
     stored_keys,
 )
 from streams.publish import BulkProducer
@@ -344,13 +345,16 @@ async def _take_in_batch(
             )
         )
     recorded = await _with_retry("record events", lambda: store.record_events(pool, accepted))
+    marks: set[str] = set()
     for model, timestamp in zip(models, arrived, strict=True):
         if model.event_id in recorded:
             state.cache.put(model)
-        state.pending.add(model, timestamp)
+        keys = dirty_keys(model)
+        state.pending.add(model, keys, timestamp)
+        marks.update(keys)
     await _with_retry("count rejections", lambda: store.record_rejections(pool, rejected))
     # Duplicates and re-deliveries are marked too: recomputing is idempotent.
-    await _with_retry("mark KPIs to recompute", lambda: mark_events(pool, models))
+    await _with_retry("mark KPIs to recompute", lambda: mark_dirty(pool, marks))
     verdicts = await _with_retry(
         "validate certificates",
         lambda: update_verdicts(pool, models, state.settings.certificate_validity_days),

@@ -112,13 +112,6 @@ def dirty_keys(event: Envelope) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-async def mark_events(
-    connection: asyncpg.Connection | asyncpg.Pool, events: Iterable[Envelope]
-) -> None:
-    """Mark for recomputation what ``events`` (already recorded) touch."""
-    await mark_dirty(connection, {key for event in events for key in dirty_keys(event)})
-
-
 class EventCache:
     """Parsed events by id, the most recently used ``capacity`` of them."""
 
@@ -267,8 +260,9 @@ class PendingLatency:
         self._by_group: dict[str, list[_Waiting]] = {}
         self._swept = time.monotonic()
 
-    def add(self, event: Envelope, arrived: float) -> None:
-        groups = [key for key in dirty_keys(event) if not key.startswith("deps:")]
+    def add(self, event: Envelope, marks: Iterable[str], arrived: float) -> None:
+        """``marks``: the event's :func:`dirty_keys`."""
+        groups = [key for key in marks if not key.startswith("deps:")]
         if groups:
             waiting = _Waiting(event.occurred_at, arrived, len(groups), time.monotonic())
             for group in groups:

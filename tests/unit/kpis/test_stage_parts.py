@@ -81,7 +81,7 @@ def test_what_each_event_marks() -> None:
 def test_an_events_latency_is_known_when_its_last_group_is_published() -> None:
     pending = PendingLatency()
     disc = cargo(Move.DISC, 1)
-    pending.add(disc, arrived=100.0)
+    pending.add(disc, dirty_keys(disc), arrived=100.0)
     groups = [key for key in dirty_keys(disc) if not key.startswith("deps:")]
 
     assert pending.published(groups[:1]) == []

@@ -6,7 +6,8 @@ One run, same machine, same topics:
    reference port, every domain) to the ingest topics of a fresh topic namespace, as Confluent
    Avro; generation is not timed;
 2. **baseline**: a bare aiokafka consumer reads those topics and decodes every record with
-   fastavro, no processing;
+   fastavro, no processing; then the **faust floor**: a faust worker that does the same and
+   nothing else (``bench.faust_floor``), the ceiling of any faust-based intake;
 3. **hub**, with 2 and then 1 ``hub worker`` processes in one consumer group, each time on a new
    database: intake + KPI stage + certificate stage + PostgreSQL, from the first event taken in to
    the last KPI committed (both read from the database's own timestamps);
@@ -137,6 +138,8 @@ async def _bench(arguments: argparse.Namespace) -> dict[str, object]:
         topics = [setup.topic(name) for name in INGEST_TOPICS.values()]
         baseline = await _baseline(endpoints.kafka_bootstrap, topics, len(records))
         say(f"baseline: {baseline:,.0f} events/s")
+        floor = await _faust_floor(endpoints.kafka_bootstrap, namespace, len(records))
+        say(f"faust floor (decode only): {floor:,.0f} events/s")
 
         runs: dict[int, HubRun] = {}
         for workers in ([] if arguments.no_scaling else [2]) + [1]:
@@ -159,6 +162,8 @@ async def _bench(arguments: argparse.Namespace) -> dict[str, object]:
         "events": len(records),
         "cores": os.cpu_count(),
         "baseline_events_per_s": round(baseline),
+        "faust_floor_events_per_s": round(floor),
+        "faust_floor_to_baseline": round(floor / baseline, 3),
         "hub_events_per_s": round(one.events_per_s),
         "hub_to_baseline": round(one.events_per_s / baseline, 3),
         "hub_seconds": round(one.seconds, 1),
@@ -276,6 +281,21 @@ async def _baseline(bootstrap: str, topics: Sequence[str], expected: int) -> flo
         return decoded / (time.perf_counter() - began)
     finally:
         await consumer.stop()
+
+
+async def _faust_floor(bootstrap: str, namespace: str, expected: int) -> float:
+    """Events/s of a faust worker that only decodes (``bench.faust_floor``), in its own process
+    as the hub's worker is."""
+    command = [sys.executable, "-m", "bench.faust_floor", "--bootstrap", bootstrap]
+    command += ["--namespace", namespace, "--events", str(expected)]
+    done = await asyncio.to_thread(
+        subprocess.run, command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
+    )
+    # faust writes terminal control codes to stdout too: the result is the JSON object.
+    results = [line[line.index("{") :] for line in done.stdout.splitlines() if '{"events"' in line]
+    if done.returncode != 0 or not results:
+        raise RuntimeError(f"bench.faust_floor failed ({done.returncode}): {done.stderr[-2000:]}")
+    return float(json.loads(results[-1])["events_per_s"])
 
 
 # --- the hub ----------------------------------------------------------------------------------

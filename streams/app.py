@@ -196,7 +196,12 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
             (occurred for occurred, _ in done), (arrived for _, arrived in done), datetime.now(UTC)
         )
 
-    flusher = KpiFlusher(state.berths, publish_kpis, state.cache)
+    flusher = KpiFlusher(
+        state.berths,
+        publish_kpis,
+        state.cache,
+        arrival_tolerance=timedelta(minutes=settings.ais_arrival_tolerance_min),
+    )
 
     @app.task  # type: ignore[untyped-decorator]
     async def keep_kpis() -> None:

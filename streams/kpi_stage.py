@@ -31,7 +31,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -52,6 +52,7 @@ from hub.db.kpi_store import (
 from hub.db.store import lock_keys
 from schemas.models import MODELS, CargoEvent, CustomsEvent, Envelope, Move, VesselEvent
 from streams.kpis.model import KpiValue, WindowAggregate
+from streams.kpis.port_calls import DEFAULT_ARRIVAL_TOLERANCE
 from streams.kpis.reference import all_kpis, entity_keys_of
 from streams.kpis.windows import berth_occupancy
 
@@ -159,8 +160,10 @@ class KpiFlusher:
         publish: Callable[[KpiUpdate], Awaitable[None]],
         cache: EventCache,
         limit: int = DEFAULT_FLUSH_GROUPS,
+        arrival_tolerance: timedelta = DEFAULT_ARRIVAL_TOLERANCE,
     ) -> None:
         self.berths, self.publish, self.cache, self.limit = berths, publish, cache, limit
+        self.arrival_tolerance = arrival_tolerance
 
     async def flush(self, pool: asyncpg.Pool) -> int:
         """One round: returns how many groups it recomputed (0: nothing was marked)."""
@@ -194,7 +197,8 @@ class KpiFlusher:
         keys = sorted({mark.key for mark in marks})
         groups = {_split(key) for key in keys}
         loaded = await self._load(connection, keys, groups)
-        values = [value for value in all_kpis(loaded, only=groups) if _group_of(value) in groups]
+        computed = all_kpis(loaded, only=groups, arrival_tolerance=self.arrival_tolerance)
+        values = [value for value in computed if _group_of(value) in groups]
         async with connection.transaction():
             replaced = await replace_entity_kpis(
                 connection,

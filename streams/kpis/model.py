@@ -91,6 +91,9 @@ class KpiName(StrEnum):
     BERTH_PRODUCTIVITY_MOVES_PER_H = "berth_productivity_moves_per_h"
     CRANE_INTENSITY_CRANES = "crane_intensity_cranes"
     BERTH_HOURS_H = "berth_hours_h"
+    # Port call data quality: the terminal's declared arrival against the AIS-derived one.
+    AIS_ARRIVAL_GAP_MIN = "ais_arrival_gap_min"
+    ARRIVAL_MISMATCH_FLAG = "arrival_mismatch_flag"
     # Port windows only: derived from the berth hours and the port's berth count.
     BERTH_OCCUPANCY_PCT = "berth_occupancy_pct"
     # Container visit, truck visit, move.
@@ -120,6 +123,8 @@ UNITS: Final[Mapping[KpiName, Unit]] = MappingProxyType(
         KpiName.BERTH_PRODUCTIVITY_MOVES_PER_H: Unit.MOVES_PER_HOUR,
         KpiName.CRANE_INTENSITY_CRANES: Unit.CRANES,
         KpiName.BERTH_HOURS_H: Unit.HOURS,
+        KpiName.AIS_ARRIVAL_GAP_MIN: Unit.MINUTES,
+        KpiName.ARRIVAL_MISMATCH_FLAG: Unit.FLAG,
         KpiName.BERTH_OCCUPANCY_PCT: Unit.PERCENT,
         KpiName.DWELL_DAYS: Unit.DAYS,
         KpiName.TRUCK_TURNAROUND_MIN: Unit.MINUTES,

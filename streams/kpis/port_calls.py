@@ -20,6 +20,14 @@ two ends are known"; "Calls … still open … are reported as open"):
   all of a call's productivity figures fall in the window of its departure;
 - a ratio whose denominator is zero or cannot be measured is not emitted.
 
+Timestamps with ``source = "AIS"`` (derived by the AIS connector from the ship's transponder) are
+not the terminal's declaration and never enter the times above; they only check them: once a
+call has both a declared and an AIS-derived ACT ARRI at PORT (the earliest of each),
+``ais_arrival_gap_min`` = declared - AIS (signed, minutes) and ``arrival_mismatch_flag`` = 1.0
+when its absolute value exceeds the tolerance (``HUB_AIS_ARRIVAL_TOLERANCE_MIN``), else 0.0; both
+anchored at the AIS arrival. The window mean of the flag * 100 is the share of calls whose
+declared arrival is off.
+
 A call also has ``berth_hour`` values (:func:`call_berth_hours`): the hours it occupied a berth in
 each UTC hour, which the port windows sum into berth occupancy. A stay still open counts up to
 the call's latest actual event (the vessel was at the berth at least that long), so occupancy
@@ -40,7 +48,9 @@ from streams.kpis.measure import Entity, hours
 from streams.kpis.model import EntityKind, KpiName, KpiValue
 
 __all__ = [
+    "AIS_SOURCE",
     "CALL_MOVES",
+    "DEFAULT_ARRIVAL_TOLERANCE",
     "CallTimeline",
     "Stay",
     "berth_hours",
@@ -53,6 +63,11 @@ __all__ = [
 
 CALL_MOVES: Final = frozenset({Move.DISC, Move.LOAD, Move.RSTW})
 """Moves that belong to a port call (SPEC §2 "call size": DISC + LOAD + RSTW)."""
+
+AIS_SOURCE: Final = "AIS"
+"""``source`` of the vessel events the AIS connector derives (checks, not declarations)."""
+DEFAULT_ARRIVAL_TOLERANCE: Final = timedelta(minutes=30)
+"""How far a declared arrival may be from the AIS-derived one before the call is flagged."""
 
 _ARRIVAL_FACILITIES: Final = frozenset({Facility.PORT, Facility.ANCH, Facility.PBPL})
 _ONE_HOUR: Final = timedelta(hours=1)
@@ -142,8 +157,13 @@ class CallTimeline:
 
 
 def call_timeline(vessel_events: Iterable[VesselEvent]) -> CallTimeline:
-    """The timeline of one call from its vessel events (duplicates and retractions applied)."""
-    actual = [e for e in effective_events(vessel_events) if e.classifier is Classifier.ACT]
+    """The timeline of one call from its declared vessel events (duplicates and retractions
+    applied; AIS-derived events left out)."""
+    actual = [
+        e
+        for e in effective_events(vessel_events)
+        if e.classifier is Classifier.ACT and e.source != AIS_SOURCE
+    ]
     berth = stays_at(actual, Facility.BRTH)
     return CallTimeline(
         arrival=min(
@@ -189,13 +209,16 @@ def crane_hours(moves: Iterable[CargoEvent]) -> float | None:
 
 
 def port_call_kpis(
-    vessel_events: Sequence[VesselEvent], moves: Sequence[CargoEvent]
+    vessel_events: Sequence[VesselEvent],
+    moves: Sequence[CargoEvent],
+    arrival_tolerance: timedelta = DEFAULT_ARRIVAL_TOLERANCE,
 ) -> list[KpiValue]:
     """Every KPI of ONE port call, sorted by name (see the module docstring for open values).
 
     Args:
         vessel_events: the call's vessel events (any classifier; only ACT counts).
         moves: the call's cargo moves; DISC, LOAD and RSTW count, other moves are ignored.
+        arrival_tolerance: the gap between declared and AIS arrival that flags the call.
 
     Duplicates count once and retracted events are removed first (:func:`effective_events`).
     A call that has neither an ACT timestamp nor a move has not begun: no KPI.
@@ -208,6 +231,7 @@ def port_call_kpis(
         return []
     values = _time_kpis(call.entity, call.timeline)
     values += _cargo_kpis(call.entity, call.timeline, call.moves)
+    values += _arrival_check(call.entity, call.vessel_events, arrival_tolerance)
     return sorted(values, key=lambda v: v.kpi)
 
 
@@ -226,6 +250,8 @@ def call_berth_hours(
 class _BegunCall:
     entity: Entity
     timeline: CallTimeline
+    vessel_events: list[VesselEvent]
+    """Declared and AIS-derived, duplicates and retractions applied."""
     moves: list[CargoEvent]
     last_seen: datetime | None
     """The latest ACT vessel event or move."""
@@ -254,12 +280,13 @@ def _begun_call(
         (
             e.occurred_at
             for e in counted
-            if isinstance(e, CargoEvent) or e.classifier is Classifier.ACT
+            if isinstance(e, CargoEvent)
+            or (e.classifier is Classifier.ACT and e.source != AIS_SOURCE)
         ),
         default=None,
     )
     entity = Entity(EntityKind.PORT_CALL, f"{port}/{call_id}", port)
-    return _BegunCall(entity, timeline, call_moves, last_seen)
+    return _BegunCall(entity, timeline, vessel, call_moves, last_seen)
 
 
 def berth_hours(call: Entity, stays: Iterable[Stay], last_seen: datetime | None) -> list[KpiValue]:
@@ -310,6 +337,28 @@ def _time_kpis(entity: Entity, t: CallTimeline) -> list[KpiValue]:
         # anchorage counts (a vessel may anchor again, e.g. between two berths).
         values.append(_stays_total(entity, KpiName.ANCHORAGE_TIME_H, t.anchorage_stays))
     return values
+
+
+def _arrival_check(
+    entity: Entity, vessel_events: Sequence[VesselEvent], tolerance: timedelta
+) -> list[KpiValue]:
+    declared: list[datetime] = []
+    observed: list[datetime] = []
+    for event in vessel_events:
+        if (event.classifier, event.operation, event.facility) == (
+            Classifier.ACT,
+            Operation.ARRI,
+            Facility.PORT,
+        ):
+            (observed if event.source == AIS_SOURCE else declared).append(event.occurred_at)
+    if not declared or not observed:
+        return []
+    ais_arrival = min(observed)
+    gap = min(declared) - ais_arrival
+    return [
+        entity.value(KpiName.AIS_ARRIVAL_GAP_MIN, gap.total_seconds() / 60, ais_arrival),
+        entity.value(KpiName.ARRIVAL_MISMATCH_FLAG, float(abs(gap) > tolerance), ais_arrival),
+    ]
 
 
 def _stays_total(entity: Entity, kpi: KpiName, stays: Sequence[Stay]) -> KpiValue:

@@ -40,7 +40,7 @@ those entities' events loaded.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from schemas.models import CargoEvent, CustomsEvent, Envelope, Move, VesselEvent
@@ -59,7 +59,13 @@ from streams.kpis.declarations import (
 )
 from streams.kpis.events import effective_events
 from streams.kpis.model import EntityKind, KpiValue
-from streams.kpis.port_calls import CALL_MOVES, call_berth_hours, call_timeline, port_call_kpis
+from streams.kpis.port_calls import (
+    CALL_MOVES,
+    DEFAULT_ARRIVAL_TOLERANCE,
+    call_berth_hours,
+    call_timeline,
+    port_call_kpis,
+)
 
 __all__ = [
     "CONTAINER",
@@ -148,7 +154,10 @@ def declarations_depending_on(
 
 
 def all_kpis(
-    events: Iterable[Envelope], only: Collection[EntityKey] | None = None
+    events: Iterable[Envelope],
+    only: Collection[EntityKey] | None = None,
+    *,
+    arrival_tolerance: timedelta = DEFAULT_ARRIVAL_TOLERANCE,
 ) -> list[KpiValue]:
     """Every KPI value of every entity in ``events``, sorted by (entity_kind, entity_id, kpi).
 
@@ -169,6 +178,9 @@ def all_kpis(
     ``only``: compute just these entity groups (as :func:`entity_keys_of` names them), the
     others' events serving as context (a declaration's call and containers); the values of a
     group are the same as without it. Default: every entity.
+
+    ``arrival_tolerance``: how far a declared arrival may be from the AIS-derived one before
+    the call's ``arrival_mismatch_flag`` is set.
     """
 
     def wanted(kind: str, port: str, entity: str) -> bool:
@@ -197,7 +209,7 @@ def all_kpis(
     for call in vessel.keys() | call_moves.keys():
         if not wanted(_PORT_CALL, *call):
             continue
-        values += port_call_kpis(vessel.get(call, []), call_moves.get(call, []))
+        values += port_call_kpis(vessel.get(call, []), call_moves.get(call, []), arrival_tolerance)
         values += call_berth_hours(vessel.get(call, []), call_moves.get(call, []))
     for (port, container), cargo in by_container.items():
         if not wanted(CONTAINER, port, container):

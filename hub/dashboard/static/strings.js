@@ -152,6 +152,8 @@ const TEXT = {
     "kpi.release_to_gate_out_h": "Release to gate-out",
     "kpi.inspections_count": "Inspections",
     "kpi.physical_inspection_flag": "Physical inspection rate",
+    "kpi.ais_arrival_gap_min": "Declared vs AIS arrival",
+    "kpi.arrival_mismatch_flag": "Calls with arrival off AIS",
 
     "indicator.physical_inspection_rate_pct": "Physical inspection rate",
     "indicator.call_size_adjusted_port_hours_h": "Port hours, call-size adjusted",
@@ -333,6 +335,8 @@ const TEXT = {
     "kpi.release_to_gate_out_h": "Levante a salida",
     "kpi.inspections_count": "Inspecciones",
     "kpi.physical_inspection_flag": "Tasa de inspección física",
+    "kpi.ais_arrival_gap_min": "Llegada declarada vs AIS",
+    "kpi.arrival_mismatch_flag": "Escalas con llegada distinta de AIS",
 
     "indicator.physical_inspection_rate_pct": "Tasa de inspección física",
     "indicator.call_size_adjusted_port_hours_h": "Horas en puerto, ajustadas por tamaño",
@@ -514,6 +518,8 @@ const TEXT = {
     "kpi.release_to_gate_out_h": "Liberação à saída",
     "kpi.inspections_count": "Inspeções",
     "kpi.physical_inspection_flag": "Taxa de inspeção física",
+    "kpi.ais_arrival_gap_min": "Chegada declarada vs AIS",
+    "kpi.arrival_mismatch_flag": "Escalas com chegada diferente do AIS",
 
     "indicator.physical_inspection_rate_pct": "Taxa de inspeção física",
     "indicator.call_size_adjusted_port_hours_h": "Horas no porto, ajustadas pelo tamanho",

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TextIO
 
 from hub.errors import ConfigError, HubError
 from hub.settings import HubSettings, env_name, load_settings
@@ -61,6 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="also write every published event to this JSONL file (for `hub kpis reference`)",
     )
+    generate.add_argument(
+        "--edifact-dir",
+        type=Path,
+        help="do not publish: write the last day's traffic (or its first --count events) as "
+        "EDIFACT interchanges into this folder, for `hub edifact send|watch`",
+    )
+    generate.add_argument(
+        "--nmea-file",
+        type=Path,
+        help="do not publish: write the AIS log of the port calls of the last day's traffic that "
+        "arrived and left within it (or within its first --count events) to this file, for "
+        "`hub ais replay`",
+    )
     kpis = commands.add_parser("kpis", help="the KPI batch reference")
     kpis.add_argument("action", choices=("reference",), help="reference: KPIs of a JSONL file")
     kpis.add_argument("file", type=Path, help="events, as written by `hub generate --file`")
@@ -90,9 +104,68 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tokens.add_argument("--label", default="", help="who the token is for (kept with it)")
     _add_issuers_parser(commands)
+    _add_edifact_parser(commands)
+    _add_ais_parser(commands)
     commands.add_parser("migrate", help="apply database migrations and load reference ports")
     commands.add_parser("settings", help="list every setting, its variable and current value")
     return parser
+
+
+def _add_edifact_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    edifact = commands.add_parser(
+        "edifact",
+        help="publish UN/EDIFACT interchanges (COARRI, CODECO, BERMAN, CUSRES) from files",
+        description="Read UN/EDIFACT interchanges (COARRI, CODECO, BERMAN, CUSRES; directories "
+        "D.95B to D.16A) and publish their events. A message with any segment that cannot be "
+        "mapped is refused whole and sent to the dead-letter topic with every problem and its "
+        "line; a broken envelope refuses the whole interchange. The message profile is "
+        "docs/edifact.md.",
+        epilog="Exit status: 0 everything published; 4 something refused (see the lines "
+        "printed); 1 something not delivered (broker unreachable: send again) or a service "
+        "error; 2 a bad setting or argument.",
+    )
+    actions = edifact.add_subparsers(dest="action", required=True, metavar="ACTION")
+    send = actions.add_parser("send", help="publish the interchanges in these files, then exit")
+    send.add_argument("files", type=Path, nargs="+", metavar="FILE", help="one interchange each")
+    watch = actions.add_parser(
+        "watch",
+        help="publish every file that appears in a folder; handled files move to done/ or "
+        "rejected/ (with NAME.problems.txt)",
+    )
+    watch.add_argument("folder", type=Path, help="the folder partners drop interchanges in")
+    watch.add_argument(
+        "--interval", type=float, default=2.0, help="seconds between looks (default 2)"
+    )
+    watch.add_argument(
+        "--settle",
+        type=float,
+        default=1.0,
+        help="a file is taken once unchanged for this many seconds (default 1)",
+    )
+    watch.add_argument("--once", action="store_true", help="handle the files there now, then exit")
+
+
+def _add_ais_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ais = commands.add_parser(
+        "ais",
+        help="derive arrivals, anchorage stops and departures from AIS and publish them",
+        description="Decode AIS NMEA sentences (types 1-3, 18, 19 positions, type 5 static "
+        "data; an NMEA 4.10 tag block c: gives each line its time), follow the vessels of the "
+        "hub's port calls against each port's limits and anchorages (HUB_PORT_AREAS_FILE) and "
+        "publish port-limit entry, anchorage stop/departure and port departure as vessel "
+        "events with source AIS, attached to the call the terminal declared. The worker "
+        "compares them with the declared arrival (arrival_mismatch_flag). See docs/ais.md.",
+    )
+    actions = ais.add_subparsers(dest="action", required=True, metavar="ACTION")
+    replay = actions.add_parser("replay", help="an AIS log (files), then exit with a summary")
+    replay.add_argument("files", type=Path, nargs="+", metavar="FILE", help="NMEA lines")
+    listen = actions.add_parser(
+        "listen", help="a live feed over TCP (NMEA lines), until Ctrl-C; reconnects"
+    )
+    listen.add_argument("address", metavar="HOST:PORT", help="where the feed is served")
+    listen.add_argument(
+        "--interval", type=float, default=5.0, help="seconds between publications (default 5)"
+    )
 
 
 def _add_issuers_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -185,6 +258,8 @@ def _dispatch(arguments: argparse.Namespace, settings: HubSettings) -> int:
         return run_worker(settings, prepare_first=not arguments.skip_prepare)
     if command == "api":
         return _run_api(settings)
+    if command == "generate" and (arguments.edifact_dir or arguments.nmea_file):
+        return _write_traffic(settings, arguments)
     if command == "generate":
         return asyncio.run(
             _generate(
@@ -206,6 +281,14 @@ def _dispatch(arguments: argparse.Namespace, settings: HubSettings) -> int:
         from hub.cli_issuers import run_issuers_command
 
         return asyncio.run(run_issuers_command(settings, arguments))
+    if command == "edifact":
+        from hub.cli_edifact import run_edifact_command
+
+        return run_edifact_command(settings, arguments)
+    if command == "ais":
+        from hub.cli_ais import run_ais_command
+
+        return run_ais_command(settings, arguments)
     if command == "migrate":
         return asyncio.run(_migrate(settings))
     if command == "settings":
@@ -231,6 +314,45 @@ def _run_api(settings: HubSettings) -> int:
     return 0
 
 
+def _open_for_writing(path: Path) -> TextIO:
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _write_traffic(settings: HubSettings, arguments: argparse.Namespace) -> int:
+    from connectors.generator import jsonl_line
+    from hub.generate import write_traffic_files
+
+    if arguments.rate is not None:
+        raise ConfigError("--rate publishes; with --edifact-dir or --nmea-file nothing is")
+    with contextlib.ExitStack() as stack:
+        file: Path | None = arguments.file
+        sink = stack.enter_context(_open_for_writing(file)) if file else None
+        written = write_traffic_files(
+            settings,
+            count=arguments.count,
+            seed=arguments.seed,
+            scale=arguments.scale,
+            edifact_dir=arguments.edifact_dir,
+            nmea_file=arguments.nmea_file,
+            record=(lambda event: sink.write(jsonl_line(event))) if sink else None,
+        )
+    print(f"hub: {written.events} events generated (the last day's traffic, nothing published)")
+    if arguments.edifact_dir:
+        print(
+            f"hub: {written.interchanges} EDIFACT interchanges ({written.edifact_events} events; "
+            f"yard moves and certificates have no EDIFACT message) in {arguments.edifact_dir}"
+        )
+    if arguments.nmea_file:
+        print(
+            f"hub: {written.ais_lines} AIS lines for {written.ais_calls} complete port calls in "
+            f"{arguments.nmea_file}"
+        )
+    return 0
+
+
 async def _generate(
     settings: HubSettings,
     rate: float | None,
@@ -244,7 +366,7 @@ async def _generate(
     from hub.services import resolve_endpoints
 
     with contextlib.ExitStack() as stack:
-        sink = stack.enter_context(file.open("w", encoding="utf-8")) if file else None
+        sink = stack.enter_context(_open_for_writing(file)) if file else None
         published = await run_generator(
             settings,
             resolve_endpoints(settings),

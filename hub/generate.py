@@ -8,13 +8,20 @@ its certificates validate (those built to fail aside).
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 
+from connectors.ais import load_port_areas
 from connectors.certificates import test_issuers
 from connectors.generator import PortTrafficGenerator, publish
+from connectors.traffic_files import ais_log, edifact_interchanges
 from hub.db.issuers import add_official, put_entity
+from hub.errors import ConfigError
 from hub.kafka_topics import INGEST_TOPICS
 from hub.reference import load_agreements, load_ports
 from hub.services import Endpoints, connect, schema_source
@@ -65,6 +72,61 @@ async def run_generator(
         if isinstance(registry, HttpSchemaRegistry):
             await registry.close()
         await connection.close()
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenTraffic:
+    events: int
+    interchanges: int
+    edifact_events: int
+    ais_lines: int
+    ais_calls: int
+
+
+def write_traffic_files(
+    settings: HubSettings,
+    *,
+    count: int | None = None,
+    seed: int | None = None,
+    scale: float | None = None,
+    edifact_dir: Path | None = None,
+    nmea_file: Path | None = None,
+    record: Callable[[Envelope], object] | None = None,
+) -> WrittenTraffic:
+    """The last day's generated traffic (or its first ``count`` events; the stream stops at now)
+    written as files instead of published: EDIFACT interchanges into ``edifact_dir`` (for `hub
+    edifact send|watch`) and the AIS log of the complete calls into ``nmea_file`` (for `hub ais
+    replay`); ``record`` sees every event (the JSONL file of `hub kpis reference`)."""
+    now = datetime.now(UTC)
+    ports = load_ports(settings.ports_file)
+    generator = PortTrafficGenerator(
+        ports,
+        seed=settings.generator_seed if seed is None else seed,
+        scale=settings.generator_scale if scale is None else scale,
+        start=now - timedelta(days=1),
+    )
+    events = list(itertools.islice(generator.events_between(generator.start, now), count))
+    if record is not None:
+        for event in events:
+            record(event)
+    interchanges = edifact_events = 0
+    lines = calls = 0
+    try:
+        if edifact_dir is not None:
+            edifact_dir.mkdir(parents=True, exist_ok=True)
+            for file in edifact_interchanges(events, prepared_at=now):
+                (edifact_dir / file.name).write_text(file.text, encoding="utf-8")
+                interchanges += 1
+                edifact_events += file.events
+        if nmea_file is not None:
+            log = ais_log(events, load_port_areas(settings.port_areas_file), seed=generator.seed)
+            nmea_file.write_text("".join(line + "\n" for line in log.lines), encoding="ascii")
+            lines, calls = len(log.lines), len(log.calls)
+    except OSError as error:
+        raise ConfigError(f"cannot write {error.filename}: {error.strerror or error}") from None
+    except ValueError as error:  # a broken HUB_PORT_AREAS_FILE
+        raise ConfigError(f"HUB_PORT_AREAS_FILE: {error}") from None
+    return WrittenTraffic(len(events), interchanges, edifact_events, lines, calls)
 
 
 async def register_test_issuers(connection: asyncpg.Connection, countries: set[str]) -> int:

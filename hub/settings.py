@@ -21,6 +21,7 @@ from hub.errors import ConfigError
 ENV_PREFIX = "HUB_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_PORTS_FILE = Path(__file__).resolve().parent / "reference" / "ports.csv"
+BUNDLED_PORT_AREAS_FILE = Path(__file__).resolve().parent / "reference" / "port_areas.json"
 BUNDLED_AGREEMENTS_FILE = Path(__file__).resolve().parent / "reference" / "agreements.csv"
 BUNDLED_MECHANISMS_FILE = Path(__file__).resolve().parent / "reference" / "mechanisms.csv"
 
@@ -139,6 +140,14 @@ class HubSettings(BaseSettings):
         ),
     )
 
+    port_areas_file: Path = Field(
+        default=BUNDLED_PORT_AREAS_FILE,
+        description=(
+            "GeoJSON of each port's limits, anchorages and berth point, which the AIS connector"
+            " measures arrivals against (the bundled file holds approximations)."
+        ),
+    )
+
     agreements_file: Path = Field(
         default=BUNDLED_AGREEMENTS_FILE,
         description=(
@@ -177,6 +186,16 @@ class HubSettings(BaseSettings):
         description=(
             "CSV of the integration mechanisms (mechanism,name,member_countries), the level "
             "between country and region of the indicators."
+        ),
+    )
+
+    ais_arrival_tolerance_min: float = Field(
+        default=30.0,
+        gt=0,
+        le=24 * 60,
+        description=(
+            "Minutes a terminal's declared arrival may differ from the AIS-derived one before the"
+            " call is flagged (arrival_mismatch_flag)."
         ),
     )
 
@@ -234,7 +253,7 @@ class HubSettings(BaseSettings):
                 raise ValueError(f"{server!r} is not host:port")
         return value
 
-    @field_validator("ports_file", "agreements_file", "mechanisms_file")
+    @field_validator("ports_file", "agreements_file", "mechanisms_file", "port_areas_file")
     @classmethod
     def _file_exists(cls, value: Path) -> Path:
         if not value.is_file():

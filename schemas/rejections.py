@@ -33,6 +33,12 @@ class RejectReason(StrEnum):
     """A field this kind of event must carry is absent (e.g. ``crane_id`` of a discharge)."""
     PORT_NOT_OWNED = "PORT_NOT_OWNED"
     """The publisher is not authorised for the event's ``port``."""
+    MALFORMED_INTERCHANGE = "MALFORMED_INTERCHANGE"
+    """An EDIFACT interchange whose envelope cannot be trusted (truncated, UNZ count or
+    reference wrong, not EDIFACT): none of its messages is taken."""
+    UNMAPPABLE_MESSAGE = "UNMAPPABLE_MESSAGE"
+    """An EDIFACT message with a segment the hub cannot map (unknown qualifier or segment, UNT
+    count wrong, a value the hub refuses): the whole message is refused, none of its events."""
 
 
 @dataclass(frozen=True, slots=True)

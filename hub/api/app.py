@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -18,18 +17,16 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.types import Scope
 
+from hub.api.edifact import create_edifact_router
 from hub.api.indicators import create_indicator_router
-from hub.api.ingest import IngestContext, create_ingest_router
+from hub.api.ingest import create_ingest_router, open_ingest_context
 from hub.api.kpis import create_kpi_router
 from hub.api.metrics import instrument
 from hub.api.validations import create_validations_router
 from hub.db import store
 from hub.registry.api import create_registry_router
 from hub.registry.store import SchemaRegistryStore
-from hub.services import schema_source
 from hub.settings import HubSettings
-from schemas.codec import AvroCodec
-from schemas.registry_client import HttpSchemaRegistry
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard" / "static"
 
@@ -90,32 +87,17 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=8, command_timeout=10)
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
-        producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-        )
-        await producer.start()
-        registry_store = SchemaRegistryStore(pool)
-        registry = schema_source(settings, pool)
-        ports = await pool.fetch("SELECT unlocode FROM ports")
-        live.update(
-            pool=pool,
-            admin=admin,
-            registry_store=registry_store,
-            ingest=IngestContext(
-                settings=settings,
-                pool=pool,
-                producer=producer,
-                codec=AvroCodec(registry),
-                known_ports=frozenset(row["unlocode"] for row in ports),
-            ),
-        )
         try:
-            yield
+            async with open_ingest_context(settings, bootstrap, pool) as ingest:
+                live.update(
+                    pool=pool,
+                    admin=admin,
+                    registry_store=SchemaRegistryStore(pool),
+                    ingest=ingest,
+                )
+                yield
         finally:
-            await producer.stop()
             await admin.close()
-            if isinstance(registry, HttpSchemaRegistry):
-                await registry.close()
             await pool.close()
 
     api = FastAPI(
@@ -126,6 +108,7 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
     )
     instrument(api)
     api.include_router(create_ingest_router(lambda: live["ingest"]), tags=["ingestion"])
+    api.include_router(create_edifact_router(lambda: live["ingest"]), tags=["ingestion"])
     api.include_router(create_kpi_router(lambda: live["pool"]), tags=["kpis"])
     api.include_router(create_indicator_router(lambda: live["pool"]), tags=["indicators"])
     api.include_router(

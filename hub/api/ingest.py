@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -35,10 +36,12 @@ from hub.kafka_topics import (
     DEADLETTER_SOURCE_HEADER,
     INGEST_TOPICS,
 )
+from hub.services import schema_source
 from hub.settings import HubSettings
 from schemas.avro_schemas import schema_text, subject_for
 from schemas.codec import AvroCodec
 from schemas.models import Envelope, to_avro_datum
+from schemas.registry_client import HttpSchemaRegistry
 from schemas.rejections import Rejected, RejectReason
 from schemas.validation import validate
 
@@ -73,6 +76,32 @@ class IngestContext:
     known_ports: frozenset[str] = field(default_factory=frozenset)
 
 
+@asynccontextmanager
+async def open_ingest_context(
+    settings: HubSettings, bootstrap: str, pool: asyncpg.Pool
+) -> AsyncIterator[IngestContext]:
+    """A producer (acks from all in-sync replicas, idempotent), the Avro codec and the ports, for
+    as long as the block runs."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    registry = schema_source(settings, pool)
+    try:
+        ports = await pool.fetch("SELECT unlocode FROM ports")
+        yield IngestContext(
+            settings=settings,
+            pool=pool,
+            producer=producer,
+            codec=AvroCodec(registry),
+            known_ports=frozenset(row["unlocode"] for row in ports),
+        )
+    finally:
+        await producer.stop()
+        if isinstance(registry, HttpSchemaRegistry):
+            await registry.close()
+
+
 def create_ingest_router(get_context: Callable[[], IngestContext]) -> APIRouter:
     """The router; ``get_context()`` returns the live :class:`IngestContext` (opened at start)."""
     router = APIRouter()
@@ -91,7 +120,7 @@ def create_ingest_router(get_context: Callable[[], IngestContext]) -> APIRouter:
         live = get_context()
         if domain not in INGEST_TOPICS:
             return _error(404, f"unknown domain {domain!r}; one of {', '.join(INGEST_TOPICS)}")
-        publisher = await _authenticate(live, authorization)
+        publisher = await authenticate(live, authorization)
         if publisher is None:
             return _error(401, "a valid publisher token is required (Authorization: Bearer …)")
         body = await request.body()
@@ -101,7 +130,7 @@ def create_ingest_router(get_context: Callable[[], IngestContext]) -> APIRouter:
             items = _items(json.loads(body))
         except (ValueError, UnicodeDecodeError) as error:
             rejection = Rejected(RejectReason.UNDECODABLE, f"body is not JSON: {error}"[:300])
-            await _dead_letter(live, domain, [(body, rejection)])
+            await dead_letter(live, domain, [(body, rejection)], source=f"{_SOURCE}/{domain}")
             return _error(400, rejection.detail, reason=rejection.reason)
         if len(items) > MAX_BATCH:
             return _error(413, f"{len(items)} events in one request; at most {MAX_BATCH}")
@@ -123,7 +152,7 @@ async def ingest(
     refused: list[tuple[bytes, Rejected]] = []
     topic = context.settings.topic(INGEST_TOPICS[domain])
     for index, item in enumerate(items):
-        outcome = _check(domain, item, publisher, context.known_ports, now, late_grace)
+        outcome = check_item(domain, item, publisher.port, context.known_ports, now, late_grace)
         if isinstance(outcome, Rejected):
             results.append(_rejected(index, item, outcome))
             refused.append((json.dumps(item, default=str).encode(), outcome))
@@ -133,7 +162,7 @@ async def ingest(
         value = await context.codec.encode(
             subject_for(topic), schema_text(domain), to_avro_datum(event)
         )
-        key = _partition_key(event).encode()
+        key = partition_key(event).encode()
         deliveries.append((index, await context.producer.send(topic, value, key=key)))
     for index, delivery in deliveries:
         try:
@@ -143,7 +172,7 @@ async def ingest(
                 update={"status": "failed", "reason": "NOT_DELIVERED", "detail": str(error)}
             )
     if refused:
-        await _dead_letter(context, domain, refused)
+        await dead_letter(context, domain, refused, source=f"{_SOURCE}/{domain}")
     counts = Counter(result.status for result in results)
     return IngestAnswer(
         accepted=counts["accepted"],
@@ -153,28 +182,29 @@ async def ingest(
     )
 
 
-def _check(
+def check_item(
     domain: str,
     item: Any,
-    publisher: Publisher,
+    port: str | None,
     known_ports: frozenset[str],
     now: datetime,
     late_grace: timedelta,
 ) -> Envelope | Rejected:
+    """The hub's checks of one event (a JSON object) from a publisher allowed to publish for
+    ``port`` (None: any of the hub's ports)."""
     if not isinstance(item, dict):
         return Rejected(
             RejectReason.SCHEMA_INVALID, f"an event is a JSON object, not {item!r}"[:200]
         )
     outcome = validate(domain, item, known_ports, now, late_grace)
-    if isinstance(outcome, Envelope) and outcome.port != publisher.port:
+    if isinstance(outcome, Envelope) and port is not None and outcome.port != port:
         return Rejected(
-            RejectReason.PORT_NOT_OWNED,
-            f"this token publishes for {publisher.port}, not for {outcome.port}",
+            RejectReason.PORT_NOT_OWNED, f"this token publishes for {port}, not for {outcome.port}"
         )
     return outcome
 
 
-def _partition_key(event: Envelope) -> str:
+def partition_key(event: Envelope) -> str:
     # Keyed by the entity that owns the state, so its events stay in order on one partition.
     for name in ("port_call_id", "container", "declaration_id", "certificate_id"):
         value = getattr(event, name, None)
@@ -194,9 +224,11 @@ def _rejected(index: int, item: Any, rejection: Rejected) -> EventResult:
     )
 
 
-async def _dead_letter(
-    context: IngestContext, domain: str, refused: list[tuple[bytes, Rejected]]
+async def dead_letter(
+    context: IngestContext, domain: str, refused: list[tuple[bytes, Rejected]], *, source: str
 ) -> None:
+    """Send ``refused`` to the dead-letter topic with their reasons, and count them under
+    ``domain``."""
     topic = context.settings.topic(DEADLETTER)
     deliveries = [
         await context.producer.send(
@@ -205,7 +237,7 @@ async def _dead_letter(
             headers=[
                 (DEADLETTER_REASON_HEADER, rejection.reason.value.encode()),
                 (DEADLETTER_DETAIL_HEADER, rejection.detail.encode()[:1000]),
-                (DEADLETTER_SOURCE_HEADER, f"{_SOURCE}/{domain}".encode()),
+                (DEADLETTER_SOURCE_HEADER, source.encode()),
             ],
         )
         for value, rejection in refused
@@ -219,7 +251,7 @@ def _items(document: Any) -> list[Any]:
     return document if isinstance(document, list) else [document]
 
 
-async def _authenticate(context: IngestContext, authorization: str | None) -> Publisher | None:
+async def authenticate(context: IngestContext, authorization: str | None) -> Publisher | None:
     if not authorization or not authorization.startswith("Bearer "):
         return None
     return await publisher_for(context.pool, authorization.removeprefix("Bearer ").strip())

@@ -9,7 +9,7 @@ import yaml
 from hub.settings import PROJECT_ROOT, load_settings, setting_names
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
-HUB_SERVICES = ("worker", "api", "generator")
+HUB_SERVICES = ("worker", "api", "generator", "edifact", "ais")
 
 
 def compose() -> dict[str, Any]:

@@ -1,0 +1,62 @@
+"""``POST /v1/edifact``: one UN/EDIFACT interchange (COARRI, CODECO, BERMAN, CUSRES) over HTTP.
+
+The body is the interchange as sent between partners (any content type; UTF-8, else read as
+ISO 8859-1, the UNOC repertoire), with a publisher token of the port its events are for. The
+answer says, per message, whether its events were published or why it was refused (every problem
+with its line); see :mod:`hub.edifact` for what is refused and how. Status: 200 when at least one
+message was published and none failed, 422 when nothing was (the interchange or every message
+refused), 503 when a delivery failed (send it again: the hub de-duplicates), 401/413 as for
+``/v1/events``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+
+from hub.api.ingest import MAX_BODY_BYTES, IngestContext, authenticate
+from hub.edifact import take_interchange
+
+__all__ = ["create_edifact_router", "decode_interchange"]
+
+_STATUS = {"accepted": 200, "partial": 200, "rejected": 422, "failed": 503}
+
+
+def decode_interchange(data: bytes) -> str:
+    """The text of an interchange: UTF-8 (UNOW and ASCII), else ISO 8859-1 (UNOC)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def create_edifact_router(get_context: Callable[[], IngestContext]) -> APIRouter:
+    router = APIRouter()
+
+    @router.post(
+        "/v1/edifact",
+        summary="Publish the events of one EDIFACT interchange (COARRI, CODECO, BERMAN, CUSRES)",
+        responses={422: {"description": "nothing published"}, 503: {"description": "retry"}},
+    )
+    async def publish_interchange(
+        request: Request, authorization: str | None = Header(default=None)
+    ) -> JSONResponse:
+        live = get_context()
+        publisher = await authenticate(live, authorization)
+        if publisher is None:
+            return JSONResponse(
+                {"error": "a valid publisher token is required (Authorization: Bearer …)"}, 401
+            )
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return JSONResponse(
+                {"error": f"body over {MAX_BODY_BYTES} bytes; split the interchange"}, 413
+            )
+        outcome = await take_interchange(
+            live, decode_interchange(body), origin="http:/v1/edifact", port=publisher.port
+        )
+        return JSONResponse(outcome.as_json(), status_code=_STATUS[outcome.status])
+
+    return router

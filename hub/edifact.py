@@ -1,0 +1,233 @@
+"""Taking in UN/EDIFACT interchanges: the one path behind ``hub edifact`` and ``POST /v1/edifact``.
+
+An interchange is read whole first (``connectors.edifact``), then judged message by message:
+
+- an envelope that cannot be trusted (truncated, UNZ count or reference wrong, not EDIFACT):
+  nothing is published; the interchange goes to the dead-letter topic once,
+  ``MALFORMED_INTERCHANGE``;
+- a message with any problem (a segment that cannot be mapped, an unknown qualifier, a wrong UNT
+  count) or any event the hub's checks refuse (check digits, unknown port, late, the port not
+  the publisher's): none of its events is published; the message's own text goes to the
+  dead-letter topic, ``UNMAPPABLE_MESSAGE`` or the event's reason, with every problem and its
+  line;
+- the other messages are published, every event of one before the answer says so.
+
+Event ids are derived from the events' content, so sending an interchange again (after a
+delivery failure, or by mistake) publishes the same ids and the worker counts them as duplicates:
+a message that failed half-way is completed by sending it again, never left half-published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from connectors.edifact import InterchangeResult, MessageResult, read_interchange
+from connectors.generator import domain_of
+from hub.api.ingest import IngestContext, check_item, dead_letter, partition_key
+from hub.kafka_topics import INGEST_TOPICS
+from schemas.avro_schemas import schema_text, subject_for
+from schemas.models import Envelope, to_avro_datum
+from schemas.rejections import Rejected, RejectReason
+
+__all__ = ["DOMAIN", "InterchangeOutcome", "MessageOutcome", "take_interchange"]
+
+DOMAIN = "edifact"
+"""The rejection counters' domain for refused interchanges and messages."""
+
+Status = Literal["accepted", "rejected", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageOutcome:
+    reference: str
+    message_type: str
+    line: int
+    status: Status
+    events: int
+    """Events published (accepted), or that the message would have carried."""
+    reason: str | None = None
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InterchangeOutcome:
+    reference: str | None
+    sender: str | None
+    messages: tuple[MessageOutcome, ...]
+    reason: str | None = None
+    """Set when the whole interchange was refused."""
+    problems: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> Literal["accepted", "partial", "rejected", "failed"]:
+        if self.reason is not None:
+            return "rejected"
+        statuses = {message.status for message in self.messages}
+        if "failed" in statuses:
+            return "failed"
+        if statuses == {"rejected"}:
+            return "rejected"
+        return "partial" if "rejected" in statuses else "accepted"
+
+    def counts(self) -> Counter[str]:
+        return Counter(message.status for message in self.messages)
+
+    def summary(self) -> str:
+        """One line: what happened to the interchange."""
+        name = f"interchange {self.reference or '?'}"
+        if self.reason is not None:
+            return f"{name}: refused ({self.reason}): {self.problems[0] if self.problems else ''}"
+        counts = self.counts()
+        published = sum(m.events for m in self.messages if m.status == "accepted")
+        parts = [f"{counts['accepted']} message(s) accepted ({published} events)"]
+        if counts["rejected"]:
+            parts.append(f"{counts['rejected']} rejected")
+        if counts["failed"]:
+            parts.append(f"{counts['failed']} not delivered (send the file again)")
+        return f"{name}: " + ", ".join(parts)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "interchange": self.reference,
+            "sender": self.sender,
+            "status": self.status,
+            "reason": self.reason,
+            "problems": list(self.problems),
+            "messages": [
+                {
+                    "reference": m.reference,
+                    "type": m.message_type,
+                    "line": m.line,
+                    "status": m.status,
+                    "events": m.events,
+                    "reason": m.reason,
+                    "problems": list(m.problems),
+                }
+                for m in self.messages
+            ],
+        }
+
+
+async def take_interchange(
+    context: IngestContext, text: str, *, origin: str, port: str | None = None
+) -> InterchangeOutcome:
+    """Read, check and publish one interchange.
+
+    Args:
+        origin: where it came from (a file name, ``http:/v1/edifact``), for the dead letters.
+        port: the only port its events may be for (the HTTP publisher's); None: any hub port.
+    """
+    now = datetime.now(UTC)
+    result = read_interchange(text, published_at=now)
+    source = f"edifact:{origin}"
+    if result.problems:
+        problems = tuple(_located(result, None, problem) for problem in result.problems)
+        rejection = Rejected(RejectReason.MALFORMED_INTERCHANGE, "; ".join(problems))
+        await dead_letter(context, DOMAIN, [(text.encode(), rejection)], source=source)
+        return InterchangeOutcome(
+            result.reference, result.sender, (), RejectReason.MALFORMED_INTERCHANGE, problems
+        )
+    late_grace = timedelta(hours=context.settings.late_grace_hours)
+    outcomes: list[MessageOutcome | None] = []
+    refused: list[tuple[bytes, Rejected]] = []
+    deliveries: list[tuple[int, MessageResult, list[asyncio.Future[Any]]]] = []
+    for message in result.messages:
+        refusal = _refusal(context, result, message, port, now, late_grace)
+        if refusal is not None:
+            refused.append((message.text.encode(), refusal))
+            problems = tuple(refusal.detail.split("; "))
+            outcomes.append(_outcome(message, "rejected", refusal.reason.value, problems))
+            continue
+        sent = [await _send(context, event) for event in message.events]
+        deliveries.append((len(outcomes), message, sent))
+        outcomes.append(None)
+    for index, message, sent in deliveries:
+        failures = [
+            error
+            for error in await asyncio.gather(*sent, return_exceptions=True)
+            if isinstance(error, BaseException)
+        ]
+        if failures:
+            problem = f"not delivered: {failures[0]}; send the interchange again"
+            outcomes[index] = _outcome(message, "failed", "NOT_DELIVERED", (problem,))
+        else:
+            outcomes[index] = _outcome(message, "accepted")
+    if refused:
+        await dead_letter(context, DOMAIN, refused, source=source)
+    return InterchangeOutcome(
+        result.reference, result.sender, tuple(o for o in outcomes if o is not None)
+    )
+
+
+def _refusal(
+    context: IngestContext,
+    interchange: InterchangeResult,
+    message: MessageResult,
+    port: str | None,
+    now: datetime,
+    late_grace: timedelta,
+) -> Rejected | None:
+    if message.problems:
+        return Rejected(
+            RejectReason.UNMAPPABLE_MESSAGE,
+            "; ".join(_located(interchange, message, problem) for problem in message.problems),
+        )
+    if not message.events:
+        return Rejected(
+            RejectReason.UNMAPPABLE_MESSAGE,
+            f"interchange {interchange.reference}, message {message.message_ref}, line "
+            f"{message.line}: the message carries no event",
+        )
+    for event in message.events:
+        domain = domain_of(event)
+        item = event.model_dump(mode="json")
+        outcome = check_item(domain, item, port, context.known_ports, now, late_grace)
+        if isinstance(outcome, Rejected):
+            return Rejected(
+                outcome.reason,
+                f"interchange {interchange.reference}, message {message.message_ref} (line "
+                f"{message.line}): {_describe(event)}: {outcome.detail}",
+            )
+    return None
+
+
+async def _send(context: IngestContext, event: Envelope) -> asyncio.Future[Any]:
+    domain = domain_of(event)
+    topic = context.settings.topic(INGEST_TOPICS[domain])
+    datum = to_avro_datum(event)
+    value = await context.codec.encode(subject_for(topic), schema_text(domain), datum)
+    delivery: asyncio.Future[Any] = await context.producer.send(
+        topic, value, key=partition_key(event).encode()
+    )
+    return delivery
+
+
+def _outcome(
+    message: MessageResult,
+    status: Status,
+    reason: str | None = None,
+    problems: tuple[str, ...] = (),
+) -> MessageOutcome:
+    return MessageOutcome(
+        message.message_ref, message.message_type, message.line, status, len(message.events),
+        reason, problems,
+    )  # fmt: skip
+
+
+def _located(interchange: InterchangeResult, message: MessageResult | None, problem: Any) -> str:
+    where = f"interchange {interchange.reference or '?'}"
+    if message is not None:
+        where += f", message {message.message_ref}"
+    return f"{where}, line {problem.line}, segment {problem.segment}: {problem.reason}"
+
+
+def _describe(event: Envelope) -> str:
+    for name in ("container", "declaration_id", "port_call_id"):
+        value = getattr(event, name, None)
+        if value:
+            return f"{event.event_type} {name}={value}"
+    return event.event_type

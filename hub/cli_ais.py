@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,32 +83,50 @@ async def _replay(bridge: AisBridge, files: list[Path]) -> None:
 
 
 async def _listen(bridge: AisBridge, address: str, interval: float) -> None:
-    host, _, port = address.rpartition(":")
+    """Follow the feed until SIGINT or SIGTERM, reconnecting when it drops; publish every
+    ``interval`` seconds and once more when stopped."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
     print(f"hub: listening to the AIS feed at {address} (Ctrl-C stops)", flush=True)
-    delay = 1.0
-    publisher = asyncio.create_task(_publish_forever(bridge, interval))
+    tasks = [
+        asyncio.create_task(_read_feed(bridge, address)),
+        asyncio.create_task(_publish_forever(bridge, interval)),
+    ]
     try:
-        while True:
-            try:
-                reader, writer = await asyncio.open_connection(host, int(port))
-            except OSError as error:
-                log.warning("AIS feed %s unreachable (%s); again in %.0f s", address, error, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _RECONNECT_MAX_S)
-                continue
-            delay = 1.0
-            try:
-                while line := await reader.readline():
-                    bridge.take(line.decode("ascii", errors="replace"), datetime.now(UTC))
-            finally:
-                writer.close()
-            log.warning("AIS feed %s closed the connection; reconnecting", address)
+        await stop.wait()
     finally:
-        publisher.cancel()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         bridge.finish_feed()
         await bridge.learn()
         await bridge.publish(final=True)
-        print(f"hub: {bridge.report().summary()}")
+        print(f"hub: {bridge.report().summary()}", flush=True)
+
+
+async def _read_feed(bridge: AisBridge, address: str) -> None:
+    host, _, port = address.rpartition(":")
+    delay = 1.0
+    while True:
+        try:
+            reader, writer = await asyncio.open_connection(host, int(port))
+        except OSError as error:
+            log.warning("AIS feed %s unreachable (%s); again in %.0f s", address, error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _RECONNECT_MAX_S)
+            continue
+        delay = 1.0
+        try:
+            while line := await reader.readline():
+                bridge.take(line.decode("ascii", errors="replace"), datetime.now(UTC))
+        except OSError as error:
+            log.warning("AIS feed %s failed (%s); reconnecting", address, error)
+        finally:
+            writer.close()
+        log.warning("AIS feed %s closed the connection; reconnecting", address)
+        await asyncio.sleep(delay)
 
 
 async def _publish_forever(bridge: AisBridge, interval: float) -> None:

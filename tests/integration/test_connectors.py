@@ -310,3 +310,75 @@ async def test_ais_arrivals_match_the_generated_truth_and_a_3_h_off_declaration_
     finally:
         await pool.close()
         stop_process(worker, signal.SIGTERM, 30)
+
+
+async def test_a_live_ais_feed_is_followed_across_a_dropped_connection_until_sigterm(
+    services: Services, fresh_database: str, namespace: str, tmp_path: Path
+) -> None:
+    days = generated_days(2, seed=6)
+    areas = load_port_areas()
+    chosen = set(sorted(ais_log(days, areas).calls)[:2])
+    vessel_events = [
+        e for e in days if isinstance(e, VesselEvent) and (e.port, e.port_call_id) in chosen
+    ]
+    log = ais_log(vessel_events, areas)
+    assert set(log.calls) == chosen
+    half = len(log.lines) // 2
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        part = log.lines[:half] if connections == 1 else log.lines[half:]
+        writer.write("".join(line + "\r\n" for line in part).encode("ascii"))
+        await writer.drain()
+        if connections == 1:
+            writer.close()  # the feed drops; the listener must come back for the rest
+            return
+        await reader.read()  # keep the second connection open until the listener leaves
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    feed_port = server.sockets[0].getsockname()[1]
+    environment = worker_environment(services, fresh_database, namespace, tmp_path)
+    worker = start_hub(["worker"], environment, tmp_path / "worker.log")
+    pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
+    listener = None
+    try:
+        await eventually(lambda: worker_started(pool), 90, "the worker's start")
+        await publish_events(services.bootstrap, pool, namespace, vessel_events)
+
+        async def declared_stored() -> bool:
+            count = await pool.fetchval("SELECT count(*) FROM ingested_events")
+            return bool(count == len(vessel_events))
+
+        await eventually(declared_stored, 120, "the declared vessel events to be stored")
+        listener = start_hub(
+            ["ais", "listen", f"127.0.0.1:{feed_port}", "--interval", "1"],
+            environment,
+            tmp_path / "listen.log",
+        )
+
+        async def derived() -> set[tuple[str, str, str]]:
+            rows = await pool.fetch(
+                "SELECT payload FROM ingested_events WHERE payload LIKE $1", '%"source":"AIS"%'
+            )
+            events = [VesselEvent.model_validate_json(row["payload"]) for row in rows]
+            return {(e.port_call_id, e.operation.value, e.facility.value) for e in events}
+
+        wanted = {(call, operation, "PORT") for _, call in chosen for operation in ("ARRI", "DEPA")}
+
+        async def all_derived() -> bool:
+            return wanted <= await derived()
+
+        await eventually(all_derived, 120, "arrivals and departures from the live feed", 1)
+        assert connections == 2
+        assert stop_process(listener, signal.SIGTERM, 30) == 0
+        output = (tmp_path / "listen.log").read_text()
+        assert "closed the connection; reconnecting" in output
+        assert f"{len(log.lines)} lines" in output, output[-2000:]
+    finally:
+        if listener is not None and listener.poll() is None:
+            listener.kill()
+        server.close()
+        await pool.close()
+        stop_process(worker, signal.SIGTERM, 30)

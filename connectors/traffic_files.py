@@ -84,9 +84,16 @@ class AisLog:
     """Complete calls left out: their vessel was on another call's track at the time."""
 
 
-def ais_log(events: Iterable[Envelope], areas: Mapping[str, PortArea], *, seed: int = 0) -> AisLog:
+def ais_log(
+    events: Iterable[Envelope],
+    areas: Mapping[str, PortArea],
+    *,
+    seed: int = 0,
+    until: datetime | None = None,
+) -> AisLog:
     """The AIS log of the calls in ``events`` whose actual timeline is complete, at ports that
-    have an area."""
+    have an area; with ``until``, only the reports sent by then (a ship that left its berth
+    just before is still inside the limits)."""
     timelines: dict[tuple[str, str], list[VesselEvent]] = {}
     for event in events:
         if isinstance(event, VesselEvent) and event.port in areas:
@@ -119,6 +126,8 @@ def ais_log(events: Iterable[Envelope], areas: Mapping[str, PortArea], *, seed: 
         tracks[key] = track
         lines = zip(times, track.lines, strict=True)
         timed += [(t, number, index, line) for index, (t, line) in enumerate(lines)]
+    if until is not None:
+        timed = [entry for entry in timed if entry[0] <= until.timestamp()]
     timed.sort()
     return AisLog([line for *_, line in timed], tracks, overlapping)
 

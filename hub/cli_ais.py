@@ -10,13 +10,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
-
 from connectors.ais import PortArea, load_port_areas
 from hub.ais import AisBridge, read_lines
-from hub.api.ingest import open_ingest_context
+from hub.api.ingest import standalone_ingest_context
 from hub.errors import ConfigError
-from hub.services import resolve_endpoints
 from hub.settings import HubSettings
 
 __all__ = ["run_ais_command"]
@@ -49,17 +46,12 @@ def run_ais_command(settings: HubSettings, arguments: argparse.Namespace) -> int
 async def _run(
     settings: HubSettings, arguments: argparse.Namespace, areas: dict[str, PortArea]
 ) -> int:
-    endpoints = resolve_endpoints(settings)
-    pool = await asyncpg.create_pool(endpoints.database_url, min_size=1, max_size=2)
-    try:
-        async with open_ingest_context(settings, endpoints.kafka_bootstrap, pool) as context:
-            bridge = AisBridge(context, areas)
-            if arguments.action == "replay":
-                await _replay(bridge, arguments.files)
-            else:
-                await _listen(bridge, arguments.address, arguments.interval)
-    finally:
-        await pool.close()
+    async with standalone_ingest_context(settings) as context:
+        bridge = AisBridge(context, areas)
+        if arguments.action == "replay":
+            await _replay(bridge, arguments.files)
+        else:
+            await _listen(bridge, arguments.address, arguments.interval)
     return 0
 
 

@@ -17,13 +17,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import asyncpg
-
 from hub.api.edifact import decode_interchange
-from hub.api.ingest import IngestContext, open_ingest_context
+from hub.api.ingest import IngestContext, standalone_ingest_context
 from hub.edifact import InterchangeOutcome, take_interchange
 from hub.errors import ConfigError
-from hub.services import resolve_endpoints
 from hub.settings import HubSettings
 
 __all__ = ["EXIT_NOT_DELIVERED", "EXIT_REFUSED", "run_edifact_command"]
@@ -45,16 +42,11 @@ def run_edifact_command(settings: HubSettings, arguments: argparse.Namespace) ->
 
 
 async def _run(settings: HubSettings, arguments: argparse.Namespace) -> int:
-    endpoints = resolve_endpoints(settings)
-    pool = await asyncpg.create_pool(endpoints.database_url, min_size=1, max_size=2)
-    try:
-        async with open_ingest_context(settings, endpoints.kafka_bootstrap, pool) as context:
-            if arguments.action == "send":
-                return await _send(context, arguments.files)
-            return await _watch(context, arguments.folder, arguments.interval,
-                                arguments.settle, once=arguments.once)  # fmt: skip
-    finally:
-        await pool.close()
+    async with standalone_ingest_context(settings) as context:
+        if arguments.action == "send":
+            return await _send(context, arguments.files)
+        return await _watch(context, arguments.folder, arguments.interval,
+                            arguments.settle, once=arguments.once)  # fmt: skip
 
 
 async def _send(context: IngestContext, files: Sequence[Path]) -> int:

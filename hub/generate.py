@@ -119,7 +119,8 @@ def write_traffic_files(
                 interchanges += 1
                 edifact_events += file.events
         if nmea_file is not None:
-            log = ais_log(events, load_port_areas(settings.port_areas_file), seed=generator.seed)
+            areas = load_port_areas(settings.port_areas_file)
+            log = ais_log(events, areas, seed=generator.seed, until=now)
             nmea_file.write_text("".join(line + "\n" for line in log.lines), encoding="ascii")
             lines, calls = len(log.lines), len(log.calls)
     except OSError as error:

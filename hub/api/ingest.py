@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from hub.db import store
 from hub.db.tokens import Publisher, publisher_for
+from hub.errors import DatabaseError
 from hub.kafka_topics import (
     DEADLETTER,
     DEADLETTER_DETAIL_HEADER,
@@ -36,7 +37,7 @@ from hub.kafka_topics import (
     DEADLETTER_SOURCE_HEADER,
     INGEST_TOPICS,
 )
-from hub.services import schema_source
+from hub.services import check_database, check_kafka, resolve_endpoints, schema_source
 from hub.settings import HubSettings
 from schemas.avro_schemas import schema_text, subject_for
 from schemas.codec import AvroCodec
@@ -88,7 +89,12 @@ async def open_ingest_context(
     await producer.start()
     registry = schema_source(settings, pool)
     try:
-        ports = await pool.fetch("SELECT unlocode FROM ports")
+        try:
+            ports = await pool.fetch("SELECT unlocode FROM ports")
+        except asyncpg.UndefinedTableError:
+            raise DatabaseError(
+                "the database has no hub tables yet: run `hub migrate` (or start the hub) first"
+            ) from None
         yield IngestContext(
             settings=settings,
             pool=pool,
@@ -100,6 +106,21 @@ async def open_ingest_context(
         await producer.stop()
         if isinstance(registry, HttpSchemaRegistry):
             await registry.close()
+
+
+@asynccontextmanager
+async def standalone_ingest_context(settings: HubSettings) -> AsyncIterator[IngestContext]:
+    """:func:`open_ingest_context` for a command outside the API: the configured (or local)
+    broker and database, each checked first so that one unreachable ends with one line."""
+    endpoints = resolve_endpoints(settings)
+    await check_kafka(endpoints.kafka_bootstrap)
+    await check_database(endpoints.database_url)
+    pool = await asyncpg.create_pool(endpoints.database_url, min_size=1, max_size=2)
+    try:
+        async with open_ingest_context(settings, endpoints.kafka_bootstrap, pool) as context:
+            yield context
+    finally:
+        await pool.close()
 
 
 def create_ingest_router(get_context: Callable[[], IngestContext]) -> APIRouter:

@@ -75,3 +75,16 @@ def test_the_ais_log_is_in_time_order_and_has_one_track_per_vessel_at_a_time(
             and (e.classifier.value, e.operation.value, e.facility.value) == ("ACT", "ARRI", "PORT")
         ]
         assert track.arrival == min(declared)
+
+
+def test_the_ais_log_can_stop_at_a_time(two_days: list[Envelope]) -> None:
+    full = ais_log(two_days, load_port_areas(), seed=1)
+    last_departure = max(track.departure for track in full.calls.values())
+    until = last_departure - timedelta(minutes=30)
+
+    cut = ais_log(two_days, load_port_areas(), seed=1, until=until)
+
+    times = [int(re.search(r"c:(\d+)", line).group(1)) for line in cut.lines]  # type: ignore[union-attr]
+    assert max(times) <= until.timestamp()
+    assert len(cut.lines) < len(full.lines)
+    assert cut.lines == full.lines[: len(cut.lines)]

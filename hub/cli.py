@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -103,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
         "for the customs tokens, nothing for the admin tokens",
     )
     tokens.add_argument("--label", default="", help="who the token is for (kept with it)")
+    tokens.add_argument(
+        "--expires-days",
+        type=float,
+        default=365.0,
+        help="add-*: the token stops working after this many days (default 365; 0: never)",
+    )
     _add_issuers_parser(commands)
     _add_edifact_parser(commands)
     _add_ais_parser(commands)
@@ -276,7 +282,15 @@ def _dispatch(arguments: argparse.Namespace, settings: HubSettings) -> int:
     if command == "services":
         return asyncio.run(_services(settings, arguments.action))
     if command == "tokens":
-        return asyncio.run(_tokens(settings, arguments.action, arguments.subject, arguments.label))
+        return asyncio.run(
+            _tokens(
+                settings,
+                arguments.action,
+                arguments.subject,
+                arguments.label,
+                arguments.expires_days,
+            )
+        )
     if command == "issuers":
         from hub.cli_issuers import run_issuers_command
 
@@ -423,7 +437,10 @@ async def _services(settings: HubSettings, action: str) -> int:
     return 0
 
 
-async def _tokens(settings: HubSettings, action: str, subject: str, label: str) -> int:
+async def _tokens(
+    settings: HubSettings, action: str, subject: str, label: str, expires_days: float
+) -> int:
+    from hub.db.audit import cli_actor, record
     from hub.db.tokens import (
         create_access_token,
         create_port_token,
@@ -438,6 +455,9 @@ async def _tokens(settings: HubSettings, action: str, subject: str, label: str) 
         raise ConfigError(f"hub tokens {action} needs the {needed}")
     if scope == "admin" and subject:
         raise ConfigError(f"hub tokens {action} takes no subject")
+    if not 0 <= expires_days <= 3650:
+        raise ConfigError("--expires-days must be between 0 (never) and 3650")
+    expires_at = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
     connection = await connect(resolve_endpoints(settings).database_url)
     try:
         if scope == "port" and not await connection.fetchval(
@@ -451,12 +471,15 @@ async def _tokens(settings: HubSettings, action: str, subject: str, label: str) 
         whose = f"{scope} {subject}".strip()
         if verb == "add":
             token = await (
-                create_port_token(connection, subject, label)
+                create_port_token(connection, subject, label, expires_at)
                 if scope == "port"
-                else create_access_token(connection, scope, subject, label)
+                else create_access_token(connection, scope, subject, label, expires_at)
             )
             print(token)
-            print(f"hub: {whose} token created; it is shown only now", file=sys.stderr)
+            until = f"until {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else "until revoked"
+            print(f"hub: {whose} token created, valid {until}; it is shown only now",
+                  file=sys.stderr)  # fmt: skip
+            outcome = f"created ({until})"
         else:
             revoked = await (
                 revoke_port_tokens(connection, subject)
@@ -464,6 +487,8 @@ async def _tokens(settings: HubSettings, action: str, subject: str, label: str) 
                 else revoke_access_tokens(connection, scope, subject)
             )
             print(f"hub: {revoked} {whose} token(s) revoked", file=sys.stderr)
+            outcome = f"{revoked} revoked"
+        await record(connection, cli_actor(), f"tokens.{action}", f"{subject}/{label}", outcome)
     finally:
         await connection.close()
     return 0

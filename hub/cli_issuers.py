@@ -7,7 +7,7 @@ import sys
 
 import asyncpg
 
-from hub.db import issuers
+from hub.db import audit, issuers
 from hub.errors import ConfigError
 from hub.services import connect, resolve_endpoints
 from hub.settings import HubSettings
@@ -26,6 +26,8 @@ async def run_issuers_command(settings: HubSettings, arguments: argparse.Namespa
             )
             agreements = " ".join(sorted(entity.agreements)) or "none"
             print(f"hub: entity {entity.country}/{entity.eh_id} saved (agreements: {agreements})")
+            await _audit(connection, "issuers.put-entity", f"{entity.country}/{entity.eh_id}",
+                         f"saved (agreements: {agreements})")  # fmt: skip
         elif action == "add-official":
             try:
                 pem = arguments.certificate.read_text(encoding="ascii")
@@ -40,6 +42,8 @@ async def run_issuers_command(settings: HubSettings, arguments: argparse.Namespa
                 enabled_from=arguments.enabled_from,
                 enabled_to=arguments.enabled_to,
             )
+            await _audit(connection, "issuers.add-official",
+                         f"{official.country}/{official.eh_id}", official.fingerprint)  # fmt: skip
             print(official.fingerprint)
             print(
                 f"hub: official {official.name!r} registered for "
@@ -50,6 +54,8 @@ async def run_issuers_command(settings: HubSettings, arguments: argparse.Namespa
             when = await issuers.revoke_official(
                 connection, arguments.fingerprint, revoked_at=arguments.at, reason=arguments.reason
             )
+            await _audit(connection, "officials.revoke", arguments.fingerprint,
+                         f"revoked from {when.isoformat()}")  # fmt: skip
             print(f"hub: certificate revoked from {when.isoformat()}")
     except issuers.RegistryInputError as error:
         raise ConfigError(str(error)) from None
@@ -75,3 +81,7 @@ async def _list(connection: asyncpg.Connection, country: str | None) -> None:
                 f"    {official.fingerprint}  {official.name}  "
                 f"{official.not_before:%Y-%m-%d}..{official.not_after:%Y-%m-%d}  {status}"
             )
+
+
+async def _audit(connection: asyncpg.Connection, action: str, target: str, outcome: str) -> None:
+    await audit.record(connection, audit.cli_actor(), action, target, outcome)

@@ -100,6 +100,25 @@ class HubSettings(BaseSettings):
 
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
     http_port: int = Field(default=8080, ge=1, le=65535, description="Port of the HTTP API.")
+    cors_origins: str = Field(
+        default="",
+        description=(
+            "Comma-separated origins (https://host[:port]) whose browser pages may call the API;"
+            " empty: cross-origin calls are refused."
+        ),
+    )
+    max_request_bytes: int = Field(
+        default=5 * 2**20, ge=1024, le=2**30, description="Largest request body the API takes."
+    )
+    rate_limit_per_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=100_000,
+        description="Requests per second one token (or, without one, one address) may make.",
+    )
+    rate_limit_burst: int = Field(
+        default=100, ge=1, le=1_000_000, description="Requests one token may make at once."
+    )
     worker_metrics_port: int = Field(
         default=9100,
         ge=0,
@@ -252,6 +271,19 @@ class HubSettings(BaseSettings):
             if not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"{server!r} is not host:port")
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in filter(None, (part.strip() for part in value.split(","))):
+            scheme, _, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not rest or "/" in rest or "*" in rest:
+                raise ValueError(f"{origin!r} is not an origin like https://dashboard.example.org")
+        return value
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(filter(None, (part.strip() for part in self.cors_origins.split(","))))
 
     @field_validator("ports_file", "agreements_file", "mechanisms_file", "port_areas_file")
     @classmethod

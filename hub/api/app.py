@@ -22,6 +22,7 @@ from hub.api.indicators import create_indicator_router
 from hub.api.ingest import create_ingest_router, open_ingest_context
 from hub.api.kpis import create_kpi_router
 from hub.api.metrics import instrument
+from hub.api.security import SecurityPolicy, secure
 from hub.api.validations import create_validations_router
 from hub.db import store
 from hub.registry.api import create_registry_router
@@ -105,6 +106,16 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
         version="0.2.0",
         summary="Events, KPIs and certificate verdicts of the Network's port communities.",
         lifespan=lifespan,
+    )
+    # Metrics outermost (added last): refusals of the security layers are counted too.
+    secure(
+        api,
+        SecurityPolicy(
+            cors_origins=settings.cors_origin_list,
+            max_request_bytes=settings.max_request_bytes,
+            rate_per_s=settings.rate_limit_per_s,
+            burst=settings.rate_limit_burst,
+        ),
     )
     instrument(api)
     api.include_router(create_ingest_router(lambda: live["ingest"]), tags=["ingestion"])

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
-from hub.api.ingest import MAX_BODY_BYTES, IngestContext, authenticate
+from hub.api.ingest import IngestContext, authenticate
 from hub.edifact import take_interchange
 
 __all__ = ["create_edifact_router", "decode_interchange"]
@@ -50,10 +50,8 @@ def create_edifact_router(get_context: Callable[[], IngestContext]) -> APIRouter
                 {"error": "a valid publisher token is required (Authorization: Bearer …)"}, 401
             )
         body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return JSONResponse(
-                {"error": f"body over {MAX_BODY_BYTES} bytes; split the interchange"}, 413
-            )
+        if len(body) > (limit := live.settings.max_request_bytes):
+            return JSONResponse({"error": f"body over {limit} bytes; split the interchange"}, 413)
         outcome = await take_interchange(
             live, decode_interchange(body), origin="http:/v1/edifact", port=publisher.port
         )

@@ -47,7 +47,6 @@ from schemas.rejections import Rejected, RejectReason
 from schemas.validation import validate
 
 MAX_BATCH = 1000
-MAX_BODY_BYTES = 5 * 2**20
 _SOURCE = "http:/v1/events"
 
 
@@ -145,8 +144,8 @@ def create_ingest_router(get_context: Callable[[], IngestContext]) -> APIRouter:
         if publisher is None:
             return _error(401, "a valid publisher token is required (Authorization: Bearer …)")
         body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return _error(413, f"body over {MAX_BODY_BYTES} bytes; send smaller batches")
+        if len(body) > (limit := live.settings.max_request_bytes):
+            return _error(413, f"body over {limit} bytes; send smaller batches")
         try:
             items = _items(json.loads(body))
         except (ValueError, UnicodeDecodeError) as error:

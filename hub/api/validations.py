@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -19,8 +20,8 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from hub.db import issuers
-from hub.db.tokens import AccessGrant, access_grant_for
+from hub.db import audit, issuers
+from hub.db.tokens import AccessGrant, access_grant_for, token_digest
 from hub.db.verdicts import recent_verdicts_start, verdict_history, verdicts_after
 from streams.certificates.registry import Official
 
@@ -60,15 +61,41 @@ class RevocationIn(BaseModel):
 def create_validations_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
     router = APIRouter()
 
-    async def grant(authorization: str | None, *scopes: str) -> AccessGrant:
+    async def lookup(authorization: str | None) -> AccessGrant | None:
+        if not authorization or not authorization.startswith("Bearer "):
+            return None
+        return await access_grant_for(get_pool(), authorization.removeprefix("Bearer ").strip())
+
+    def allowed(found: AccessGrant | None, authorization: str | None, *scopes: str) -> AccessGrant:
         if not authorization or not authorization.startswith("Bearer "):
             raise HTTPException(401, "a customs or admin token is required (Bearer …)")
-        found = await access_grant_for(get_pool(), authorization.removeprefix("Bearer ").strip())
         if found is None:
-            raise HTTPException(401, "unknown or revoked token")
+            raise HTTPException(401, "unknown, expired or revoked token")
         if found.scope not in scopes:
             raise HTTPException(403, f"a {found.scope} token cannot do this")
         return found
+
+    @asynccontextmanager
+    async def audited(
+        request: Request, authorization: str | None, action: str, target: str, *scopes: str
+    ) -> AsyncIterator[AccessGrant]:
+        """The grant of the request's token, with the attempt and how it ended (status and
+        reason of a refusal) written to the audit log whatever happens."""
+        actor, outcome = _presented(authorization), "ok"
+        try:
+            found = await lookup(authorization)
+            if found is not None:
+                actor = found.actor
+            yield allowed(found, authorization, *scopes)
+        except HTTPException as error:
+            outcome = f"{error.status_code} {error.detail}"
+            raise
+        except Exception as error:
+            outcome = f"error {type(error).__name__}"
+            raise
+        finally:
+            remote = request.client.host if request.client else None
+            await audit.record(get_pool(), actor, action, target, outcome, remote)
 
     @router.get(
         "/v1/validations/stream",
@@ -87,7 +114,8 @@ def create_validations_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter
         verdict JSON. A client resumes after the last one it saw with ``Last-Event-ID`` (or
         ``?after=``); without either it gets the verdicts issued from now on.
         """
-        customs = await grant(authorization, "customs")
+        async with audited(request, authorization, "validations.stream", "", "customs") as customs:
+            pass
         pool = get_pool()
         resume = after if after is not None else _event_id(last_event_id)
         if resume is None:
@@ -101,15 +129,19 @@ def create_validations_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter
 
     @router.get("/v1/validations/{certificate_id}", response_model=VerdictHistory)
     async def verdict(
-        certificate_id: str, authorization: Annotated[str | None, Header()] = None
+        certificate_id: str,
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
     ) -> VerdictHistory:
         """The certificate's current verdict and every earlier version (the audit trail)."""
-        reader = await grant(authorization, "customs", "admin")
-        versions = await verdict_history(get_pool(), certificate_id)
-        if not versions:
-            raise HTTPException(404, f"no verdict for certificate {certificate_id}")
-        if reader.scope == "customs" and versions[-1].importing_country != reader.subject:
-            raise HTTPException(403, "this certificate is not for your country's customs")
+        async with audited(
+            request, authorization, "validations.read", certificate_id, "customs", "admin"
+        ) as reader:
+            versions = await verdict_history(get_pool(), certificate_id)
+            if not versions:
+                raise HTTPException(404, f"no verdict for certificate {certificate_id}")
+            if reader.scope == "customs" and versions[-1].importing_country != reader.subject:
+                raise HTTPException(403, "this certificate is not for your country's customs")
         return VerdictHistory(
             certificate_id=certificate_id,
             latest=versions[-1].body,
@@ -118,10 +150,13 @@ def create_validations_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter
 
     @router.get("/v1/admin/issuers")
     async def list_issuers(
-        authorization: Annotated[str | None, Header()] = None, country: str | None = None
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
+        country: str | None = None,
     ) -> dict[str, Any]:
         """The issuing entities, their agreements and their officials' certificates."""
-        await grant(authorization, "admin")
+        async with audited(request, authorization, "issuers.list", country or "", "admin"):
+            pass
         registry = await issuers.load_registry(get_pool())
         officials = await issuers.registered_officials(get_pool(), country)
         return {
@@ -139,13 +174,15 @@ def create_validations_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter
         country: str,
         eh_id: str,
         body: EntityIn,
+        request: Request,
         authorization: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
         """Create or replace an issuing entity and the agreements it may certify for."""
-        await grant(authorization, "admin")
-        entity = await _registry_call(
-            issuers.put_entity(get_pool(), country, eh_id, body.name, body.agreements)
-        )
+        target = f"{country}/{eh_id}"
+        async with audited(request, authorization, "issuers.put-entity", target, "admin"):
+            entity = await _registry_call(
+                issuers.put_entity(get_pool(), country, eh_id, body.name, body.agreements)
+            )
         return {"country": entity.country, "eh_id": entity.eh_id, "name": entity.name,
                 "agreements": sorted(entity.agreements)}  # fmt: skip
 
@@ -154,36 +191,39 @@ def create_validations_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter
         country: str,
         eh_id: str,
         body: OfficialIn,
+        request: Request,
         authorization: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
         """Register a signing official's X.509 certificate (PEM) for the entity."""
-        await grant(authorization, "admin")
-        official = await _registry_call(
-            issuers.add_official(
-                get_pool(),
-                country,
-                eh_id,
-                body.certificate_pem,
-                name=body.name,
-                enabled_from=body.enabled_from,
-                enabled_to=body.enabled_to,
+        target = f"{country}/{eh_id}"
+        async with audited(request, authorization, "issuers.add-official", target, "admin"):
+            official = await _registry_call(
+                issuers.add_official(
+                    get_pool(),
+                    country,
+                    eh_id,
+                    body.certificate_pem,
+                    name=body.name,
+                    enabled_from=body.enabled_from,
+                    enabled_to=body.enabled_to,
+                )
             )
-        )
         return _official_json(official)
 
     @router.post("/v1/admin/officials/{fingerprint}/revocation")
     async def revoke(
         fingerprint: str,
         body: RevocationIn,
+        request: Request,
         authorization: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
         """Revoke an official's certificate from ``revoked_at`` (default now)."""
-        await grant(authorization, "admin")
-        when = await _registry_call(
-            issuers.revoke_official(
-                get_pool(), fingerprint, revoked_at=body.revoked_at, reason=body.reason
+        async with audited(request, authorization, "officials.revoke", fingerprint, "admin"):
+            when = await _registry_call(
+                issuers.revoke_official(
+                    get_pool(), fingerprint, revoked_at=body.revoked_at, reason=body.reason
+                )
             )
-        )
         return {"fingerprint": fingerprint.lower(), "revoked_at": when.isoformat()}
 
     return router
@@ -207,6 +247,14 @@ async def _events(
             yield f": keep-alive {datetime.now(UTC).isoformat()}\n\n"
         if not batch:
             await asyncio.sleep(STREAM_POLL_S)
+
+
+def _presented(authorization: str | None) -> str:
+    """Who a refused request claims to be, without keeping its secret: the first 8 hex digits of
+    its token's SHA-256."""
+    if not authorization or not authorization.startswith("Bearer "):
+        return "anonymous"
+    return "token:" + token_digest(authorization.removeprefix("Bearer ").strip())[:8]
 
 
 def _event_id(header: str | None) -> int | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
@@ -20,6 +21,10 @@ class Publisher:
     label: str
 
     @property
+    def actor(self) -> str:
+        return f"port:{self.port}/{self.label}"
+
+    @property
     def publisher_id(self) -> str:
         return f"{self.port}/{self.label}" if self.label else self.port
 
@@ -29,15 +34,21 @@ def token_digest(token: str) -> str:
 
 
 async def create_port_token(
-    connection: asyncpg.Connection | asyncpg.Pool, port: str, label: str = ""
+    connection: asyncpg.Connection | asyncpg.Pool,
+    port: str,
+    label: str = "",
+    expires_at: datetime | None = None,
 ) -> str:
-    """A new token that publishes for ``port``. Returned once; only its digest is stored."""
+    """A new token that publishes for ``port`` (until ``expires_at``; None: until revoked).
+    Returned once; only its digest is stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     await connection.execute(
-        "INSERT INTO publisher_tokens (token_sha256, port, label) VALUES ($1, $2, $3)",
+        "INSERT INTO publisher_tokens (token_sha256, port, label, expires_at) "
+        "VALUES ($1, $2, $3, $4)",
         token_digest(token),
         port,
         label,
+        expires_at,
     )
     return token
 
@@ -57,7 +68,8 @@ async def publisher_for(
     """The publisher an active token belongs to, or None."""
     # The lookup is by digest, so comparing the secret itself never happens in Python.
     row = await connection.fetchrow(
-        "SELECT port, label FROM publisher_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL",
+        "SELECT port, label FROM publisher_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL"
+        " AND (expires_at IS NULL OR expires_at > now())",
         token_digest(token),
     )
     return None if row is None else Publisher(row["port"].strip(), row["label"])
@@ -76,20 +88,34 @@ class AccessGrant:
     subject: str
     label: str
 
+    @property
+    def actor(self) -> str:
+        return (
+            f"{self.scope}:{self.subject}/{self.label}"
+            if self.subject
+            else f"{self.scope}:/{self.label}"
+        )
+
 
 async def create_access_token(
-    connection: asyncpg.Connection | asyncpg.Pool, scope: str, subject: str = "", label: str = ""
+    connection: asyncpg.Connection | asyncpg.Pool,
+    scope: str,
+    subject: str = "",
+    label: str = "",
+    expires_at: datetime | None = None,
 ) -> str:
-    """A new customs (``subject`` = ISO country) or admin token. Returned once; only its digest
-    is stored."""
+    """A new customs (``subject`` = ISO country) or admin token (until ``expires_at``; None:
+    until revoked). Returned once; only its digest is stored."""
     prefix = {"customs": CUSTOMS_TOKEN_PREFIX, "admin": ADMIN_TOKEN_PREFIX}[scope]
     token = prefix + secrets.token_urlsafe(32)
     await connection.execute(
-        "INSERT INTO access_tokens (token_sha256, scope, subject, label) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO access_tokens (token_sha256, scope, subject, label, expires_at) "
+        "VALUES ($1, $2, $3, $4, $5)",
         token_digest(token),
         scope,
         subject,
         label,
+        expires_at,
     )
     return token
 
@@ -113,7 +139,8 @@ async def access_grant_for(
     """The grant of an active customs or admin token, or None."""
     row = await connection.fetchrow(
         "SELECT scope, subject, label FROM access_tokens "
-        "WHERE token_sha256 = $1 AND revoked_at IS NULL",
+        "WHERE token_sha256 = $1 AND revoked_at IS NULL"
+        " AND (expires_at IS NULL OR expires_at > now())",
         token_digest(token),
     )
     return None if row is None else AccessGrant(row["scope"], row["subject"], row["label"])

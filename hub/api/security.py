@@ -29,7 +29,9 @@ Choices:
   never kept) or, without one, the client address. Exempt paths match whole path segments
   (``/health`` covers ``/health`` and ``/health/…``, not ``/healthz``). A bucket untouched for
   ``burst / rate`` seconds is full again, as good as absent, so it is dropped; at most
-  ``max_keys`` buckets are kept, the least recently used going first.
+  ``max_keys`` buckets are kept, the least recently used going first. Every request also
+  takes from its client address's bucket, ``ADDRESS_FACTOR`` times larger, so that inventing a
+  new token for each request does not escape the limit.
 """
 
 from __future__ import annotations
@@ -47,7 +49,11 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["SecurityPolicy", "TokenBuckets", "secure"]
+__all__ = ["ADDRESS_FACTOR", "SecurityPolicy", "TokenBuckets", "secure"]
+
+ADDRESS_FACTOR = 10
+"""One client address may make this many times a token's requests (many tokens behind one
+proxy), and no more whatever tokens it presents."""
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -122,6 +128,9 @@ def secure(
     api.add_middleware(
         _RateLimit,
         buckets=TokenBuckets(policy.rate_per_s, policy.burst, clock=clock),
+        addresses=TokenBuckets(
+            policy.rate_per_s * ADDRESS_FACTOR, policy.burst * ADDRESS_FACTOR, clock=clock
+        ),
         exempt=policy.exempt_paths,
     )
     if policy.cors_origins:
@@ -249,9 +258,16 @@ class _NoCrossOrigin:
 class _RateLimit:
     """429 once a token (or an address) has used up its bucket; exempt paths pass."""
 
-    def __init__(self, app: ASGIApp, buckets: TokenBuckets, exempt: Iterable[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        buckets: TokenBuckets,
+        addresses: TokenBuckets,
+        exempt: Iterable[str],
+    ) -> None:
         self.app = app
         self.buckets = buckets
+        self.addresses = addresses
         self.exempt = tuple(path.rstrip("/") for path in exempt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -259,7 +275,11 @@ class _RateLimit:
             await self.app(scope, receive, send)
             return
         wait = self.buckets.take(_client_key(scope))
-        if wait > 0:
+        # A fresh made-up token on every request would get a fresh bucket every time: the
+        # address pays too, from a bucket ADDRESS_FACTOR times as large.
+        address_wait = self.addresses.take(_address_key(scope))
+        if wait > 0 or address_wait > 0:
+            wait = max(wait, address_wait)
             error = f"rate limit: {self.buckets.rate_per_s:g} requests/s per token"
             retry_after = str(max(1, math.ceil(wait)))
             await _send_error(send, 429, error, [("retry-after", retry_after)])
@@ -278,6 +298,10 @@ def _client_key(scope: Scope) -> str:
             if scheme.lower() == "bearer" and token:
                 return "token:" + hashlib.sha256(token.encode("latin-1")).hexdigest()
             break
+    return _address_key(scope)
+
+
+def _address_key(scope: Scope) -> str:
     client = scope.get("client")
     return "address:" + (str(client[0]) if client else "unknown")
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
-from hub.api.security import CSP, HEADERS, SecurityPolicy, TokenBuckets, secure
+from hub.api.security import ADDRESS_FACTOR, CSP, HEADERS, SecurityPolicy, TokenBuckets, secure
 
 ORIGIN = "https://port.example"
 
@@ -251,6 +251,20 @@ async def test_without_a_token_the_client_address_is_the_key() -> None:
     assert basic.headers["retry-after"] == "1"  # 0.1 s, at least 1
     assert other.status_code == 200
     assert token.status_code == 200
+
+
+async def test_a_new_made_up_token_on_every_request_does_not_escape_the_limit() -> None:
+    clock = Clock()
+    api = make_app(SecurityPolicy(rate_per_s=1, burst=2), clock)
+    budget = 2 * ADDRESS_FACTOR  # the address's bucket
+    async with client(api, "10.0.0.9") as forger, client(api, "10.0.0.8") as honest:
+        statuses = [
+            (await forger.get("/v1/things", headers={"Authorization": f"Bearer t{n}"})).status_code
+            for n in range(budget + 1)
+        ]
+        elsewhere = await honest.get("/v1/things", headers={"Authorization": "Bearer t0"})
+    assert statuses == [200] * budget + [429]
+    assert elsewhere.status_code == 200  # the same token from another address: its own bucket
 
 
 def test_buckets_refill_at_the_rate_and_never_above_burst() -> None:

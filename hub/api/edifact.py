@@ -16,7 +16,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
-from hub.api.ingest import IngestContext, authenticate
+from hub.api.ingest import IngestContext, authenticate, refuse_publisher
 from hub.edifact import take_interchange
 
 __all__ = ["create_edifact_router", "decode_interchange"]
@@ -46,6 +46,7 @@ def create_edifact_router(get_context: Callable[[], IngestContext]) -> APIRouter
         live = get_context()
         publisher = await authenticate(live, authorization)
         if publisher is None:
+            await refuse_publisher(live, request, authorization, "edifact.publish", "")
             return JSONResponse(
                 {"error": "a valid publisher token is required (Authorization: Bearer …)"}, 401
             )

@@ -27,7 +27,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from hub.db import store
+from hub.db import audit, store
 from hub.db.tokens import Publisher, publisher_for
 from hub.errors import DatabaseError
 from hub.kafka_topics import (
@@ -142,6 +142,7 @@ def create_ingest_router(get_context: Callable[[], IngestContext]) -> APIRouter:
             return _error(404, f"unknown domain {domain!r}; one of {', '.join(INGEST_TOPICS)}")
         publisher = await authenticate(live, authorization)
         if publisher is None:
+            await refuse_publisher(live, request, authorization, "events.publish", domain)
             return _error(401, "a valid publisher token is required (Authorization: Bearer …)")
         body = await request.body()
         if len(body) > (limit := live.settings.max_request_bytes):
@@ -269,6 +270,17 @@ async def dead_letter(
 
 def _items(document: Any) -> list[Any]:
     return document if isinstance(document, list) else [document]
+
+
+async def refuse_publisher(
+    context: IngestContext, request: Request, authorization: str | None, action: str, target: str
+) -> None:
+    """Write a refused publication (no valid publisher token) to the audit log."""
+    remote = request.client.host if request.client else None
+    outcome = "401 no valid publisher token"
+    await audit.record(
+        context.pool, audit.presented_actor(authorization), action, target, outcome, remote
+    )
 
 
 async def authenticate(context: IngestContext, authorization: str | None) -> Publisher | None:

@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from hub.db import audit, issuers
-from hub.db.tokens import AccessGrant, access_grant_for, token_digest
+from hub.db.tokens import AccessGrant, access_grant_for
 from hub.db.verdicts import recent_verdicts_start, verdict_history, verdicts_after
 from streams.certificates.registry import Official
 
@@ -81,7 +81,7 @@ def create_validations_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter
     ) -> AsyncIterator[AccessGrant]:
         """The grant of the request's token, with the attempt and how it ended (status and
         reason of a refusal) written to the audit log whatever happens."""
-        actor, outcome = _presented(authorization), "ok"
+        actor, outcome = audit.presented_actor(authorization), "ok"
         try:
             found = await lookup(authorization)
             if found is not None:
@@ -247,14 +247,6 @@ async def _events(
             yield f": keep-alive {datetime.now(UTC).isoformat()}\n\n"
         if not batch:
             await asyncio.sleep(STREAM_POLL_S)
-
-
-def _presented(authorization: str | None) -> str:
-    """Who a refused request claims to be, without keeping its secret: the first 8 hex digits of
-    its token's SHA-256."""
-    if not authorization or not authorization.startswith("Bearer "):
-        return "anonymous"
-    return "token:" + token_digest(authorization.removeprefix("Bearer ").strip())[:8]
 
 
 def _event_id(header: str | None) -> int | None:

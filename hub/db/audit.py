@@ -4,12 +4,13 @@ reads, each with who, what, on what, how it ended and from where."""
 from __future__ import annotations
 
 import getpass
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-__all__ = ["AuditEntry", "cli_actor", "entries_since", "record"]
+__all__ = ["AuditEntry", "cli_actor", "entries_since", "presented_actor", "record"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +58,12 @@ def cli_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):  # no user name for this uid (a container)
         return "cli:unknown"
+
+
+def presented_actor(authorization: str | None) -> str:
+    """Who a refused request claims to be, without keeping its secret: ``token:`` and the first 8
+    hex digits of its token's SHA-256, or ``anonymous``."""
+    if not authorization or not authorization.startswith("Bearer "):
+        return "anonymous"
+    token = authorization.removeprefix("Bearer ").strip()
+    return "token:" + hashlib.sha256(token.encode()).hexdigest()[:8]

@@ -37,10 +37,8 @@ from connectors.ais import (
     VesselTracker,
     to_vessel_event,
 )
-from hub.api.ingest import IngestContext, check_item, dead_letter, partition_key
-from hub.kafka_topics import INGEST_TOPICS
-from schemas.avro_schemas import schema_text, subject_for
-from schemas.models import VesselEvent, to_avro_datum
+from hub.api.ingest import IngestContext, check_item, dead_letter, send_event
+from schemas.models import VesselEvent
 from schemas.rejections import Rejected
 
 __all__ = ["HOLD", "AisBridge", "AisReport"]
@@ -183,7 +181,6 @@ class AisBridge:
     async def _send(self, events: Iterable[VesselEvent], now: datetime) -> int:
         context = self.context
         late_grace = timedelta(hours=context.settings.late_grace_hours)
-        topic = context.settings.topic(INGEST_TOPICS[_DOMAIN])
         deliveries: list[asyncio.Future[Any]] = []
         refused: list[tuple[bytes, Rejected]] = []
         for event in events:
@@ -193,12 +190,7 @@ class AisBridge:
                 refused.append((event.model_dump_json().encode(), outcome))
                 self.refused[outcome.reason.value] += 1
                 continue
-            value = await context.codec.encode(
-                subject_for(topic), schema_text(_DOMAIN), to_avro_datum(event)
-            )
-            deliveries.append(
-                await context.producer.send(topic, value, key=partition_key(event).encode())
-            )
+            deliveries.append(await send_event(context, _DOMAIN, event))
         await asyncio.gather(*deliveries)
         if refused:
             await dead_letter(context, "ais", refused, source="ais")

@@ -25,12 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from connectors.edifact import InterchangeResult, MessageResult, read_interchange
+from connectors.edifact import InterchangeResult, MessageResult, format_problem, read_interchange
 from connectors.generator import domain_of
-from hub.api.ingest import IngestContext, check_item, dead_letter, partition_key
-from hub.kafka_topics import INGEST_TOPICS
-from schemas.avro_schemas import schema_text, subject_for
-from schemas.models import Envelope, to_avro_datum
+from hub.api.ingest import IngestContext, check_item, dead_letter, send_event
+from schemas.models import Envelope
 from schemas.rejections import Rejected, RejectReason
 
 __all__ = ["DOMAIN", "InterchangeOutcome", "MessageOutcome", "take_interchange"]
@@ -125,7 +123,7 @@ async def take_interchange(
     result = read_interchange(text, published_at=now)
     source = f"edifact:{origin}"
     if result.problems:
-        problems = tuple(_located(result, None, problem) for problem in result.problems)
+        problems = tuple(format_problem(p, result.reference) for p in result.problems)
         rejection = Rejected(RejectReason.MALFORMED_INTERCHANGE, "; ".join(problems))
         await dead_letter(context, DOMAIN, [(text.encode(), rejection)], source=source)
         return InterchangeOutcome(
@@ -142,7 +140,7 @@ async def take_interchange(
             problems = tuple(refusal.detail.split("; "))
             outcomes.append(_outcome(message, "rejected", refusal.reason.value, problems))
             continue
-        sent = [await _send(context, event) for event in message.events]
+        sent = [await send_event(context, domain_of(e), e) for e in message.events]
         deliveries.append((len(outcomes), message, sent))
         outcomes.append(None)
     for index, message, sent in deliveries:
@@ -174,7 +172,10 @@ def _refusal(
     if message.problems:
         return Rejected(
             RejectReason.UNMAPPABLE_MESSAGE,
-            "; ".join(_located(interchange, message, problem) for problem in message.problems),
+            "; ".join(
+                format_problem(problem, interchange.reference, message.message_ref)
+                for problem in message.problems
+            ),
         )
     if not message.events:
         return Rejected(
@@ -195,17 +196,6 @@ def _refusal(
     return None
 
 
-async def _send(context: IngestContext, event: Envelope) -> asyncio.Future[Any]:
-    domain = domain_of(event)
-    topic = context.settings.topic(INGEST_TOPICS[domain])
-    datum = to_avro_datum(event)
-    value = await context.codec.encode(subject_for(topic), schema_text(domain), datum)
-    delivery: asyncio.Future[Any] = await context.producer.send(
-        topic, value, key=partition_key(event).encode()
-    )
-    return delivery
-
-
 def _outcome(
     message: MessageResult,
     status: Status,
@@ -216,13 +206,6 @@ def _outcome(
         message.message_ref, message.message_type, message.line, status, len(message.events),
         reason, problems,
     )  # fmt: skip
-
-
-def _located(interchange: InterchangeResult, message: MessageResult | None, problem: Any) -> str:
-    where = f"interchange {interchange.reference or '?'}"
-    if message is not None:
-        where += f", message {message.message_ref}"
-    return f"{where}, line {problem.line}, segment {problem.segment}: {problem.reason}"
 
 
 def _describe(event: Envelope) -> str:

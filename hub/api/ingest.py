@@ -171,7 +171,6 @@ async def ingest(
     results: list[EventResult] = []
     deliveries: list[tuple[int, asyncio.Future[Any]]] = []
     refused: list[tuple[bytes, Rejected]] = []
-    topic = context.settings.topic(INGEST_TOPICS[domain])
     for index, item in enumerate(items):
         outcome = check_item(domain, item, publisher.port, context.known_ports, now, late_grace)
         if isinstance(outcome, Rejected):
@@ -180,11 +179,7 @@ async def ingest(
             continue
         event = outcome.model_copy(update={"publisher": publisher.publisher_id})
         results.append(EventResult(index=index, event_id=str(event.event_id), status="accepted"))
-        value = await context.codec.encode(
-            subject_for(topic), schema_text(domain), to_avro_datum(event)
-        )
-        key = partition_key(event).encode()
-        deliveries.append((index, await context.producer.send(topic, value, key=key)))
+        deliveries.append((index, await send_event(context, domain, event)))
     for index, delivery in deliveries:
         try:
             await delivery
@@ -223,6 +218,19 @@ def check_item(
             RejectReason.PORT_NOT_OWNED, f"this token publishes for {port}, not for {outcome.port}"
         )
     return outcome
+
+
+async def send_event(context: IngestContext, domain: str, event: Envelope) -> asyncio.Future[Any]:
+    """Produce an accepted event to its ingest topic as Confluent Avro, keyed by its entity;
+    the future resolves once all in-sync replicas have it."""
+    topic = context.settings.topic(INGEST_TOPICS[domain])
+    value = await context.codec.encode(
+        subject_for(topic), schema_text(domain), to_avro_datum(event)
+    )
+    delivery: asyncio.Future[Any] = await context.producer.send(
+        topic, value, key=partition_key(event).encode()
+    )
+    return delivery
 
 
 def partition_key(event: Envelope) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from connectors.generator import domain_of
@@ -127,6 +128,19 @@ async def eventually(
             return
         await asyncio.sleep(interval_s)
     raise AssertionError(f"{what} did not happen within {timeout_s:.0f} s")
+
+
+async def api_answering(client: httpx.AsyncClient, timeout_s: float = 90) -> None:
+    """Wait until a freshly started `hub api` answers ``/health`` (ok or not: the worker may be
+    absent)."""
+
+    async def answering() -> bool:
+        try:
+            return (await client.get("/health")).status_code in (200, 503)
+        except httpx.TransportError:
+            return False
+
+    await eventually(answering, timeout_s, "the API to answer")
 
 
 def stop_process(process: subprocess.Popen[bytes], signal_number: int, timeout_s: float) -> int:

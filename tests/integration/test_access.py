@@ -17,7 +17,7 @@ from hub.db.tokens import create_access_token, create_port_token, revoke_access_
 from hub.settings import PROJECT_ROOT
 from tests.integration.helpers import (
     Services,
-    eventually,
+    api_answering,
     free_port,
     start_hub,
     stop_process,
@@ -35,14 +35,7 @@ async def test_expired_and_revoked_tokens_are_refused_and_every_verdict_read_is_
     api = start_hub(["api"], environment, tmp_path / "api.log")
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_http}") as client:
-
-            async def answering() -> bool:
-                try:
-                    return (await client.get("/health")).status_code in (200, 503)
-                except httpx.TransportError:
-                    return False
-
-            await eventually(answering, 90, "the API to answer")
+            await api_answering(client)
             pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
             try:
                 past = datetime.now(UTC) - timedelta(minutes=1)
@@ -148,14 +141,7 @@ async def test_every_tenant_is_refused_every_endpoint_that_is_not_its_own_and_it
     api = start_hub(["api"], environment, tmp_path / "api.log")
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_http}") as client:
-
-            async def answering() -> bool:
-                try:
-                    return (await client.get("/health")).status_code in (200, 503)
-                except httpx.TransportError:
-                    return False
-
-            await eventually(answering, 90, "the API to answer")
+            await api_answering(client)
             pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
             try:
                 past = datetime.now(UTC) - timedelta(minutes=1)

@@ -24,6 +24,7 @@ from schemas.models import Classifier, Envelope, Facility, Operation, VesselEven
 from streams.kpis.reference import all_kpis
 from tests.integration.helpers import (
     Services,
+    api_answering,
     eventually,
     free_port,
     kpi_differences,
@@ -167,14 +168,7 @@ async def test_an_interchange_over_http_is_published_or_refused_whole(
     api = start_hub(["api"], environment, tmp_path / "api.log")
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_http}") as client:
-
-            async def answering() -> bool:
-                try:
-                    return (await client.get("/health")).status_code in (200, 503)
-                except httpx.TransportError:
-                    return False
-
-            await eventually(answering, 90, "the API to answer")
+            await api_answering(client)
             connection = await asyncpg.connect(fresh_database)
             try:
                 tokens = {

@@ -86,21 +86,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tokens = commands.add_parser(
         "tokens",
-        help="tokens of the HTTP API: publishers (per port), customs (per country), admins",
+        help="tokens of the HTTP API: publishers (per port), customs (per country), KPI "
+        "readers (the dashboard), admins",
+        description="Tokens of the HTTP API, sent as `Authorization: Bearer TOKEN`. port "
+        "(publish:PORT): publish the port's events. customs (read:validations:COUNTRY): read "
+        "the certificate verdicts of the country's imports. reader (read:kpis): read the KPIs, "
+        "indicators and ports list, and use the dashboard (open /dashboard/#token=TOKEN). admin: "
+        "manage the issuer registry, read any certificate's verdicts and the KPIs. Only a "
+        "SHA-256 of each token is kept; creating and revoking are written to the audit log.",
     )
     tokens.add_argument(
         "action",
         choices=(
-            "add-port", "revoke-port", "add-customs", "revoke-customs", "add-admin", "revoke-admin"
+            "add-port", "revoke-port", "add-customs", "revoke-customs",
+            "add-reader", "revoke-reader", "add-admin", "revoke-admin",
         ),
-        help="add-*: print a new token (shown once); revoke-*: revoke all of that subject's",
+        help="add-*: print a new token (shown once); revoke-*: revoke all of that subject's "
+        "(revoke-reader, revoke-admin: all reader, all admin tokens)",
     )  # fmt: skip
     tokens.add_argument(
         "subject",
         nargs="?",
         default="",
         help="PORT (UN/LOCODE, e.g. PECLL) for the port tokens, COUNTRY (ISO alpha-2, e.g. PE) "
-        "for the customs tokens, nothing for the admin tokens",
+        "for the customs tokens, nothing for the reader and admin tokens",
     )
     tokens.add_argument("--label", default="", help="who the token is for (kept with it)")
     tokens.add_argument(
@@ -109,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=365.0,
         help="add-*: the token stops working after this many days (default 365; 0: never)",
     )
+    _add_tenants_parser(commands)
     _add_issuers_parser(commands)
     _add_edifact_parser(commands)
     _add_ais_parser(commands)
@@ -172,6 +182,38 @@ def _add_ais_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     listen.add_argument(
         "--interval", type=float, default=5.0, help="seconds between publications (default 5)"
     )
+
+
+def _add_tenants_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    tenants = commands.add_parser(
+        "tenants",
+        help="Kafka credentials (SASL/SCRAM) and ACLs of ports and customs authorities",
+        description=(
+            "A port may write only its own topics ports.<PORT>.<domain> (the hub checks each "
+            "event and moves it to the ingest topics); a customs authority may read only "
+            "validations.<COUNTRY>, in consumer groups named customs.<COUNTRY>.*. Passwords are "
+            "printed once; the broker keeps only a salted hash."
+        ),
+    )
+    actions = tenants.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for kind, subject, example in (("port", "PORT", "PECLL"), ("customs", "COUNTRY", "PE")):
+        add = actions.add_parser(
+            f"add-{kind}",
+            help=f"create the {kind} principal of {subject} and print its client settings once",
+        )
+        add.add_argument("subject", metavar=subject, help=f"e.g. {example}")
+        add.add_argument(
+            "--rotate",
+            action="store_true",
+            help="the principal exists: give it a new password (the old one stops working)",
+        )
+        revoke = actions.add_parser(
+            f"revoke-{kind}",
+            help=f"delete the {kind} principal's ACLs and credential (refused from its next "
+            "request on)",
+        )
+        revoke.add_argument("subject", metavar=subject, help=f"e.g. {example}")
+    actions.add_parser("list", help="every principal, what it may do, and whether it is active")
 
 
 def _add_issuers_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -291,6 +333,10 @@ def _dispatch(arguments: argparse.Namespace, settings: HubSettings) -> int:
                 arguments.expires_days,
             )
         )
+    if command == "tenants":
+        from hub.cli_tenants import run_tenants_command
+
+        return asyncio.run(run_tenants_command(settings, arguments))
     if command == "issuers":
         from hub.cli_issuers import run_issuers_command
 
@@ -441,6 +487,7 @@ async def _tokens(
     settings: HubSettings, action: str, subject: str, label: str, expires_days: float
 ) -> int:
     from hub.db.audit import cli_actor, record
+    from hub.db.store import check_subject
     from hub.db.tokens import (
         create_access_token,
         create_port_token,
@@ -449,26 +496,20 @@ async def _tokens(
     )
     from hub.services import connect, resolve_endpoints
 
-    verb, scope = action.split("-", 1)  # scope: port | customs | admin
-    if scope != "admin" and not subject:
-        needed = "PORT" if scope == "port" else "COUNTRY"
+    verb, kind = action.split("-", 1)  # kind: port | customs | reader | admin
+    scope = "kpis" if kind == "reader" else kind  # the access_tokens scope of a reader
+    if kind in ("port", "customs") and not subject:
+        needed = "PORT" if kind == "port" else "COUNTRY"
         raise ConfigError(f"hub tokens {action} needs the {needed}")
-    if scope == "admin" and subject:
+    if kind in ("reader", "admin") and subject:
         raise ConfigError(f"hub tokens {action} takes no subject")
     if not 0 <= expires_days <= 3650:
         raise ConfigError("--expires-days must be between 0 (never) and 3650")
     expires_at = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
     connection = await connect(resolve_endpoints(settings).database_url)
     try:
-        if scope == "port" and not await connection.fetchval(
-            "SELECT 1 FROM ports WHERE unlocode = $1", subject
-        ):
-            raise ConfigError(f"{subject} is not a reference port (see GET /v1/ports)")
-        if scope == "customs" and not await connection.fetchval(
-            "SELECT 1 FROM ports WHERE country = $1", subject
-        ):
-            raise ConfigError(f"{subject} is not the country of any reference port")
-        whose = f"{scope} {subject}".strip()
+        await check_subject(connection, scope, subject)
+        whose = f"{kind} {subject}".strip()
         if verb == "add":
             token = await (
                 create_port_token(connection, subject, label, expires_at)
@@ -479,6 +520,11 @@ async def _tokens(
             until = f"until {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else "until revoked"
             print(f"hub: {whose} token created, valid {until}; it is shown only now",
                   file=sys.stderr)  # fmt: skip
+            if kind == "reader":
+                from hub.dev_credentials import dashboard_url
+
+                print(f"hub: the dashboard with it: {dashboard_url(settings, token)}",
+                      file=sys.stderr)  # fmt: skip
             outcome = f"created ({until})"
         else:
             revoked = await (

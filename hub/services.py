@@ -66,6 +66,8 @@ def local_kafka(settings: HubSettings) -> LocalKafka:
         port=settings.kafka_port,
         controller_port=settings.kafka_controller_port,
         heap_mb=settings.kafka_heap_mb,
+        tenant_port=settings.kafka_tenant_port,
+        tenant_host=settings.kafka_tenant_host,
     )
 
 

@@ -57,6 +57,30 @@ class HubSettings(BaseSettings):
     kafka_controller_port: int = Field(
         default=9093, ge=1, le=65535, description="KRaft controller port of the local broker."
     )
+    kafka_tenant_port: int = Field(
+        default=9094,
+        ge=1,
+        le=65535,
+        description=(
+            "Port of the local broker's SASL/SCRAM listener, where ports and customs authorities"
+            " connect with the credentials of `hub tenants`."
+        ),
+    )
+    kafka_tenant_host: str = Field(
+        default="127.0.0.1",
+        pattern=r"^[A-Za-z0-9.-]+$",
+        description=(
+            "Address the local broker's tenant listener binds to and gives tenants (a name or"
+            " address other machines reach it by, not 0.0.0.0)."
+        ),
+    )
+    kafka_tenant_bootstrap: str | None = Field(
+        default=None,
+        description=(
+            "host:port[,host:port] of the SASL listener tenants use on an existing cluster"
+            " (HUB_KAFKA_BOOTSTRAP); unset: the local broker's tenant listener."
+        ),
+    )
     kafka_heap_mb: int = Field(
         default=512, ge=128, le=16384, description="Java heap of the local broker, in MiB."
     )
@@ -261,7 +285,16 @@ class HubSettings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value or None
 
-    @field_validator("kafka_bootstrap")
+    @field_validator("kafka_tenant_host")
+    @classmethod
+    def _reachable_host(cls, value: str) -> str:
+        if value in ("0.0.0.0", "::"):
+            raise ValueError(
+                "is the address tenants are given, so it must be reachable, not 0.0.0.0"
+            )
+        return value
+
+    @field_validator("kafka_bootstrap", "kafka_tenant_bootstrap")
     @classmethod
     def _bootstrap_is_host_port_list(cls, value: str | None) -> str | None:
         if not value:
@@ -295,6 +328,15 @@ class HubSettings(BaseSettings):
     @property
     def uses_local_kafka(self) -> bool:
         return self.kafka_bootstrap is None
+
+    @property
+    def tenant_bootstrap(self) -> str | None:
+        """Where tenants connect with SASL/SCRAM: the configured listener, or the local one."""
+        if self.kafka_tenant_bootstrap:
+            return self.kafka_tenant_bootstrap
+        if self.uses_local_kafka:
+            return f"{self.kafka_tenant_host}:{self.kafka_tenant_port}"
+        return None
 
     def topic(self, name: str) -> str:
         """The full name of one of the hub's topics, with this deployment's namespace."""

@@ -1,7 +1,9 @@
 """The main job: broker, database, topics, one worker, the HTTP API and the traffic generator.
 
 ``hub run`` brings everything up in that order and stops everything it started, in reverse
-order, on Ctrl-C (SIGINT) or SIGTERM. If the worker or the API dies, the whole job stops with a
+order, on Ctrl-C (SIGINT) or SIGTERM. On the hub's own local PostgreSQL it also makes sure the
+development dashboard token exists (``hub/dev_credentials.py``) and prints the dashboard's
+address with it. If the worker or the API dies, the whole job stops with a
 non-zero status rather than limping on half-alive.
 """
 
@@ -21,10 +23,11 @@ import uvicorn
 
 from hub.api.app import create_api
 from hub.db import store
+from hub.dev_credentials import dashboard_url, ensure_dashboard_token, uses_local_postgres
 from hub.errors import ConfigError, ServiceError
 from hub.generate import run_generator
 from hub.local.process import port_is_free, say
-from hub.services import Endpoints, ensure_services, prepare
+from hub.services import Endpoints, connect, ensure_services, prepare
 from hub.settings import HubSettings, env_name
 
 log = logging.getLogger(__name__)
@@ -43,8 +46,9 @@ async def run_main_job(settings: HubSettings) -> int:
     worker: asyncio.subprocess.Process | None = None
     try:
         await prepare(settings, endpoints)
+        dashboard_token = await _dev_dashboard_token(settings, endpoints)
         worker = await _spawn_worker(settings, endpoints)
-        return await _serve(settings, endpoints, worker, began)
+        return await _serve(settings, endpoints, worker, began, dashboard_token)
     finally:
         if worker is not None:
             await _stop_worker(worker)
@@ -59,6 +63,7 @@ async def _serve(
     endpoints: Endpoints,
     worker: asyncio.subprocess.Process,
     began: float,
+    dashboard_token: str | None,
 ) -> int:
     stop = asyncio.Event()
     api = create_api(settings, endpoints.kafka_bootstrap, endpoints.database_url)
@@ -85,7 +90,8 @@ async def _serve(
         _say(
             f"up in {time.monotonic() - began:.0f} s: API {base} (GET /health, GET /v1/ports, "
             f"POST /v1/events/{{domain}}, schema registry {base}/registry, "
-            f"/docs); traffic generator {traffic}; Ctrl-C stops"
+            f"/docs); {_dashboard_hint(settings, dashboard_token)}; "
+            f"traffic generator {traffic}; Ctrl-C stops"
         )
         return await _until_first_exit(stop, worker, server_task, worker_exit, generator_task)
     finally:
@@ -129,6 +135,26 @@ async def _until_first_exit(
     elif generator_task is not None and generator_task in done:
         _say(f"the traffic generator ended ({generator_task.exception()}); stopping everything")
     return 1
+
+
+async def _dev_dashboard_token(settings: HubSettings, endpoints: Endpoints) -> str | None:
+    """The development dashboard token on the hub's own PostgreSQL; None on any other."""
+    if not uses_local_postgres(settings):
+        return None
+    connection = await connect(endpoints.database_url)
+    try:
+        return await ensure_dashboard_token(settings, connection)
+    finally:
+        await connection.close()
+
+
+def _dashboard_hint(settings: HubSettings, token: str | None) -> str:
+    if token is not None:
+        return f"dashboard {dashboard_url(settings, token)}"
+    return (
+        f"dashboard {dashboard_url(settings)} needs a read:kpis token: create one with "
+        f"`hub tokens add-reader` and open {dashboard_url(settings, 'TOKEN')}"
+    )
 
 
 def _check_http_port_free(settings: HubSettings) -> None:

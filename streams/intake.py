@@ -35,10 +35,27 @@ async def take_in(
     Returns the event, or why it is refused. Never raises on bad input; a registry that cannot
     be reached raises (the record is not at fault and must be retried, not dead-lettered).
     """
+    datum = await decode_record(raw, codec, reader_schema)
+    if isinstance(datum, Rejected):
+        return datum
+    try:
+        return validate(domain, datum, known_ports, now, late_grace)
+    except Exception as error:  # a check that trips on odd data must not stop the worker
+        log.exception("validation of a %s record failed unexpectedly", domain)
+        return Rejected(
+            RejectReason.SCHEMA_INVALID, f"could not be checked: {type(error).__name__}: {error}"
+        )
+
+
+async def decode_record(
+    raw: bytes | None, codec: AvroCodec, reader_schema: Any
+) -> dict[str, Any] | Rejected:
+    """The Avro datum of one Confluent-framed record, or why it cannot be read. A registry that
+    cannot be reached raises."""
     if not raw:
         return Rejected(RejectReason.UNDECODABLE, "empty record (no value)")
     try:
-        datum = await codec.decode(raw, reader_schema)
+        return await codec.decode(raw, reader_schema)
     except WireFormatError as error:
         return Rejected(RejectReason.UNDECODABLE, str(error))
     except UnknownSchemaError as error:
@@ -47,10 +64,3 @@ async def take_in(
         return Rejected(RejectReason.SCHEMA_MISMATCH, str(error))
     except PayloadError as error:
         return Rejected(RejectReason.UNDECODABLE, str(error))
-    try:
-        return validate(domain, datum, known_ports, now, late_grace)
-    except Exception as error:  # a check that trips on odd data must not stop the worker
-        log.exception("validation of a %s record failed unexpectedly", domain)
-        return Rejected(
-            RejectReason.SCHEMA_INVALID, f"could not be checked: {type(error).__name__}: {error}"
-        )

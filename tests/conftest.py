@@ -21,6 +21,7 @@ from hub.local.process import port_is_free
 from tests.integration.helpers import (
     TEST_KAFKA_CONTROLLER_PORT,
     TEST_KAFKA_PORT,
+    TEST_KAFKA_TENANT_PORT,
     TEST_POSTGRES_PORT,
     TEST_STATE_DIR,
     Services,
@@ -30,10 +31,20 @@ from tests.integration.helpers import (
 
 @pytest.fixture(scope="session")
 async def services() -> AsyncIterator[Services]:
-    kafka = LocalKafka(TEST_STATE_DIR, TEST_KAFKA_PORT, TEST_KAFKA_CONTROLLER_PORT, heap_mb=512)
-    if not kafka.status().running and not _free(kafka.port, kafka.controller_port):
+    kafka = LocalKafka(
+        TEST_STATE_DIR,
+        TEST_KAFKA_PORT,
+        TEST_KAFKA_CONTROLLER_PORT,
+        heap_mb=512,
+        tenant_port=TEST_KAFKA_TENANT_PORT,
+    )
+    if not kafka.status().running and not _free(
+        kafka.port, kafka.controller_port, kafka.tenant_port
+    ):
         # Something else (another checkout's tests, say) holds the usual ports: use free ones.
-        kafka = LocalKafka(TEST_STATE_DIR, free_port(), free_port(), heap_mb=512)
+        kafka = LocalKafka(
+            TEST_STATE_DIR, free_port(), free_port(), heap_mb=512, tenant_port=free_port()
+        )
     postgres = LocalPostgres(TEST_STATE_DIR, TEST_POSTGRES_PORT, database="hub_test")
     if not postgres.status().running and not _free(postgres.port):
         postgres = LocalPostgres(TEST_STATE_DIR, free_port(), database="hub_test")

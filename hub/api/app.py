@@ -11,12 +11,13 @@ from typing import Any, Literal
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.types import Scope
 
+from hub.api.access import READER_RESPONSES, kpi_reader
 from hub.api.edifact import create_edifact_router
 from hub.api.indicators import create_indicator_router
 from hub.api.ingest import create_ingest_router, open_ingest_context
@@ -25,6 +26,7 @@ from hub.api.metrics import instrument
 from hub.api.security import SecurityPolicy, secure
 from hub.api.validations import create_validations_router
 from hub.db import store
+from hub.gateway import tenant_gateway
 from hub.registry.api import create_registry_router
 from hub.registry.store import SchemaRegistryStore
 from hub.settings import HubSettings
@@ -89,7 +91,10 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=8, command_timeout=10)
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
         try:
-            async with open_ingest_context(settings, bootstrap, pool) as ingest:
+            async with (
+                open_ingest_context(settings, bootstrap, pool) as ingest,
+                tenant_gateway(ingest, bootstrap),
+            ):
                 live.update(
                     pool=pool,
                     admin=admin,
@@ -155,9 +160,15 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
         )
         return JSONResponse(body.model_dump(mode="json"), status_code=200 if healthy else 503)
 
-    @api.get("/v1/ports", response_model=PortList)
+    @api.get(
+        "/v1/ports",
+        response_model=PortList,
+        dependencies=[Depends(kpi_reader(pool))],
+        responses=READER_RESPONSES,
+    )
     async def list_ports() -> PortList:
-        """The reference ports, each with the number of events the hub has taken in for it."""
+        """The reference ports, each with the number of events the hub has taken in for it
+        (a read:kpis or admin token is needed)."""
         rows = await store.ports_with_counts(pool())
         ports = [PortSummary(**dict(row)) for row in rows]
         return PortList(ports=ports, total_events=sum(port.events for port in ports))

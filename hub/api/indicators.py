@@ -1,4 +1,5 @@
-"""Regional indicators (SPEC §4) as the indicator stage stored them: JSON or CSV."""
+"""Regional indicators (SPEC §4) as the indicator stage stored them: JSON or CSV. A read:kpis or
+admin token is needed (:mod:`hub.api.access`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 
+from hub.api.access import READER_RESPONSES, kpi_reader
 from hub.db.indicator_store import indicator_json
 
 _COLUMNS = (
@@ -22,7 +24,7 @@ DEFAULT_SPAN = {"day": timedelta(days=31), "month": timedelta(days=366)}
 
 
 def create_indicator_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(dependencies=[Depends(kpi_reader(get_pool))], responses=READER_RESPONSES)
 
     @router.get("/v1/indicators")
     async def indicators(

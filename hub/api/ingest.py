@@ -27,6 +27,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from hub.api.access import bearer_token
 from hub.db import audit, store
 from hub.db.tokens import Publisher, publisher_for
 from hub.errors import DatabaseError
@@ -206,8 +207,8 @@ def check_item(
     now: datetime,
     late_grace: timedelta,
 ) -> Envelope | Rejected:
-    """The hub's checks of one event (a JSON object) from a publisher allowed to publish for
-    ``port`` (None: any of the hub's ports)."""
+    """The hub's checks of one event (a JSON object or an Avro datum) from a publisher allowed
+    to publish for ``port`` (None: any of the hub's ports)."""
     if not isinstance(item, dict):
         return Rejected(
             RejectReason.SCHEMA_INVALID, f"an event is a JSON object, not {item!r}"[:200]
@@ -215,7 +216,8 @@ def check_item(
     outcome = validate(domain, item, known_ports, now, late_grace)
     if isinstance(outcome, Envelope) and port is not None and outcome.port != port:
         return Rejected(
-            RejectReason.PORT_NOT_OWNED, f"this token publishes for {port}, not for {outcome.port}"
+            RejectReason.PORT_NOT_OWNED,
+            f"this publisher publishes for {port}, not for {outcome.port}",
         )
     return outcome
 
@@ -292,9 +294,8 @@ async def refuse_publisher(
 
 
 async def authenticate(context: IngestContext, authorization: str | None) -> Publisher | None:
-    if not authorization or not authorization.startswith("Bearer "):
-        return None
-    return await publisher_for(context.pool, authorization.removeprefix("Bearer ").strip())
+    token = bearer_token(authorization)
+    return None if token is None else await publisher_for(context.pool, token)
 
 
 def _error(status: int, message: str, reason: RejectReason | None = None) -> JSONResponse:

@@ -4,21 +4,24 @@ KPI names carry their unit (``waiting_time_h``, ``dwell_days``, ``berth_producti
 and every value comes with ``unit`` too; definitions are in ``docs/kpis.md``. Berth occupancy
 (``berth_occupancy_pct``) is derived here, as it is read, from the stored berth-hours windows and
 the port's configured berth count.
+
+Every route needs a read:kpis or admin token (:mod:`hub.api.access`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from hub.api.access import READER_RESPONSES, kpi_reader, reader_still_valid
 from streams.kpis.model import WindowAggregate
 from streams.kpis.windows import berth_occupancy
 
@@ -92,7 +95,7 @@ class LatestKpis(BaseModel):
 
 
 def create_kpi_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(dependencies=[Depends(kpi_reader(get_pool))], responses=READER_RESPONSES)
 
     @router.get("/v1/ports/{unlocode}/kpis", response_model=PortKpis)
     async def port_kpis(
@@ -174,11 +177,15 @@ def create_kpi_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
         response_class=StreamingResponse,
         responses={200: {"content": {"text/event-stream": {}}}},
     )
-    async def stream(request: Request) -> StreamingResponse:
+    async def stream(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> StreamingResponse:
         """Server-Sent Events for live dashboards: ``event: kpis`` with the body of
-        ``/v1/kpis/latest`` plus ``as_of``, on connect and whenever a window changes."""
+        ``/v1/kpis/latest`` plus ``as_of``, on connect and whenever a window changes. The
+        stream ends once its token is revoked or expires."""
+        pool = get_pool()
         return StreamingResponse(
-            _kpi_events(request, get_pool()),
+            _kpi_events(request, pool, lambda: reader_still_valid(pool, authorization)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -257,11 +264,14 @@ async def _latest(pool: asyncpg.Pool) -> LatestKpis:
     )
 
 
-async def _kpi_events(request: Request, pool: asyncpg.Pool) -> AsyncIterator[str]:
-    """The latest KPIs when they change (a new ``computed_at`` in ``kpi_windows``)."""
+async def _kpi_events(
+    request: Request, pool: asyncpg.Pool, allowed: Callable[[], Awaitable[bool]]
+) -> AsyncIterator[str]:
+    """The latest KPIs when they change (a new ``computed_at`` in ``kpi_windows``), while
+    ``allowed()`` (the token is still honoured)."""
     seen: object = None
     idle_since = asyncio.get_running_loop().time()
-    while not await request.is_disconnected():
+    while not await request.is_disconnected() and await allowed():
         changed = await pool.fetchval("SELECT max(computed_at) FROM kpi_windows")
         now = asyncio.get_running_loop().time()
         if changed != seen or seen is None:

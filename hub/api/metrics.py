@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -43,5 +44,28 @@ def _route_of(api: FastAPI, request: Request) -> str:
     for route in api.router.routes:
         match, _ = route.matches(request.scope)
         if match is Match.FULL:
-            return str(getattr(route, "path", "other"))
+            path = getattr(route, "path", None)
+            # An included router has no path of its own: name the route by its OpenAPI template.
+            return str(path) if path else _template_of(api, request.url.path)
     return "unmatched"
+
+
+def _template_of(api: FastAPI, path: str) -> str:
+    for pattern, template in _templates(api):
+        if pattern.fullmatch(path):
+            return template
+    return "other"
+
+
+_TEMPLATES: dict[int, list[tuple[re.Pattern[str], str]]] = {}
+
+
+def _templates(api: FastAPI) -> list[tuple[re.Pattern[str], str]]:
+    """The OpenAPI path templates of ``api`` as patterns, most specific (fewest parameters)
+    first, so that ``/v1/validations/stream`` wins over ``/v1/validations/{certificate_id}``."""
+    found = _TEMPLATES.get(id(api))
+    if found is None:
+        templates = sorted(api.openapi()["paths"], key=lambda t: (t.count("{"), t))
+        found = [(re.compile(re.sub(r"\{[^}]+\}", "[^/]+", t)), t) for t in templates]
+        _TEMPLATES[id(api)] = found
+    return found

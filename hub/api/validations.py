@@ -20,6 +20,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from hub.api.access import bearer_token
 from hub.db import audit, issuers
 from hub.db.tokens import AccessGrant, access_grant_for
 from hub.db.verdicts import recent_verdicts_start, verdict_history, verdicts_after
@@ -62,12 +63,11 @@ def create_validations_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter
     router = APIRouter()
 
     async def lookup(authorization: str | None) -> AccessGrant | None:
-        if not authorization or not authorization.startswith("Bearer "):
-            return None
-        return await access_grant_for(get_pool(), authorization.removeprefix("Bearer ").strip())
+        token = bearer_token(authorization)
+        return None if token is None else await access_grant_for(get_pool(), token)
 
     def allowed(found: AccessGrant | None, authorization: str | None, *scopes: str) -> AccessGrant:
-        if not authorization or not authorization.startswith("Bearer "):
+        if bearer_token(authorization) is None:
             raise HTTPException(401, "a customs or admin token is required (Bearer …)")
         if found is None:
             raise HTTPException(401, "unknown, expired or revoked token")

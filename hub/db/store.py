@@ -10,6 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
+from hub.errors import ConfigError
 from hub.reference import Port
 
 
@@ -180,3 +181,16 @@ async def lock_keys(connection: asyncpg.Connection, keys: Collection[str]) -> No
         "(SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS ordered",
         list(keys),
     )
+
+
+async def check_subject(connection: asyncpg.Connection, kind: str, subject: str) -> None:
+    """Refuse a token or principal for a port (``kind`` "port") that is not a reference port,
+    or for a customs authority ("customs") of a country with none."""
+    if kind == "port" and not await connection.fetchval(
+        "SELECT 1 FROM ports WHERE unlocode = $1", subject
+    ):
+        raise ConfigError(f"{subject} is not a reference port (`hub settings`: HUB_PORTS_FILE)")
+    if kind == "customs" and not await connection.fetchval(
+        "SELECT 1 FROM ports WHERE country = $1", subject
+    ):
+        raise ConfigError(f"{subject} is not the country of any reference port")

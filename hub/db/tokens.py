@@ -1,5 +1,6 @@
 """Tokens of the HTTP API, stored only as SHA-256: publisher tokens (one or more per port) for
-ingestion, customs tokens (per country) for certificate verdicts, admin tokens for the registry."""
+ingestion, customs tokens (per country) for certificate verdicts, reader tokens for the KPIs and
+indicators, admin tokens for the registry (and every read)."""
 
 from __future__ import annotations
 
@@ -77,12 +78,21 @@ async def publisher_for(
 
 CUSTOMS_TOKEN_PREFIX = "hubc_"
 ADMIN_TOKEN_PREFIX = "huba_"
+READER_TOKEN_PREFIX = "hubk_"
+
+SCOPE_PREFIXES = {
+    "customs": CUSTOMS_TOKEN_PREFIX,
+    "admin": ADMIN_TOKEN_PREFIX,
+    "kpis": READER_TOKEN_PREFIX,
+}
+"""Each scope of ``access_tokens`` (migrations 0006 and 0011) and the prefix of its tokens."""
 
 
 @dataclass(frozen=True, slots=True)
 class AccessGrant:
-    """What a customs or admin token allows: ``scope`` ``"customs"`` reads the verdicts of
-    the country ``subject``; ``"admin"`` manages the issuer registry."""
+    """What an access token allows: ``scope`` ``"customs"`` reads the verdicts of the country
+    ``subject``; ``"kpis"`` (read:kpis) reads the KPIs and indicators; ``"admin"`` manages the
+    issuer registry and may read everything."""
 
     scope: str
     subject: str
@@ -104,10 +114,9 @@ async def create_access_token(
     label: str = "",
     expires_at: datetime | None = None,
 ) -> str:
-    """A new customs (``subject`` = ISO country) or admin token (until ``expires_at``; None:
-    until revoked). Returned once; only its digest is stored."""
-    prefix = {"customs": CUSTOMS_TOKEN_PREFIX, "admin": ADMIN_TOKEN_PREFIX}[scope]
-    token = prefix + secrets.token_urlsafe(32)
+    """A new customs (``subject`` = ISO country), reader (``"kpis"``) or admin token (until
+    ``expires_at``; None: until revoked). Returned once; only its digest is stored."""
+    token = SCOPE_PREFIXES[scope] + secrets.token_urlsafe(32)
     await connection.execute(
         "INSERT INTO access_tokens (token_sha256, scope, subject, label, expires_at) "
         "VALUES ($1, $2, $3, $4, $5)",
@@ -136,7 +145,7 @@ async def revoke_access_tokens(
 async def access_grant_for(
     connection: asyncpg.Connection | asyncpg.Pool, token: str
 ) -> AccessGrant | None:
-    """The grant of an active customs or admin token, or None."""
+    """The grant of an active customs, reader or admin token, or None."""
     row = await connection.fetchrow(
         "SELECT scope, subject, label FROM access_tokens "
         "WHERE token_sha256 = $1 AND revoked_at IS NULL"

@@ -6,8 +6,14 @@ Layout under ``<state_dir>/kafka``::
     data/              KRaft metadata and topic logs (formatted once)
     cluster.id         the cluster id the data folder was formatted with
     server.properties  generated on every start from the settings
-    broker.log         the broker's own log (log4j2)
+    broker.log         the broker's own log (log4j2), failed logins included
+    authorizer.log     every operation the ACLs refused (principal, operation, resource, host)
     broker.pid         pid of the running broker
+
+Two client listeners: PLAINTEXT on loopback for the hub's own processes (their principal,
+``User:ANONYMOUS``, is the broker's super user), and SASL/SCRAM-SHA-512 for the tenants (ports and
+customs authorities), whose every operation is checked against the ACLs that ``hub tenants``
+writes; with no ACL, nothing is allowed.
 
 Start, stop and status are idempotent: a broker already running from this folder is reused,
 never started twice; a port held by another process or a data folder formatted by someone else
@@ -49,6 +55,10 @@ READY_TIMEOUT_S = 90.0
 # The broker answers its port a few seconds before it can serve a produce; probing a real
 # round trip avoids the first client of the hub racing the group coordinator's start.
 READINESS_TOPIC = "hub.readiness"
+TENANT_LISTENER = "TENANTS"
+TENANT_SASL_MECHANISM = "SCRAM-SHA-512"
+# The principal of a PLAINTEXT (loopback-only) connection: the hub's own processes.
+HUB_PRINCIPAL = "User:ANONYMOUS"
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +80,14 @@ class LocalKafka:
         port: int = 9092,
         controller_port: int = 9093,
         heap_mb: int = 512,
+        tenant_port: int = 9094,
+        tenant_host: str = "127.0.0.1",
     ) -> None:
         self.home = state_dir / "kafka"
         self.port = port
         self.controller_port = controller_port
+        self.tenant_port = tenant_port
+        self.tenant_host = tenant_host
         self.heap_mb = heap_mb
         self.libs = self.home / f"libs-{KAFKA_VERSION}"
         self.data = self.home / "data"
@@ -81,11 +95,17 @@ class LocalKafka:
         self.properties = self.home / "server.properties"
         self.log4j_config = self.home / "log4j2.yaml"
         self.log_file = self.home / "broker.log"
+        self.authorizer_log = self.home / "authorizer.log"
         self.pid_file = self.home / "broker.pid"
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def tenant_bootstrap(self) -> str:
+        """Where tenants connect, with SASL/SCRAM."""
+        return f"{self.tenant_host}:{self.tenant_port}"
 
     # -- public operations -------------------------------------------------------------
 
@@ -99,6 +119,12 @@ class LocalKafka:
         # Two `hub` commands starting at once must not launch two brokers on one folder.
         with exclusive_lock(self.home / ".start.lock"):
             pid = self._running_pid()
+            if pid is not None and self._config_changed():
+                raise KafkaError(
+                    f"the Kafka broker running from {self.home} (pid {pid}) was started with "
+                    "other settings (ports or listeners); stop it (`hub services stop`) and start "
+                    "again"
+                )
             if pid is None:
                 # Cheap checks first: a taken port or a stale folder fails before any download.
                 self._check_ports_free()
@@ -172,43 +198,65 @@ class LocalKafka:
 
     def _check_ports_free(self) -> None:
         for name, port in (("HUB_KAFKA_PORT", self.port),
-                           ("HUB_KAFKA_CONTROLLER_PORT", self.controller_port)):  # fmt: skip
+                           ("HUB_KAFKA_CONTROLLER_PORT", self.controller_port),
+                           ("HUB_KAFKA_TENANT_PORT", self.tenant_port)):  # fmt: skip
             if not port_is_free(port):
                 raise KafkaError(
                     f"port {port} ({name}) on 127.0.0.1 is already in use by another process; "
                     f"stop it or set {name} to a free port"
                 )
 
-    def _write_config(self) -> None:
-        self.properties.write_text(
-            "\n".join(
-                [
-                    "process.roles=broker,controller",
-                    "node.id=1",
-                    f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},"
-                    f"CONTROLLER://127.0.0.1:{self.controller_port}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-                    "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                    "inter.broker.listener.name=PLAINTEXT",
-                    f"log.dirs={self.data}",
-                    # Topics are created by the hub with their intended partitions; a typo in
-                    # a topic name must fail, not silently create a new topic.
-                    "auto.create.topics.enable=false",
-                    "num.partitions=6",
-                    "offsets.topic.replication.factor=1",
-                    "offsets.topic.num.partitions=10",
-                    "transaction.state.log.replication.factor=1",
-                    "transaction.state.log.min.isr=1",
-                    "share.coordinator.state.topic.replication.factor=1",
-                    "share.coordinator.state.topic.min.isr=1",
-                    "group.initial.rebalance.delay.ms=0",
-                    "log.retention.hours=168",
-                    "",
-                ]
-            )
+    def _config_changed(self) -> bool:
+        try:
+            return self.properties.read_text() != self._server_properties()
+        except OSError:
+            return True
+
+    def _server_properties(self) -> str:
+        tenants = TENANT_LISTENER
+        return "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{self.port},"
+                f"CONTROLLER://127.0.0.1:{self.controller_port},"
+                f"{tenants}://{self.tenant_host}:{self.tenant_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port},"
+                f"{tenants}://{self.tenant_host}:{self.tenant_port}",
+                "controller.listener.names=CONTROLLER",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,"
+                f"{tenants}:SASL_PLAINTEXT",
+                "inter.broker.listener.name=PLAINTEXT",
+                f"listener.name.{tenants.lower()}.sasl.enabled.mechanisms={TENANT_SASL_MECHANISM}",
+                f"listener.name.{tenants.lower()}.{TENANT_SASL_MECHANISM.lower()}.sasl.jaas.config="
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+                # Tenants may do exactly what their ACLs allow; the hub's loopback processes
+                # (and the controller, on its loopback listener) everything.
+                "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                f"super.users={HUB_PRINCIPAL}",
+                "allow.everyone.if.no.acl.found=false",
+                f"log.dirs={self.data}",
+                # Topics are created by the hub with their intended partitions; a typo in
+                # a topic name must fail, not silently create a new topic.
+                "auto.create.topics.enable=false",
+                "num.partitions=6",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=10",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "log.retention.hours=168",
+                "",
+            ]
         )
+
+    def _write_config(self) -> None:
+        self.properties.write_text(self._server_properties())
+        # Refused operations go to their own file, which an operator (and the tenant matrix
+        # test) reads to see who tried what.
         self.log4j_config.write_text(
             "Configuration:\n"
             "  Appenders:\n"
@@ -216,11 +264,22 @@ class LocalKafka:
             "      name: STDOUT\n"
             "      PatternLayout:\n"
             '        Pattern: "[%d] %p %m (%c)%n"\n'
+            "    File:\n"
+            "      name: AUTHORIZER\n"
+            f"      fileName: {self.authorizer_log}\n"
+            "      PatternLayout:\n"
+            '        Pattern: "[%d] %p %m%n"\n'
             "  Loggers:\n"
             "    Root:\n"
             "      level: INFO\n"
             "      AppenderRef:\n"
             "        - ref: STDOUT\n"
+            "    Logger:\n"
+            "      - name: kafka.authorizer.logger\n"
+            "        level: INFO\n"
+            "        additivity: false\n"
+            "        AppenderRef:\n"
+            "          - ref: AUTHORIZER\n"
         )
 
     def _check_data_folder(self) -> None:
@@ -259,7 +318,11 @@ class LocalKafka:
 
     def _new_cluster_id(self) -> str:
         # KRaft wants a base64url-encoded 16-byte id, the form StorageTool random-uuid prints.
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # Like Kafka's own Uuid.randomUuid, never one starting with "-": the storage tool would
+        # take it for an option.
+        cluster_id = "-"
+        while cluster_id.startswith("-"):
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         self.cluster_id_file.write_text(cluster_id)
         return cluster_id
 
@@ -286,8 +349,8 @@ class LocalKafka:
         log_handle.close()
         self.pid_file.write_text(str(process.pid))
         say(
-            f"Kafka {KAFKA_VERSION} starting on {self.bootstrap} (pid {process.pid}, "
-            f"log {self.log_file})"
+            f"Kafka {KAFKA_VERSION} starting on {self.bootstrap} (tenants: SASL/SCRAM on "
+            f"{self.tenant_bootstrap}; pid {process.pid}, log {self.log_file})"
         )
         return process.pid
 

@@ -5,6 +5,10 @@ history) are when certificate verdicts pour in: the certificates page is opened 
 of its own, and read at the end; meanwhile the overview, a port page and the indicators page are
 checked in another tab. Full-page screenshots go to ``test-artifacts/dashboard/`` for a human to
 look at. Any console error or uncaught exception in the page fails the test.
+
+The KPI pages read with a read:kpis token: a tab without one shows what is needed (and takes a
+pasted token); the journey's tabs get theirs in the address's fragment (#token=…), as the main
+job prints it.
 """
 
 from __future__ import annotations
@@ -30,9 +34,12 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from hub.settings import PROJECT_ROOT
 from tests.integration.helpers import (
     Services,
+    api_answering,
+    bearer,
     eventually,
     free_port,
     hub_environment,
+    reader_token,
     start_hub,
     stop_process,
 )
@@ -44,6 +51,12 @@ CUSTOMS_COUNTRY = "PE"
 # the KPI stream blocked to see the dashboard fall back to polling.
 EXPECTED_401 = re.compile(r"Failed to load resource: .*401")
 BLOCKED = re.compile(r"Failed to load resource: net::ERR_FAILED")
+# The KPI calls of a tab without a read:kpis token (401) and with a customs token (403).
+REFUSED = re.compile(r"Failed to load resource: .*40[13]")
+ACCESS_STATUS = (
+    "() => { const card = document.querySelector('#access-needed');"
+    " return card ? card.dataset.status : null; }"
+)
 
 # Whether some chart drawn in the elements a CSS selector matches has data points.
 ANY_CHART_HAS_DATA = """
@@ -202,14 +215,9 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
     for old in ARTIFACTS.glob("*.png"):
         old.unlink()
     async with httpx.AsyncClient(base_url=hub.base, timeout=10) as client:
-
-        async def serving() -> bool:
-            try:
-                return (await client.get("/v1/ports")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await eventually(serving, 90, "the hub answering /v1/ports")
+        await api_answering(client)
+        reader = await reader_token(hub.database_url, "dashboard test")
+        client.headers.update(bearer(reader))
         token = await _customs_token(hub.database_url, CUSTOMS_COUNTRY)
         verdicts_before = await _last_verdict_id(hub.database_url)
 
@@ -235,6 +243,29 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
         assert "Peru" in await certificates.inner_text("#stream-status")
         stored = await certificates.evaluate("JSON.stringify(sessionStorage)")
         assert token in stored and token not in certificates.url
+        # This tab has no read:kpis token: the header says so, the certificates work all the same.
+        assert await certificates.inner_text("#feed-mode") == "Token needed"
+
+        # Without a read:kpis token the KPI pages say what is needed instead of drawing charts;
+        # a customs token is refused too (403); a pasted read:kpis token opens them.
+        anonymous = await context.new_page()
+        problems.watch(anonymous, "no token", allowed=REFUSED)
+        await anonymous.goto(f"{hub.base}/dashboard/")
+        await wait_for(anonymous, ACCESS_STATUS, check=lambda s: s == "401", what="the 401 notice")
+        notice = await anonymous.inner_text("#access-needed")
+        assert "read:kpis" in notice and "hub tokens add-reader" in notice, notice
+        assert await anonymous.locator("#map").count() == 0
+        assert await anonymous.inner_text("#feed-mode") == "Token needed"
+        await anonymous.screenshot(path=str(ARTIFACTS / "access-needed.png"), full_page=True)
+        await anonymous.fill("#reader-token", token)
+        await anonymous.click("#use-token")
+        await wait_for(anonymous, ACCESS_STATUS, check=lambda s: s == "403", what="the 403 notice")
+        assert "cannot read KPIs" in await anonymous.inner_text("#access-needed")
+        await anonymous.fill("#reader-token", reader)
+        await anonymous.click("#use-token")
+        await anonymous.wait_for_selector("#ports-table tbody tr")
+        assert await anonymous.locator("#access-needed").count() == 0
+        await anonymous.close()
 
         page = await context.new_page()
         problems.watch(page, "dashboard")
@@ -244,9 +275,11 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
 
         await eventually(latest_has_ports, 90, "KPIs on /v1/kpis/latest")
 
-        # Regional overview: "/" leads to it; the map has the ports, the table every port.
-        await page.goto(f"{hub.base}/")
-        assert page.url.startswith(f"{hub.base}/dashboard/")
+        # Regional overview: "/" leads to it with the token of the address, which leaves the
+        # address bar for the tab's storage; the map has the ports, the table every port.
+        await page.goto(f"{hub.base}/#token={reader}")
+        assert page.url == f"{hub.base}/dashboard/#/"
+        assert reader in await page.evaluate("JSON.stringify(sessionStorage)")
         await wait_for(
             page,
             SERIES_LENGTHS,
@@ -376,11 +409,12 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
         )
         assert _first(await page.evaluate(SERIES_LENGTHS, "#mechanism-chart")) > 0
         assert await page.locator("#indicators-table tbody tr").count() >= 7
-        csv_link = await page.get_attribute("#csv-links a", "href")
-        assert csv_link and "format=csv" in csv_link and "level=country" in csv_link
-        download = await page.request.get(csv_link)
-        assert download.ok and download.headers["content-type"].startswith("text/csv")
-        assert (await download.text()).startswith("level,entity,period")
+        # The CSV is fetched with the tab's token (a plain link could not send it).
+        async with page.expect_download() as downloading:
+            await page.click('#csv-links button[data-level="country"]')
+        download = await downloading.value
+        assert download.suggested_filename == "indicators-country-day.csv"
+        assert Path(await download.path()).read_text().startswith("level,entity,period")
         await _settle(page)
         await page.screenshot(path=str(ARTIFACTS / "indicators.png"), full_page=True)
 
@@ -388,7 +422,7 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
         polling = await context.new_page()
         problems.watch(polling, "polling", allowed=BLOCKED)
         await polling.route("**/v1/kpis/stream", lambda route: route.abort())
-        await polling.goto(f"{hub.base}/dashboard/#/indicators")
+        await polling.goto(f"{hub.base}/dashboard/#token={reader}")
         await wait_for(
             polling,
             "() => [document.querySelector('#feed-status').dataset.mode,"

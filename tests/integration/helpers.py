@@ -19,6 +19,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from connectors.generator import domain_of
+from hub.db.tokens import create_access_token
 from hub.kafka_topics import INGEST_TOPICS
 from hub.local.kafka import LocalKafka
 from hub.local.postgres import LocalPostgres
@@ -33,6 +34,7 @@ from streams.kpis.windows import window_aggregates
 TEST_STATE_DIR = PROJECT_ROOT / ".hub" / "test-services"
 TEST_KAFKA_PORT = int(os.environ.get("HUB_TEST_KAFKA_PORT", "29092"))
 TEST_KAFKA_CONTROLLER_PORT = TEST_KAFKA_PORT + 1
+TEST_KAFKA_TENANT_PORT = TEST_KAFKA_PORT + 2
 TEST_POSTGRES_PORT = int(os.environ.get("HUB_TEST_POSTGRES_PORT", "55433"))
 # Durations are compared within a second, whatever their unit.
 SECOND_IN = {"h": 1 / 3600, "min": 1 / 60, "days": 1 / 86400}
@@ -141,6 +143,22 @@ async def api_answering(client: httpx.AsyncClient, timeout_s: float = 90) -> Non
             return False
 
     await eventually(answering, timeout_s, "the API to answer")
+
+
+async def reader_token(database_url: str, label: str = "tests") -> str:
+    """A new read:kpis token (as `hub tokens add-reader` makes) in the hub's database, which must
+    be migrated already (a started `hub api` or `hub run` has done it): every test that reads
+    KPIs, indicators or the ports list over HTTP sends one."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        return await create_access_token(connection, "kpis", "", label)
+    finally:
+        await connection.close()
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The ``Authorization`` header that presents ``token``."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 def stop_process(process: subprocess.Popen[bytes], signal_number: int, timeout_s: float) -> int:

@@ -1,8 +1,10 @@
-"""Token expiry and revocation, and the audit log of verdict reads and admin actions (issue 9)."""
+"""Token expiry and revocation, the scopes of the HTTP API (publish:PORT, read:validations:COUNTRY,
+read:kpis, admin), and the audit log of verdict reads, refusals and admin actions (issue 9)."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import subprocess
 import sys
@@ -18,11 +20,41 @@ from hub.settings import PROJECT_ROOT
 from tests.integration.helpers import (
     Services,
     api_answering,
+    bearer,
     free_port,
+    reader_token,
     start_hub,
     stop_process,
     worker_environment,
 )
+
+# Every route that serves KPIs, indicators or the ports list (a read:kpis or admin token each).
+KPI_READS = (
+    "/v1/ports",
+    "/v1/kpis/latest",
+    "/v1/kpis/stream",
+    "/v1/ports/PECLL/kpis",
+    "/v1/ports/PECLL/calls",
+    "/v1/port-calls/PECLL/CALL-1",
+    "/v1/indicators",
+)
+# Every GET route of the API but the schema registry's, as OpenAPI names them: a new one must be
+# placed here, with or without the read:kpis guard.
+KPI_ROUTES = {
+    "/v1/ports",
+    "/v1/ports/{unlocode}/kpis",
+    "/v1/ports/{unlocode}/calls",
+    "/v1/port-calls/{port}/{port_call_id}",
+    "/v1/kpis/latest",
+    "/v1/kpis/stream",
+    "/v1/indicators",
+}
+OTHER_GET_ROUTES = {
+    "/health",  # open
+    "/v1/validations/stream",  # customs token
+    "/v1/validations/{certificate_id}",  # customs or admin token
+    "/v1/admin/issuers",  # admin token
+}
 
 
 async def test_expired_and_revoked_tokens_are_refused_and_every_verdict_read_is_audited(
@@ -109,6 +141,10 @@ async def test_token_commands_print_the_validity_and_are_audited(
     forever = await asyncio.to_thread(hub, "add-admin", "--expires-days", "0")
     revoked = await asyncio.to_thread(hub, "revoke-customs", "PE")
     wrong = await asyncio.to_thread(hub, "add-admin", "--expires-days", "-1")
+    reader = await asyncio.to_thread(hub, "add-reader", "--label", "board", "--expires-days", "30")
+    reader_for_peru = await asyncio.to_thread(hub, "add-reader", "PE")
+    readers_revoked = await asyncio.to_thread(hub, "revoke-reader")
+    usage = await asyncio.to_thread(hub, "--help")
 
     assert created.returncode == 0 and created.stdout.startswith("hubc_")
     in_a_year = (datetime.now(UTC) + timedelta(days=365)).strftime("%Y-%m-%d")
@@ -116,17 +152,33 @@ async def test_token_commands_print_the_validity_and_are_audited(
     assert "valid until revoked" in forever.stderr
     assert "1 customs PE token(s) revoked" in revoked.stderr
     assert wrong.returncode == 2 and "--expires-days" in wrong.stderr
+    assert reader.returncode == 0 and reader.stdout.startswith("hubk_"), reader.stderr
+    in_a_month = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%d")
+    assert f"reader token created, valid until {in_a_month}" in reader.stderr
+    dashboard = f"http://127.0.0.1:8080/dashboard/#token={reader.stdout.strip()}"
+    assert dashboard in reader.stderr
+    assert reader_for_peru.returncode == 2
+    assert "hub tokens add-reader takes no subject" in reader_for_peru.stderr
+    assert "1 reader token(s) revoked" in readers_revoked.stderr
+    assert "add-reader" in usage.stdout and "read:kpis" in usage.stdout
     connection = await asyncpg.connect(fresh_database)
     try:
         rows = await connection.fetch("SELECT actor, action, target FROM audit_log ORDER BY id")
+        scopes = await connection.fetch(
+            "SELECT scope, label, revoked_at IS NOT NULL AS revoked FROM access_tokens "
+            "WHERE scope = 'kpis'"
+        )
     finally:
         await connection.close()
     assert [(r["action"], r["target"]) for r in rows] == [
         ("tokens.add-customs", "PE/aduana"),
         ("tokens.add-admin", "/"),
         ("tokens.revoke-customs", "PE/"),
+        ("tokens.add-reader", "/board"),
+        ("tokens.revoke-reader", "/"),
     ]
     assert all(r["actor"].startswith("cli:") for r in rows)
+    assert [(r["label"], r["revoked"]) for r in scopes] == [("board", True)]
 
 
 async def test_every_tenant_is_refused_every_endpoint_that_is_not_its_own_and_it_is_logged(
@@ -154,9 +206,15 @@ async def test_every_tenant_is_refused_every_endpoint_that_is_not_its_own_and_it
                         pool, "customs", "PE", "old", past
                     ),
                     "revoked port BRSSZ": await create_port_token(pool, "BRSSZ", "old"),
+                    "reader": await create_access_token(pool, "kpis", "", "t"),
+                    "expired reader": await create_access_token(pool, "kpis", "", "old", past),
+                    "revoked reader": await create_access_token(pool, "kpis", "", "gone"),
                 }
                 await pool.execute(
                     "UPDATE publisher_tokens SET revoked_at = now() WHERE port = 'BRSSZ'"
+                )
+                await pool.execute(
+                    "UPDATE access_tokens SET revoked_at = now() WHERE label = 'gone'"
                 )
                 await pool.execute(
                     """
@@ -177,14 +235,19 @@ async def test_every_tenant_is_refused_every_endpoint_that_is_not_its_own_and_it
                 stream = ("GET", "/v1/validations/stream", None)
                 admin_list = ("GET", "/v1/admin/issuers", None)
                 admin_put = ("PUT", "/v1/admin/issuers/PE/ABC", entity)
+                kpis: list[Attempt] = [("GET", path, None) for path in KPI_READS]
+                everything_else = [publish, edifact, read_pe, stream, admin_list, admin_put]
                 forbidden: dict[str | None, list[Attempt]] = {
-                    None: [publish, edifact, read_pe, stream, admin_list, admin_put],
-                    "port PECLL": [read_pe, stream, admin_list, admin_put],
-                    "customs PE": [publish, edifact, admin_list, admin_put],
-                    "customs EC": [publish, edifact, read_pe, admin_list, admin_put],
+                    None: [*everything_else, *kpis],
+                    "port PECLL": [read_pe, stream, admin_list, admin_put, *kpis],
+                    "customs PE": [publish, edifact, admin_list, admin_put, *kpis],
+                    "customs EC": [publish, edifact, read_pe, admin_list, admin_put, *kpis],
                     "admin": [publish, edifact, stream],
-                    "expired customs PE": [read_pe, stream, admin_list],
-                    "revoked port BRSSZ": [publish, edifact],
+                    "expired customs PE": [read_pe, stream, admin_list, *kpis],
+                    "revoked port BRSSZ": [publish, edifact, *kpis],
+                    "reader": everything_else,
+                    "expired reader": [*everything_else, *kpis],
+                    "revoked reader": [*everything_else, *kpis],
                 }
                 attempts = refused = 0
                 for who, endpoints in forbidden.items():
@@ -228,13 +291,126 @@ async def test_every_tenant_is_refused_every_endpoint_that_is_not_its_own_and_it
         print(f"HTTP matrix: {refused} refused / {attempts} attempts")
         assert refused == attempts == sum(map(len, forbidden.values())) + 1
         # Every refusal by token is in the audit log (the PORT_NOT_OWNED one is dead-lettered
-        # and counted instead, as every refused event is).
+        # and counted instead, as every refused event is), refused KPI reads included; allowed
+        # KPI reads are not audited (see hub/api/access.py).
         assert len(logged) == attempts - 1
         assert all(row["outcome"].split(" ")[0] in ("401", "403") for row in logged)
         assert {row["action"] for row in logged} == {
             "events.publish", "edifact.publish", "validations.read", "validations.stream",
-            "issuers.list", "issuers.put-entity",
+            "issuers.list", "issuers.put-entity", "kpis.read",
         }  # fmt: skip
+        kpi_refusals = [row for row in logged if row["action"] == "kpis.read"]
+        kpi_attempts = [a for attempts_of in forbidden.values() for a in attempts_of if a in kpis]
+        assert len(kpi_refusals) == len(kpi_attempts) == 8 * len(KPI_READS)
         assert not_owned == 1
+    finally:
+        stop_process(api, signal.SIGTERM, 30)
+
+
+async def test_kpi_reads_need_a_reader_or_admin_token_checked_on_every_request(
+    services: Services, fresh_database: str, namespace: str, tmp_path: Path
+) -> None:
+    """read:kpis: no token or one the hub does not honour → 401, a token of another kind → 403,
+    a reader or admin token → the data; a revoked reader is refused from the next request on and
+    its open KPI stream ends. Health, metrics, the registry, the docs and the dashboard's files
+    stay open."""
+    port_http = free_port()
+    environment = worker_environment(services, fresh_database, namespace, tmp_path) | {
+        "HUB_HTTP_PORT": str(port_http)
+    }
+    api = start_hub(["api"], environment, tmp_path / "api.log")
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_http}") as client:
+            await api_answering(client)
+            pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
+            try:
+                reader = await reader_token(fresh_database)
+                admin = await create_access_token(pool, "admin", "", "ops")
+                publisher = await create_port_token(pool, "PECLL", "terminal")
+                customs = await create_access_token(pool, "customs", "PE", "aduana")
+                first_audit = await pool.fetchval("SELECT coalesce(max(id), 0) FROM audit_log")
+                reads = [path for path in KPI_READS if path != "/v1/kpis/stream"]
+
+                async def statuses(headers: dict[str, str]) -> dict[str, int]:
+                    return {p: (await client.get(p, headers=headers)).status_code for p in reads}
+
+                allowed = dict.fromkeys(reads, 200) | {"/v1/port-calls/PECLL/CALL-1": 404}
+                assert await statuses(bearer(reader)) == allowed
+                assert await statuses(bearer(admin)) == allowed
+                assert await statuses(bearer(publisher)) == dict.fromkeys(reads, 403)
+                assert await statuses(bearer(customs)) == dict.fromkeys(reads, 403)
+                assert await statuses({}) == dict.fromkeys(reads, 401)
+                assert await statuses(bearer("hubk_made-up")) == dict.fromkeys(reads, 401)
+
+                anonymous = await client.get("/v1/kpis/latest")
+                assert anonymous.headers["www-authenticate"] == "Bearer"
+                assert "hub tokens add-reader" in anonymous.json()["detail"]
+                made_up = await client.get("/v1/kpis/latest", headers=bearer("hubk_made-up"))
+                assert made_up.json()["detail"] == "unknown, expired or revoked token"
+                wrong_kind = await client.get("/v1/indicators", headers=bearer(customs))
+                assert "a customs token cannot read KPIs" in wrong_kind.json()["detail"]
+                csv = await client.get(
+                    "/v1/indicators", params={"format": "csv"}, headers=bearer(reader)
+                )
+                assert csv.headers["content-type"].startswith("text/csv")
+                for open_path in ("/metrics", "/registry/subjects", "/docs", "/openapi.json",
+                                  "/dashboard/", "/dashboard/app.js", "/dashboard/style.css"):  # fmt: skip
+                    assert (await client.get(open_path)).status_code == 200, open_path
+                assert (await client.get("/health")).status_code in (200, 503)  # no worker
+                spec = (await client.get("/openapi.json")).json()
+                get_routes = {
+                    path
+                    for path, operations in spec["paths"].items()
+                    if "get" in operations and not path.startswith("/registry")
+                }
+                assert get_routes == KPI_ROUTES | OTHER_GET_ROUTES
+                templates = [re.compile(re.sub(r"\{\w+\}", "[^/]+", r) + "$") for r in KPI_ROUTES]
+                assert all(any(t.match(path) for path in KPI_READS) for t in templates)
+                for path in OTHER_GET_ROUTES - {"/health"}:
+                    concrete = re.sub(r"\{\w+\}", "X", path)
+                    answer = await client.get(concrete, headers=bearer(reader))
+                    assert answer.status_code in (401, 403), (path, answer.status_code)
+
+                # The stream is open with the reader's token; revoking it refuses the next
+                # request at once and ends the stream within its poll interval.
+                async with client.stream(
+                    "GET", "/v1/kpis/stream", headers=bearer(reader), timeout=30
+                ) as stream:
+                    assert stream.status_code == 200
+                    lines = stream.aiter_lines()
+                    assert await anext(lines) == "event: kpis"
+                    await pool.execute(
+                        "UPDATE access_tokens SET revoked_at = now() WHERE scope = 'kpis'"
+                    )
+                    revoked_at = time.monotonic()
+                    refused = await client.get("/v1/ports", headers=bearer(reader))
+                    assert refused.status_code == 401
+                    assert time.monotonic() - revoked_at < 1.0
+                    async for _ in lines:  # until the hub ends the stream
+                        pass
+                    assert time.monotonic() - revoked_at < 10.0
+
+                logged = await pool.fetch(
+                    "SELECT actor, action, target, outcome FROM audit_log WHERE id > $1 "
+                    "ORDER BY id",
+                    first_audit,
+                )
+            finally:
+                await pool.close()
+        # Refusals are audited, allowed reads are not: 4 refused rounds of every read (port,
+        # customs, none, made-up), the 3 single refusals above and the revoked reader's.
+        kpi_refusals = [row for row in logged if row["action"] == "kpis.read"]
+        assert len(kpi_refusals) == 4 * len(reads) + 3 + 1
+        actors = {row["actor"] for row in kpi_refusals}
+        assert {"port:PECLL/terminal", "customs:PE/aduana", "anonymous"} <= actors
+        assert not any(reader in row["actor"] or "kpis:" in row["actor"] for row in kpi_refusals)
+        assert logged[-1]["target"] == "/v1/ports" and logged[-1]["outcome"].startswith("401")
+        # The reader's token tried on the verdict and registry routes: refused there, and logged.
+        others = [(row["action"], row["outcome"][:3]) for row in logged if row not in kpi_refusals]
+        assert sorted(others) == [
+            ("issuers.list", "403"),
+            ("validations.read", "403"),
+            ("validations.stream", "403"),
+        ]
     finally:
         stop_process(api, signal.SIGTERM, 30)

@@ -85,6 +85,7 @@ def test_a_taken_kafka_port_stops_the_main_job(tmp_path: Path) -> None:
             {
                 "HUB_KAFKA_PORT": str(taken),
                 "HUB_KAFKA_CONTROLLER_PORT": str(free_port()),
+                "HUB_KAFKA_TENANT_PORT": str(free_port()),
                 "HUB_STATE_DIR": str(tmp_path),
                 "HUB_HTTP_PORT": str(free_port()),
             }

@@ -23,10 +23,12 @@ from streams.indicators.reference import all_indicators
 from streams.kpis.reference import all_kpis
 from tests.integration.helpers import (
     Services,
+    bearer,
     eventually,
     free_port,
     hub_environment,
     publish_events,
+    reader_token,
     start_hub,
     stop_process,
     worker_started,
@@ -106,7 +108,10 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         assert ("mechanism", "PA", "intra_regional_share_value_pct") in expected
         assert ("region", "LAC", "certificate_adoption_pct") in expected
         assert {key[0] for key in expected} == {"port", "country", "mechanism", "region"}
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}") as client:
+        reader = bearer(await reader_token(fresh_database))
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{http_port}", headers=reader
+        ) as client:
             params = {"level": "country", "id": "PE", "period": "month",
                       "from": MONTH.isoformat(), "to": NEXT_MONTH.isoformat()}  # fmt: skip
             answer = await client.get("/v1/indicators", params=params)

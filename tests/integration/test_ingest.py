@@ -352,7 +352,7 @@ async def test_the_python_client_publishes_typed_events_in_batches(
         {
             "event_id": str(foreign.event_id),
             "reason": "PORT_NOT_OWNED",
-            "detail": "this token publishes for PECLL, not for BRSSZ",
+            "detail": "this publisher publishes for PECLL, not for BRSSZ",
         }
     ]
     assert report.failed == []

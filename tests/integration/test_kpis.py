@@ -22,12 +22,14 @@ from streams.kpis.reference import all_kpis
 from streams.kpis.windows import window_aggregates
 from tests.integration.helpers import (
     Services,
+    bearer,
     eventually,
     free_port,
     kpi_differences,
     kpi_key,
     publish_events,
     read_topic,
+    reader_token,
     start_hub,
     stop_process,
     stored_kpis,
@@ -141,7 +143,10 @@ async def test_a_hand_made_call_reads_back_through_the_api(
     try:
         await eventually(lambda: worker_started(pool), 90, "the worker's start")
         await publish_events(services.bootstrap, pool, namespace, list(reversed(events)))
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_http}") as client:
+        reader = bearer(await reader_token(fresh_database))
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port_http}", headers=reader
+        ) as client:
 
             async def departed() -> bool:
                 try:

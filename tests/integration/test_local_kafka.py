@@ -60,10 +60,27 @@ async def test_starting_a_running_broker_again_reuses_it(services: Services) -> 
     before = services.kafka.status()
     assert before.running
     again = LocalKafka(
-        services.kafka.home.parent, services.kafka.port, services.kafka.controller_port
+        services.kafka.home.parent,
+        services.kafka.port,
+        services.kafka.controller_port,
+        tenant_port=services.kafka.tenant_port,
     )
     assert await again.start() is False
     assert again.status().pid == before.pid
+
+
+async def test_a_running_broker_started_with_other_listeners_is_not_reused(
+    services: Services,
+) -> None:
+    other = LocalKafka(
+        services.kafka.home.parent,
+        services.kafka.port,
+        services.kafka.controller_port,
+        tenant_port=free_port(),
+    )
+    with pytest.raises(KafkaError, match="was started with other settings"):
+        await other.start()
+    assert services.kafka.status().running
 
 
 async def test_a_taken_kafka_port_is_refused_with_the_setting_named(tmp_path: Path) -> None:
@@ -71,14 +88,18 @@ async def test_a_taken_kafka_port_is_refused_with_the_setting_named(tmp_path: Pa
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         taken = squatter.getsockname()[1]
-        broker = LocalKafka(tmp_path, port=taken, controller_port=free_port())
+        broker = LocalKafka(
+            tmp_path, port=taken, controller_port=free_port(), tenant_port=free_port()
+        )
         with pytest.raises(KafkaError, match=rf"port {taken} \(HUB_KAFKA_PORT\).*already in use"):
             await broker.start()
     assert broker.status().running is False
 
 
 async def test_a_stale_data_folder_is_refused_not_reformatted(tmp_path: Path) -> None:
-    broker = LocalKafka(tmp_path, port=free_port(), controller_port=free_port())
+    broker = LocalKafka(
+        tmp_path, port=free_port(), controller_port=free_port(), tenant_port=free_port()
+    )
     broker.data.mkdir(parents=True)
     (broker.data / "meta.properties").write_text(f"cluster.id={uuid.uuid4().hex}\nnode.id=1\n")
     with pytest.raises(KafkaError, match="stale Kafka data folder"):

@@ -13,9 +13,12 @@ import httpx
 from hub.local.process import pid_alive
 from tests.integration.helpers import (
     Services,
+    api_answering,
+    bearer,
     eventually,
     free_port,
     hub_environment,
+    reader_token,
     start_hub,
     stop_process,
 )
@@ -45,18 +48,24 @@ async def test_main_job_serves_live_port_counts_and_stops_on_ctrl_c(
     )
     base = f"http://127.0.0.1:{http_port}"
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+        async with (
+            httpx.AsyncClient(base_url=base, timeout=5) as client,
+            httpx.AsyncClient(base_url=base, timeout=5) as kpis,
+        ):
+            # The database is migrated once the API answers; then a reader token reads the KPIs.
+            await api_answering(client, 60)
+            kpis.headers.update(bearer(await reader_token(fresh_database)))
 
             async def counting() -> bool:
                 try:
-                    response = await client.get("/v1/ports")
+                    response = await kpis.get("/v1/ports")
                 except httpx.TransportError:
                     return False
                 return response.status_code == 200 and response.json()["total_events"] > 0
 
             await eventually(counting, 60, "non-zero event counts on /v1/ports")
             elapsed = time.monotonic() - began
-            ports = (await client.get("/v1/ports")).json()
+            ports = (await kpis.get("/v1/ports")).json()
             assert len(ports["ports"]) == 28
             assert ports["total_events"] == sum(p["events"] for p in ports["ports"])
             assert sum(1 for p in ports["ports"] if p["events"] > 0) >= 2
@@ -64,13 +73,13 @@ async def test_main_job_serves_live_port_counts_and_stops_on_ctrl_c(
             first_total = ports["total_events"]
 
             async def grew() -> bool:
-                total = (await client.get("/v1/ports")).json()["total_events"]
+                total = (await kpis.get("/v1/ports")).json()["total_events"]
                 return bool(total > first_total)
 
             await eventually(grew, 30, "the counts growing while the generator runs")
 
             async def latest() -> dict[str, object]:
-                return dict((await client.get("/v1/kpis/latest")).json())
+                return dict((await kpis.get("/v1/kpis/latest")).json())
 
             async def some_kpis() -> bool:
                 return bool((await latest())["ports"])
@@ -84,14 +93,14 @@ async def test_main_job_serves_live_port_counts_and_stops_on_ctrl_c(
             await eventually(kpis_changed, 60, "the dashboard's KPI values changing live")
 
             # The same values pushed live, for dashboards: the first event comes on connect.
-            async with client.stream("GET", "/v1/kpis/stream", timeout=30) as stream:
+            async with kpis.stream("GET", "/v1/kpis/stream", timeout=30) as stream:
                 assert stream.headers["content-type"].startswith("text/event-stream")
                 lines = stream.aiter_lines()
                 assert await anext(lines) == "event: kpis"
                 pushed = json.loads((await anext(lines)).removeprefix("data: "))
             assert pushed["ports"] and pushed["as_of"]
             busiest = max(ports["ports"], key=lambda port: port["vessel_events"])["unlocode"]
-            calls = await client.get(f"/v1/ports/{busiest}/calls")
+            calls = await kpis.get(f"/v1/ports/{busiest}/calls")
             assert calls.status_code == 200, calls.text
             assert {call["state"] for call in calls.json()["calls"]} <= {
                 "expected",
@@ -99,9 +108,12 @@ async def test_main_job_serves_live_port_counts_and_stops_on_ctrl_c(
                 "at anchorage",
                 "at berth",
             }
-            assert (await client.get("/v1/ports/XXXXX/calls")).status_code == 404
+            assert (await kpis.get("/v1/ports/XXXXX/calls")).status_code == 404
+            # Without a token: the KPIs are refused, the dashboard's files are not.
+            assert (await client.get("/v1/ports")).status_code == 401
             page = await client.get("/", follow_redirects=True)
             assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+            assert (await client.get("/dashboard/app.js")).status_code == 200
 
             # Prometheus: the worker's and the API's own /metrics.
             worker_url = f"http://127.0.0.1:{metrics_port}/metrics"
@@ -116,6 +128,10 @@ async def test_main_job_serves_live_port_counts_and_stops_on_ctrl_c(
             assert "hub_events_rejected_total" in worker_metrics
             api_metrics = (await client.get("/metrics")).text
             assert _sample(api_metrics, "hub_http_requests_total", 'route="/v1/ports"') > 0
+            # Routes of included routers are named by their template too, not lumped together.
+            calls_route = 'route="/v1/ports/{unlocode}/calls",status="404"'
+            assert _sample(api_metrics, "hub_http_requests_total", calls_route) >= 1
+            assert 'route="other"' not in api_metrics
 
             health = await client.get("/health")
             assert health.status_code == 200, health.text
@@ -131,6 +147,11 @@ async def test_main_job_serves_live_port_counts_and_stops_on_ctrl_c(
     output = log.read_text()
     assert status == 0, output[-3000:]
     assert "hub: stopped" in output
+    # An external database (DATABASE_URL): no development token; the line says how to get one.
+    up = next(line for line in output.splitlines() if "hub: up in" in line)
+    assert f"dashboard {base}/dashboard/ needs a read:kpis token" in up, up
+    assert "`hub tokens add-reader`" in up and "#token=hubk_" not in output
+    assert not (state_dir / "dev-credentials.json").exists()
     assert elapsed < 60
     await asyncio.sleep(0.5)
     assert worker_pids, "the worker's pid was not found in the worker log"

@@ -54,3 +54,17 @@ def test_mounted_monitoring_files_exist() -> None:
             source = volume.split(":", 1)[0]
             if source.startswith("./"):
                 assert (PROJECT_ROOT / source).exists(), f"{service} mounts missing {source}"
+
+
+def test_tenants_reach_the_broker_only_through_sasl_and_the_acls() -> None:
+    kafka = compose()["services"]["kafka"]
+    environment = kafka["environment"]
+    protocols = dict(
+        pair.split(":") for pair in environment["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+    )
+    assert protocols["TENANTS"] == "SASL_PLAINTEXT"
+    assert environment["KAFKA_LISTENER_NAME_TENANTS_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+    assert environment["KAFKA_AUTHORIZER_CLASS_NAME"].endswith(".StandardAuthorizer")
+    assert environment["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    # Only the tenant listener leaves the compose network; the super user's stays inside.
+    assert kafka["ports"] == ["9094:9094"]

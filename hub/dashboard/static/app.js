@@ -3,8 +3,10 @@
 //   #/port/PECLL        one port
 //   #/indicators        regional indicators
 //   #/certificates      certificate verdicts for a customs authority
+// and the read:kpis token: #token=… on load (see api.js); when the API refuses the tab's KPI
+// calls, the KPI pages show what is needed (and a field to paste a token) instead of charts.
 
-import { getJson, KpiFeed, POLL_INTERVAL_S } from "./api.js";
+import { getJson, KpiFeed, onAccessDenied, POLL_INTERVAL_S, setReaderToken, takeTokenFromAddress } from "./api.js";
 import { h, fill } from "./dom.js";
 import { formatAge, formatUtc } from "./measures.js";
 import { LANGUAGES, language, setLanguage, t } from "./strings.js";
@@ -43,6 +45,8 @@ const ROUTES = [
 
 let mounted = null;
 let mountedRoute = null;
+// Set while the API refuses this tab's KPI calls: {status, hadToken}.
+let denial = null;
 
 function route() {
   const hash = location.hash || "#/";
@@ -61,11 +65,70 @@ function route() {
   }
   const view = document.getElementById("view");
   mounted?.unmount();
+  mounted = null;
   fill(view);
   mountedRoute = found;
-  mounted = found.view.mount(view, context, match.slice(1));
+  if (denial && found.name !== "certificates") renderAccessNeeded(view);
+  else mounted = found.view.mount(view, context, match.slice(1));
   renderNav();
   window.scrollTo(0, 0);
+}
+
+/** The API refused a KPI call: stop the feed and show the KPI pages' message instead. */
+function accessDenied({ status, hadToken }) {
+  if (status === 401 && hadToken) setReaderToken(null); // unknown, expired or revoked: drop it
+  const first = denial === null;
+  denial = { status, hadToken };
+  if (feed.mode !== "denied") feed.stop("denied");
+  portList = null;
+  if (first && mountedRoute && mountedRoute.name !== "certificates") route();
+}
+
+function renderAccessNeeded(view) {
+  const explanation =
+    denial.status === 403 ? "access.forbidden" : denial.hadToken ? "access.rejected" : "access.missing";
+  const input = h("input", {
+    id: "reader-token",
+    type: "password",
+    autocomplete: "off",
+    spellcheck: "false",
+    class: "token-input",
+  });
+  const problem = h("p", { class: "stream-status", role: "status", "aria-live": "polite" });
+  const form = h(
+    "form",
+    {
+      class: "token-form",
+      autocomplete: "off",
+      onsubmit: (event) => {
+        event.preventDefault();
+        const token = input.value.trim();
+        if (!token) {
+          problem.textContent = t("access.needToken");
+          input.focus();
+          return;
+        }
+        setReaderToken(token);
+        denial = null;
+        feed.restart();
+        route();
+      },
+    },
+    h("label", { class: "field", for: "reader-token" }, h("span", { class: "field-label" }, t("access.token")), input),
+    h("div", { class: "buttons" }, h("button", { type: "submit", class: "primary", id: "use-token" }, t("access.use"))),
+  );
+  fill(
+    view,
+    h("div", { class: "page-head" }, h("h1", {}, t("access.title"))),
+    h(
+      "section",
+      { class: "card access-needed", id: "access-needed", dataset: { status: String(denial.status) } },
+      h("p", { class: "message" }, t(explanation)),
+      h("p", {}, t("access.how")),
+      form,
+      problem,
+    ),
+  );
 }
 
 function renderNav() {
@@ -107,6 +170,7 @@ function renderFeedStatus() {
     live: t("feed.live"),
     polling: t("feed.polling", { s: POLL_INTERVAL_S }),
     offline: t("feed.offline"),
+    denied: t("feed.denied"),
   };
   mode.textContent = labels[feed.mode];
   status.title = feed.mode === "polling" ? t("feed.pollingTitle", { s: POLL_INTERVAL_S }) : "";
@@ -125,6 +189,8 @@ function renderFeedStatus() {
 }
 
 function start() {
+  takeTokenFromAddress();
+  onAccessDenied(accessDenied);
   renderChrome();
   document.getElementById("language").addEventListener("change", (event) => {
     setLanguage(event.target.value);

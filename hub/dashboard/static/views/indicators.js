@@ -2,7 +2,7 @@
 // countries and integration mechanisms (bar charts, with the region as a reference line), a table
 // of the main indicators of every entity, and CSV downloads.
 
-import { apiUrl, getJson } from "../api.js";
+import { download, getJson } from "../api.js";
 import { baseOption, COLOURS, dispose, makeChart } from "../charts.js";
 import { escapeHtml, fill, h } from "../dom.js";
 import {
@@ -108,8 +108,25 @@ export function mount(root) {
         ),
       ),
     );
+    // Buttons, not links: the file is fetched with the tab's token (a link cannot send it).
     const csv = (level, label) =>
-      h("a", { href: apiUrl("v1/indicators", { level, period: state.period, format: "csv" }), download: "" }, label);
+      h(
+        "button",
+        {
+          type: "button",
+          class: "link",
+          dataset: { level },
+          onclick: () =>
+            download("v1/indicators", { level, period: state.period, format: "csv" }, `indicators-${level}-${state.period}.csv`).catch(
+              (error) => {
+                if (!alive) return;
+                message.hidden = false;
+                message.textContent = t("common.error", { detail: error.message });
+              },
+            ),
+        },
+        label,
+      );
     fill(
       downloads,
       h("span", { class: "field-label" }, t("ind.download")),

@@ -1,0 +1,236 @@
+"""Kafka tenants: one SASL/SCRAM principal per port and per customs authority, and its ACLs.
+
+A port (``port-PECLL``) may write its own topics ``ports.PECLL.<domain>`` and nothing else: the
+hub's gateway (:mod:`hub.gateway`) moves what it writes to the ingest topics after checking that
+every event is the port's own. A customs authority (``customs-PE``) may read
+``validations.PE`` only, in consumer groups whose names start with ``customs.PE.``. Everything
+else is refused by the broker (``allow.everyone.if.no.acl.found=false``) and written to its
+authorizer log. The hub's own processes reach the broker on a loopback PLAINTEXT listener.
+
+Passwords are generated here, printed once and never stored by the hub: the broker keeps a salted
+SCRAM-SHA-512 hash (8,192 iterations).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    ResourcePatternType,
+    ResourceType,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialDeletion,
+    UserScramCredentialUpsertion,
+)
+
+from hub.errors import ConfigError, KafkaError
+from hub.kafka_topics import INGEST_TOPICS, create_topics, validations_topic
+from hub.settings import HubSettings
+
+TenantKind = Literal["port", "customs"]
+
+PORT_TOPICS_PREFIX = "ports."
+CUSTOMS_GROUP_PREFIX = "customs."
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+SCRAM_ITERATIONS = 8192
+_ADMIN_TIMEOUT_S = 15.0
+_UNLOCODE = re.compile(r"^[A-Z]{2}[A-Z2-9]{3}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One ACL: ``principal`` may do ``operation`` on a topic or group named ``name`` (or, with
+    ``prefixed``, on every one whose name starts with it)."""
+
+    resource: Literal["topic", "group"]
+    name: str
+    prefixed: bool
+    operation: Literal["READ", "WRITE", "DESCRIBE"]
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    kind: TenantKind
+    subject: str  # UN/LOCODE of a port, ISO alpha-2 of a customs authority
+
+    @property
+    def user_name(self) -> str:
+        return f"{self.kind}-{self.subject}"
+
+    @property
+    def principal(self) -> str:
+        return f"User:{self.user_name}"
+
+
+def tenant(kind: str, subject: str) -> Tenant:
+    """The tenant ``kind`` ``subject``, checked for shape (not for existence)."""
+    if kind == "port":
+        if not _UNLOCODE.match(subject):
+            raise ConfigError(f"{subject!r} is not a UN/LOCODE like PECLL")
+        return Tenant("port", subject)
+    if kind == "customs":
+        if not _COUNTRY.match(subject):
+            raise ConfigError(f"{subject!r} is not an ISO country code like PE")
+        return Tenant("customs", subject)
+    raise ConfigError(f"unknown tenant kind {kind!r} (port or customs)")
+
+
+def port_topic(settings: HubSettings, port: str, domain: str) -> str:
+    """The topic ``port`` publishes ``domain`` events to over Kafka."""
+    return settings.topic(f"{PORT_TOPICS_PREFIX}{port}.{domain}")
+
+
+def port_topics(settings: HubSettings, port: str) -> list[str]:
+    return [port_topic(settings, port, domain) for domain in INGEST_TOPICS]
+
+
+def port_topic_pattern(settings: HubSettings) -> re.Pattern[str]:
+    """Matches every port's topic; groups: the port and the domain."""
+    domains = "|".join(INGEST_TOPICS)
+    return re.compile(
+        rf"^{re.escape(settings.topic(PORT_TOPICS_PREFIX))}([A-Z]{{2}}[A-Z2-9]{{3}})\.({domains})$"
+    )
+
+
+def customs_group_prefix(settings: HubSettings, country: str) -> str:
+    return settings.topic(f"{CUSTOMS_GROUP_PREFIX}{country}.")
+
+
+def grants(settings: HubSettings, of: Tenant) -> list[Grant]:
+    """Every ACL ``of`` has: the least that lets it do its job."""
+    if of.kind == "port":
+        # The trailing dot keeps PECLL's prefix from matching a longer name.
+        prefix = settings.topic(f"{PORT_TOPICS_PREFIX}{of.subject}.")
+        return [Grant("topic", prefix, True, "WRITE"), Grant("topic", prefix, True, "DESCRIBE")]
+    topic = settings.topic(validations_topic(of.subject))
+    return [
+        Grant("topic", topic, False, "READ"),
+        Grant("topic", topic, False, "DESCRIBE"),
+        Grant("group", customs_group_prefix(settings, of.subject), True, "READ"),
+    ]
+
+
+def tenant_topics(settings: HubSettings, of: Tenant) -> list[str]:
+    """The topics ``of`` works with, which must exist before it connects."""
+    if of.kind == "port":
+        return port_topics(settings, of.subject)
+    return [settings.topic(validations_topic(of.subject))]
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class TenantAdmin:
+    """Credentials and ACLs on the broker, through the hub's own (super user) connection."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._admin = AdminClient(
+            {"bootstrap.servers": bootstrap, "socket.timeout.ms": 10_000, "log_level": 3}
+        )
+
+    async def grant(self, settings: HubSettings, of: Tenant, password: str) -> None:
+        """Create (or rotate) ``of``'s credential, its topics and its ACLs."""
+
+        await create_topics(
+            self.bootstrap,
+            {name: settings.topic_partitions for name in tenant_topics(settings, of)},
+            settings.topic_replication_factor,
+        )
+        upsertion = UserScramCredentialUpsertion(
+            of.user_name,
+            ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS),
+            password.encode(),
+        )
+        await self._wait(
+            lambda: self._admin.alter_user_scram_credentials([upsertion]), "set the credential"
+        )
+        bindings = [_binding(of, grant) for grant in grants(settings, of)]
+        await self._wait(lambda: self._admin.create_acls(bindings), "create the ACLs")
+
+    async def withdraw(self, of: Tenant) -> None:
+        """Delete ``of``'s ACLs (refused from its next request on) and its credential (no new
+        connection)."""
+
+        # None matches any name and any host (the stubs want str).
+        every_acl = AclBindingFilter(
+            ResourceType.ANY, None, ResourcePatternType.ANY, of.principal,  # type: ignore[arg-type]
+            None, AclOperation.ANY, AclPermissionType.ANY,  # type: ignore[arg-type]
+        )  # fmt: skip
+        await self._wait(lambda: self._admin.delete_acls([every_acl]), "delete the ACLs")
+        deletion = UserScramCredentialDeletion(of.user_name, ScramMechanism.SCRAM_SHA_512)
+        try:
+            await self._wait(
+                lambda: self._admin.alter_user_scram_credentials([deletion]),
+                "delete the credential",
+            )
+        except KafkaError as error:
+            if "RESOURCE_NOT_FOUND" not in str(error):  # already gone: nothing to withdraw
+                raise
+
+    async def has_credential(self, of: Tenant) -> bool:
+        def describe() -> bool:
+            futures = self._admin.describe_user_scram_credentials([of.user_name])
+            assert isinstance(futures, dict)  # one future per user when users are named
+            try:
+                futures[of.user_name].result(timeout=_ADMIN_TIMEOUT_S)
+            except KafkaException as error:
+                if "RESOURCE_NOT_FOUND" in str(error):
+                    return False
+                raise
+            return True
+
+        try:
+            return await asyncio.to_thread(describe)
+        except KafkaException as error:
+            raise KafkaError(
+                f"could not read the credentials on {self.bootstrap}: {error}"
+            ) from None
+
+    async def _wait(self, call: Callable[[], dict[Any, Any]], what: str) -> None:
+        def run() -> None:
+            for future in call().values():
+                future.result(timeout=_ADMIN_TIMEOUT_S)
+
+        try:
+            await asyncio.to_thread(run)
+        except (KafkaException, TimeoutError) as error:
+            raise KafkaError(
+                f"could not {what} on {self.bootstrap}: {error} (the hub's connection must be "
+                "allowed to alter the cluster's credentials and ACLs)"
+            ) from None
+
+
+def _binding(of: Tenant, grant: Grant) -> Any:
+
+    return AclBinding(
+        ResourceType.TOPIC if grant.resource == "topic" else ResourceType.GROUP,
+        grant.name,
+        ResourcePatternType.PREFIXED if grant.prefixed else ResourcePatternType.LITERAL,
+        of.principal,
+        "*",
+        AclOperation[grant.operation],
+        AclPermissionType.ALLOW,
+    )
+
+
+def describe_grants(items: Sequence[Grant]) -> list[str]:
+    """One line per grant, for people."""
+    return [
+        f"{grant.operation.lower()} {grant.resource} {grant.name}{'*' if grant.prefixed else ''}"
+        for grant in items
+    ]

@@ -1,0 +1,62 @@
+"""What each Kafka tenant is granted, and the names of its topics and groups (hub.tenants)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.errors import ConfigError
+from hub.settings import load_settings
+from hub.tenants import Grant, grants, port_topic_pattern, port_topics, tenant
+
+SETTINGS = load_settings({}, topic_namespace="staging.")
+
+
+def test_a_port_may_write_and_describe_its_own_topics_only() -> None:
+    assert grants(SETTINGS, tenant("port", "PECLL")) == [
+        Grant("topic", "staging.ports.PECLL.", True, "WRITE"),
+        Grant("topic", "staging.ports.PECLL.", True, "DESCRIBE"),
+    ]
+    assert port_topics(SETTINGS, "PECLL") == [
+        "staging.ports.PECLL.vessel",
+        "staging.ports.PECLL.cargo",
+        "staging.ports.PECLL.customs",
+        "staging.ports.PECLL.certificate",
+    ]
+
+
+def test_a_customs_authority_may_read_its_verdicts_in_groups_of_its_prefix() -> None:
+    assert grants(SETTINGS, tenant("customs", "PE")) == [
+        Grant("topic", "staging.validations.PE", False, "READ"),
+        Grant("topic", "staging.validations.PE", False, "DESCRIBE"),
+        Grant("group", "staging.customs.PE.", True, "READ"),
+    ]
+
+
+def test_the_gateway_reads_every_port_topic_and_nothing_else() -> None:
+    pattern = port_topic_pattern(SETTINGS)
+    match = pattern.match("staging.ports.BRSSZ.cargo")
+    assert match is not None and match.groups() == ("BRSSZ", "cargo")
+    for other in ("ports.BRSSZ.cargo", "staging.ports.BRSSZ.berths", "staging.portsXBRSSZ.cargo",
+                  "staging.ports.BRSSZ.cargo.x", "staging.ports.brssz.cargo"):  # fmt: skip
+        assert pattern.match(other) is None, other
+
+
+@pytest.mark.parametrize(
+    ("kind", "subject", "message"),
+    [
+        ("port", "PECL", "not a UN/LOCODE"),
+        ("port", "pecll", "not a UN/LOCODE"),
+        ("customs", "PER", "not an ISO country code"),
+        ("exporter", "PE", "unknown tenant kind"),
+    ],
+)
+def test_a_malformed_tenant_is_refused_with_the_reason(
+    kind: str, subject: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        tenant(kind, subject)
+
+
+def test_principals_are_named_by_kind_and_subject() -> None:
+    assert tenant("port", "PECLL").principal == "User:port-PECLL"
+    assert tenant("customs", "BR").user_name == "customs-BR"

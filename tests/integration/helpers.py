@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,29 @@ def worker_environment(
         HUB_WORKER_HEARTBEAT_S="1",
         HUB_TOPIC_PARTITIONS="4",
     )
+
+
+def api_environment(
+    services: Services, database: str, namespace: str, tmp_path: Path
+) -> dict[str, str]:
+    """:func:`worker_environment` with an HTTP port of its own, for a `hub api`."""
+    return worker_environment(services, database, namespace, tmp_path) | {
+        "HUB_HTTP_PORT": str(free_port())
+    }
+
+
+@asynccontextmanager
+async def running_api(environment: dict[str, str], log: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """A `hub api` process on ``environment`` (its log in ``log``), and a client of it once it
+    answers; the process is stopped (SIGTERM) when the block ends."""
+    api = start_hub(["api"], environment, log)
+    try:
+        base_url = f"http://127.0.0.1:{environment['HUB_HTTP_PORT']}"
+        async with httpx.AsyncClient(base_url=base_url) as client:
+            await api_answering(client)
+            yield client
+    finally:
+        stop_process(api, signal.SIGTERM, 30)
 
 
 def settings_for(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -13,18 +12,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-import httpx
 
 from hub.db.tokens import create_access_token, create_port_token, revoke_access_tokens
 from hub.settings import PROJECT_ROOT
 from tests.integration.helpers import (
     Services,
-    api_answering,
+    api_environment,
     bearer,
-    free_port,
     reader_token,
-    start_hub,
-    stop_process,
+    running_api,
     worker_environment,
 )
 
@@ -60,48 +56,42 @@ OTHER_GET_ROUTES = {
 async def test_expired_and_revoked_tokens_are_refused_and_every_verdict_read_is_audited(
     services: Services, fresh_database: str, namespace: str, tmp_path: Path
 ) -> None:
-    port_http = free_port()
-    environment = worker_environment(services, fresh_database, namespace, tmp_path) | {
-        "HUB_HTTP_PORT": str(port_http)
-    }
-    api = start_hub(["api"], environment, tmp_path / "api.log")
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_http}") as client:
-            await api_answering(client)
-            pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
-            try:
-                past = datetime.now(UTC) - timedelta(minutes=1)
-                later = datetime.now(UTC) + timedelta(days=1)
-                peru = await create_access_token(pool, "customs", "PE", "aduana", later)
-                expired = await create_access_token(pool, "customs", "EC", "old", past)
-                admin = await create_access_token(pool, "admin", "", "ops")
-                stale_port = await create_port_token(pool, "PECLL", "old", past)
+    environment = api_environment(services, fresh_database, namespace, tmp_path)
+    async with running_api(environment, tmp_path / "api.log") as client:
+        pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
+        try:
+            past = datetime.now(UTC) - timedelta(minutes=1)
+            later = datetime.now(UTC) + timedelta(days=1)
+            peru = await create_access_token(pool, "customs", "PE", "aduana", later)
+            expired = await create_access_token(pool, "customs", "EC", "old", past)
+            admin = await create_access_token(pool, "admin", "", "ops")
+            stale_port = await create_port_token(pool, "PECLL", "old", past)
 
-                def bearer(token: str) -> dict[str, str]:
-                    return {"Authorization": f"Bearer {token}"}
+            def bearer(token: str) -> dict[str, str]:
+                return {"Authorization": f"Bearer {token}"}
 
-                read = "/v1/validations/CERT-1"
-                assert (await client.get(read, headers=bearer(peru))).status_code == 404
-                assert (await client.get(read, headers=bearer(expired))).status_code == 401
-                assert (await client.get(read)).status_code == 401
-                assert (await client.get(read, headers=bearer(admin))).status_code == 404
-                listed = await client.get("/v1/admin/issuers", headers=bearer(peru))
-                assert listed.status_code == 403
-                posted = await client.post("/v1/events/vessel", json=[], headers=bearer(stale_port))
-                assert posted.status_code == 401
+            read = "/v1/validations/CERT-1"
+            assert (await client.get(read, headers=bearer(peru))).status_code == 404
+            assert (await client.get(read, headers=bearer(expired))).status_code == 401
+            assert (await client.get(read)).status_code == 401
+            assert (await client.get(read, headers=bearer(admin))).status_code == 404
+            listed = await client.get("/v1/admin/issuers", headers=bearer(peru))
+            assert listed.status_code == 403
+            posted = await client.post("/v1/events/vessel", json=[], headers=bearer(stale_port))
+            assert posted.status_code == 401
 
-                # Revoked: refused from the next request on, well within a second.
-                await revoke_access_tokens(pool, "customs", "PE")
-                revoked_at = time.monotonic()
-                refused = await client.get(read, headers=bearer(peru))
-                assert refused.status_code == 401
-                assert time.monotonic() - revoked_at < 1.0
+            # Revoked: refused from the next request on, well within a second.
+            await revoke_access_tokens(pool, "customs", "PE")
+            revoked_at = time.monotonic()
+            refused = await client.get(read, headers=bearer(peru))
+            assert refused.status_code == 401
+            assert time.monotonic() - revoked_at < 1.0
 
-                rows = await pool.fetch(
-                    "SELECT actor, action, target, outcome, remote FROM audit_log ORDER BY id"
-                )
-            finally:
-                await pool.close()
+            rows = await pool.fetch(
+                "SELECT actor, action, target, outcome, remote FROM audit_log ORDER BY id"
+            )
+        finally:
+            await pool.close()
         entries = [(r["actor"], r["action"], r["outcome"].split(" ")[0]) for r in rows]
         assert entries == [
             ("customs:PE/aduana", "validations.read", "404"),
@@ -117,8 +107,6 @@ async def test_expired_and_revoked_tokens_are_refused_and_every_verdict_read_is_
         assert {r["target"] for r in rows if r["action"] == "validations.read"} == {"CERT-1"}
         assert rows[5]["target"] == "vessel"
         assert all(r["remote"] == "127.0.0.1" for r in rows)
-    finally:
-        stop_process(api, signal.SIGTERM, 30)
 
 
 async def test_token_commands_print_the_validity_and_are_audited(
@@ -186,108 +174,98 @@ async def test_every_tenant_is_refused_every_endpoint_that_is_not_its_own_and_it
 ) -> None:
     """The HTTP half of issue 9's matrix: each kind of token (and none) against every endpoint
     it must not reach. The Kafka half waits for SASL."""
-    port_http = free_port()
-    environment = worker_environment(services, fresh_database, namespace, tmp_path) | {
-        "HUB_HTTP_PORT": str(port_http)
-    }
-    api = start_hub(["api"], environment, tmp_path / "api.log")
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_http}") as client:
-            await api_answering(client)
-            pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
-            try:
-                past = datetime.now(UTC) - timedelta(minutes=1)
-                tokens = {
-                    "port PECLL": await create_port_token(pool, "PECLL", "t"),
-                    "customs PE": await create_access_token(pool, "customs", "PE", "t"),
-                    "customs EC": await create_access_token(pool, "customs", "EC", "t"),
-                    "admin": await create_access_token(pool, "admin", "", "t"),
-                    "expired customs PE": await create_access_token(
-                        pool, "customs", "PE", "old", past
-                    ),
-                    "revoked port BRSSZ": await create_port_token(pool, "BRSSZ", "old"),
-                    "reader": await create_access_token(pool, "kpis", "", "t"),
-                    "expired reader": await create_access_token(pool, "kpis", "", "old", past),
-                    "revoked reader": await create_access_token(pool, "kpis", "", "gone"),
-                }
-                await pool.execute(
-                    "UPDATE publisher_tokens SET revoked_at = now() WHERE port = 'BRSSZ'"
-                )
-                await pool.execute(
-                    "UPDATE access_tokens SET revoked_at = now() WHERE label = 'gone'"
-                )
-                await pool.execute(
-                    """
-                    INSERT INTO certificate_verdicts (certificate_id, version, importing_country,
-                        exporting_country, outcome, failed, rules, document_sha256, declarations,
-                        submission_event_id, verdict)
-                    VALUES ('CERT-PE', 1, 'PE', 'CL', 'VALID', '{}', '[]', repeat('0', 64), '{}',
-                        gen_random_uuid(), '{"certificate_id": "CERT-PE"}')
-                    """
-                )
-                first_audit = await pool.fetchval("SELECT coalesce(max(id), 0) FROM audit_log")
+    environment = api_environment(services, fresh_database, namespace, tmp_path)
+    async with running_api(environment, tmp_path / "api.log") as client:
+        pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
+        try:
+            past = datetime.now(UTC) - timedelta(minutes=1)
+            tokens = {
+                "port PECLL": await create_port_token(pool, "PECLL", "t"),
+                "customs PE": await create_access_token(pool, "customs", "PE", "t"),
+                "customs EC": await create_access_token(pool, "customs", "EC", "t"),
+                "admin": await create_access_token(pool, "admin", "", "t"),
+                "expired customs PE": await create_access_token(pool, "customs", "PE", "old", past),
+                "revoked port BRSSZ": await create_port_token(pool, "BRSSZ", "old"),
+                "reader": await create_access_token(pool, "kpis", "", "t"),
+                "expired reader": await create_access_token(pool, "kpis", "", "old", past),
+                "revoked reader": await create_access_token(pool, "kpis", "", "gone"),
+            }
+            await pool.execute(
+                "UPDATE publisher_tokens SET revoked_at = now() WHERE port = 'BRSSZ'"
+            )
+            await pool.execute("UPDATE access_tokens SET revoked_at = now() WHERE label = 'gone'")
+            await pool.execute(
+                """
+                INSERT INTO certificate_verdicts (certificate_id, version, importing_country,
+                    exporting_country, outcome, failed, rules, document_sha256, declarations,
+                    submission_event_id, verdict)
+                VALUES ('CERT-PE', 1, 'PE', 'CL', 'VALID', '{}', '[]', repeat('0', 64), '{}',
+                    gen_random_uuid(), '{"certificate_id": "CERT-PE"}')
+                """
+            )
+            first_audit = await pool.fetchval("SELECT coalesce(max(id), 0) FROM audit_log")
 
-                Attempt = tuple[str, str, object]
-                entity: dict[str, object] = {"name": "x", "agreements": []}
-                publish: Attempt = ("POST", "/v1/events/vessel", [])
-                edifact = ("POST", "/v1/edifact", "UNA:+.? '")
-                read_pe = ("GET", "/v1/validations/CERT-PE", None)
-                stream = ("GET", "/v1/validations/stream", None)
-                admin_list = ("GET", "/v1/admin/issuers", None)
-                admin_put = ("PUT", "/v1/admin/issuers/PE/ABC", entity)
-                kpis: list[Attempt] = [("GET", path, None) for path in KPI_READS]
-                everything_else = [publish, edifact, read_pe, stream, admin_list, admin_put]
-                forbidden: dict[str | None, list[Attempt]] = {
-                    None: [*everything_else, *kpis],
-                    "port PECLL": [read_pe, stream, admin_list, admin_put, *kpis],
-                    "customs PE": [publish, edifact, admin_list, admin_put, *kpis],
-                    "customs EC": [publish, edifact, read_pe, admin_list, admin_put, *kpis],
-                    "admin": [publish, edifact, stream],
-                    "expired customs PE": [read_pe, stream, admin_list, *kpis],
-                    "revoked port BRSSZ": [publish, edifact, *kpis],
-                    "reader": everything_else,
-                    "expired reader": [*everything_else, *kpis],
-                    "revoked reader": [*everything_else, *kpis],
-                }
-                attempts = refused = 0
-                for who, endpoints in forbidden.items():
-                    headers = {"Authorization": f"Bearer {tokens[who]}"} if who else {}
-                    for method, path, body in endpoints:
-                        kwargs: dict[str, object] = {"headers": headers}
-                        if isinstance(body, str):
-                            kwargs["content"] = body
-                        elif body is not None:
-                            kwargs["json"] = body
-                        response = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
-                        attempts += 1
-                        assert response.status_code in (401, 403), (who, path, response.text)
-                        refused += 1
-                # A port publishing for another port: answered per event, PORT_NOT_OWNED.
-                santos = {
-                    "event_id": "7c0b1d0e-7a57-4a1b-9a4b-8c1d2e3f4a5b",
-                    "occurred_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-                    "published_at": datetime.now(UTC).isoformat(),
-                    "port": "BRSSZ", "port_call_id": "X1", "imo": "9074729",
-                    "classifier": "ACT", "operation": "ARRI", "facility": "PORT",
-                }  # fmt: skip
-                other_port = await client.post(
-                    "/v1/events/vessel",
-                    json=[santos],
-                    headers={"Authorization": f"Bearer {tokens['port PECLL']}"},
-                )
-                attempts += 1
-                result = other_port.json()["results"][0]
-                assert (result["status"], result["reason"]) == ("rejected", "PORT_NOT_OWNED")
-                refused += 1
+            Attempt = tuple[str, str, object]
+            entity: dict[str, object] = {"name": "x", "agreements": []}
+            publish: Attempt = ("POST", "/v1/events/vessel", [])
+            edifact = ("POST", "/v1/edifact", "UNA:+.? '")
+            read_pe = ("GET", "/v1/validations/CERT-PE", None)
+            stream = ("GET", "/v1/validations/stream", None)
+            admin_list = ("GET", "/v1/admin/issuers", None)
+            admin_put = ("PUT", "/v1/admin/issuers/PE/ABC", entity)
+            kpis: list[Attempt] = [("GET", path, None) for path in KPI_READS]
+            everything_else = [publish, edifact, read_pe, stream, admin_list, admin_put]
+            forbidden: dict[str | None, list[Attempt]] = {
+                None: [*everything_else, *kpis],
+                "port PECLL": [read_pe, stream, admin_list, admin_put, *kpis],
+                "customs PE": [publish, edifact, admin_list, admin_put, *kpis],
+                "customs EC": [publish, edifact, read_pe, admin_list, admin_put, *kpis],
+                "admin": [publish, edifact, stream],
+                "expired customs PE": [read_pe, stream, admin_list, *kpis],
+                "revoked port BRSSZ": [publish, edifact, *kpis],
+                "reader": everything_else,
+                "expired reader": [*everything_else, *kpis],
+                "revoked reader": [*everything_else, *kpis],
+            }
+            attempts = refused = 0
+            for who, endpoints in forbidden.items():
+                headers = {"Authorization": f"Bearer {tokens[who]}"} if who else {}
+                for method, path, body in endpoints:
+                    kwargs: dict[str, object] = {"headers": headers}
+                    if isinstance(body, str):
+                        kwargs["content"] = body
+                    elif body is not None:
+                        kwargs["json"] = body
+                    response = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
+                    attempts += 1
+                    assert response.status_code in (401, 403), (who, path, response.text)
+                    refused += 1
+            # A port publishing for another port: answered per event, PORT_NOT_OWNED.
+            santos = {
+                "event_id": "7c0b1d0e-7a57-4a1b-9a4b-8c1d2e3f4a5b",
+                "occurred_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+                "published_at": datetime.now(UTC).isoformat(),
+                "port": "BRSSZ", "port_call_id": "X1", "imo": "9074729",
+                "classifier": "ACT", "operation": "ARRI", "facility": "PORT",
+            }  # fmt: skip
+            other_port = await client.post(
+                "/v1/events/vessel",
+                json=[santos],
+                headers={"Authorization": f"Bearer {tokens['port PECLL']}"},
+            )
+            attempts += 1
+            result = other_port.json()["results"][0]
+            assert (result["status"], result["reason"]) == ("rejected", "PORT_NOT_OWNED")
+            refused += 1
 
-                logged = await pool.fetch(
-                    "SELECT actor, action, outcome FROM audit_log WHERE id > $1", first_audit
-                )
-                not_owned = await pool.fetchval(
-                    "SELECT events FROM rejected_event_counts WHERE reason = 'PORT_NOT_OWNED'"
-                )
-            finally:
-                await pool.close()
+            logged = await pool.fetch(
+                "SELECT actor, action, outcome FROM audit_log WHERE id > $1", first_audit
+            )
+            not_owned = await pool.fetchval(
+                "SELECT events FROM rejected_event_counts WHERE reason = 'PORT_NOT_OWNED'"
+            )
+        finally:
+            await pool.close()
         print(f"HTTP matrix: {refused} refused / {attempts} attempts")
         assert refused == attempts == sum(map(len, forbidden.values())) + 1
         # Every refusal by token is in the audit log (the PORT_NOT_OWNED one is dead-lettered
@@ -296,15 +274,13 @@ async def test_every_tenant_is_refused_every_endpoint_that_is_not_its_own_and_it
         assert len(logged) == attempts - 1
         assert all(row["outcome"].split(" ")[0] in ("401", "403") for row in logged)
         assert {row["action"] for row in logged} == {
-            "events.publish", "edifact.publish", "validations.read", "validations.stream",
-            "issuers.list", "issuers.put-entity", "kpis.read",
+        "events.publish", "edifact.publish", "validations.read", "validations.stream",
+        "issuers.list", "issuers.put-entity", "kpis.read",
         }  # fmt: skip
         kpi_refusals = [row for row in logged if row["action"] == "kpis.read"]
         kpi_attempts = [a for attempts_of in forbidden.values() for a in attempts_of if a in kpis]
         assert len(kpi_refusals) == len(kpi_attempts) == 8 * len(KPI_READS)
         assert not_owned == 1
-    finally:
-        stop_process(api, signal.SIGTERM, 30)
 
 
 async def test_kpi_reads_need_a_reader_or_admin_token_checked_on_every_request(
@@ -314,89 +290,82 @@ async def test_kpi_reads_need_a_reader_or_admin_token_checked_on_every_request(
     a reader or admin token → the data; a revoked reader is refused from the next request on and
     its open KPI stream ends. Health, metrics, the registry, the docs and the dashboard's files
     stay open."""
-    port_http = free_port()
-    environment = worker_environment(services, fresh_database, namespace, tmp_path) | {
-        "HUB_HTTP_PORT": str(port_http)
-    }
-    api = start_hub(["api"], environment, tmp_path / "api.log")
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_http}") as client:
-            await api_answering(client)
-            pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
-            try:
-                reader = await reader_token(fresh_database)
-                admin = await create_access_token(pool, "admin", "", "ops")
-                publisher = await create_port_token(pool, "PECLL", "terminal")
-                customs = await create_access_token(pool, "customs", "PE", "aduana")
-                first_audit = await pool.fetchval("SELECT coalesce(max(id), 0) FROM audit_log")
-                reads = [path for path in KPI_READS if path != "/v1/kpis/stream"]
+    environment = api_environment(services, fresh_database, namespace, tmp_path)
+    async with running_api(environment, tmp_path / "api.log") as client:
+        pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
+        try:
+            reader = await reader_token(fresh_database)
+            admin = await create_access_token(pool, "admin", "", "ops")
+            publisher = await create_port_token(pool, "PECLL", "terminal")
+            customs = await create_access_token(pool, "customs", "PE", "aduana")
+            first_audit = await pool.fetchval("SELECT coalesce(max(id), 0) FROM audit_log")
+            reads = [path for path in KPI_READS if path != "/v1/kpis/stream"]
 
-                async def statuses(headers: dict[str, str]) -> dict[str, int]:
-                    return {p: (await client.get(p, headers=headers)).status_code for p in reads}
+            async def statuses(headers: dict[str, str]) -> dict[str, int]:
+                return {p: (await client.get(p, headers=headers)).status_code for p in reads}
 
-                allowed = dict.fromkeys(reads, 200) | {"/v1/port-calls/PECLL/CALL-1": 404}
-                assert await statuses(bearer(reader)) == allowed
-                assert await statuses(bearer(admin)) == allowed
-                assert await statuses(bearer(publisher)) == dict.fromkeys(reads, 403)
-                assert await statuses(bearer(customs)) == dict.fromkeys(reads, 403)
-                assert await statuses({}) == dict.fromkeys(reads, 401)
-                assert await statuses(bearer("hubk_made-up")) == dict.fromkeys(reads, 401)
+            allowed = dict.fromkeys(reads, 200) | {"/v1/port-calls/PECLL/CALL-1": 404}
+            assert await statuses(bearer(reader)) == allowed
+            assert await statuses(bearer(admin)) == allowed
+            assert await statuses(bearer(publisher)) == dict.fromkeys(reads, 403)
+            assert await statuses(bearer(customs)) == dict.fromkeys(reads, 403)
+            assert await statuses({}) == dict.fromkeys(reads, 401)
+            assert await statuses(bearer("hubk_made-up")) == dict.fromkeys(reads, 401)
 
-                anonymous = await client.get("/v1/kpis/latest")
-                assert anonymous.headers["www-authenticate"] == "Bearer"
-                assert "hub tokens add-reader" in anonymous.json()["detail"]
-                made_up = await client.get("/v1/kpis/latest", headers=bearer("hubk_made-up"))
-                assert made_up.json()["detail"] == "unknown, expired or revoked token"
-                wrong_kind = await client.get("/v1/indicators", headers=bearer(customs))
-                assert "a customs token cannot read KPIs" in wrong_kind.json()["detail"]
-                csv = await client.get(
-                    "/v1/indicators", params={"format": "csv"}, headers=bearer(reader)
+            anonymous = await client.get("/v1/kpis/latest")
+            assert anonymous.headers["www-authenticate"] == "Bearer"
+            assert "hub tokens add-reader" in anonymous.json()["detail"]
+            made_up = await client.get("/v1/kpis/latest", headers=bearer("hubk_made-up"))
+            assert made_up.json()["detail"] == "unknown, expired or revoked token"
+            wrong_kind = await client.get("/v1/indicators", headers=bearer(customs))
+            assert "a customs token cannot read KPIs" in wrong_kind.json()["detail"]
+            csv = await client.get(
+                "/v1/indicators", params={"format": "csv"}, headers=bearer(reader)
+            )
+            assert csv.headers["content-type"].startswith("text/csv")
+            for open_path in ("/metrics", "/registry/subjects", "/docs", "/openapi.json",
+                              "/dashboard/", "/dashboard/app.js", "/dashboard/style.css"):  # fmt: skip
+                assert (await client.get(open_path)).status_code == 200, open_path
+            assert (await client.get("/health")).status_code in (200, 503)  # no worker
+            spec = (await client.get("/openapi.json")).json()
+            get_routes = {
+                path
+                for path, operations in spec["paths"].items()
+                if "get" in operations and not path.startswith("/registry")
+            }
+            assert get_routes == KPI_ROUTES | OTHER_GET_ROUTES
+            templates = [re.compile(re.sub(r"\{\w+\}", "[^/]+", r) + "$") for r in KPI_ROUTES]
+            assert all(any(t.match(path) for path in KPI_READS) for t in templates)
+            for path in OTHER_GET_ROUTES - {"/health"}:
+                concrete = re.sub(r"\{\w+\}", "X", path)
+                answer = await client.get(concrete, headers=bearer(reader))
+                assert answer.status_code in (401, 403), (path, answer.status_code)
+
+            # The stream is open with the reader's token; revoking it refuses the next
+            # request at once and ends the stream within its poll interval.
+            async with client.stream(
+                "GET", "/v1/kpis/stream", headers=bearer(reader), timeout=30
+            ) as stream:
+                assert stream.status_code == 200
+                lines = stream.aiter_lines()
+                assert await anext(lines) == "event: kpis"
+                await pool.execute(
+                    "UPDATE access_tokens SET revoked_at = now() WHERE scope = 'kpis'"
                 )
-                assert csv.headers["content-type"].startswith("text/csv")
-                for open_path in ("/metrics", "/registry/subjects", "/docs", "/openapi.json",
-                                  "/dashboard/", "/dashboard/app.js", "/dashboard/style.css"):  # fmt: skip
-                    assert (await client.get(open_path)).status_code == 200, open_path
-                assert (await client.get("/health")).status_code in (200, 503)  # no worker
-                spec = (await client.get("/openapi.json")).json()
-                get_routes = {
-                    path
-                    for path, operations in spec["paths"].items()
-                    if "get" in operations and not path.startswith("/registry")
-                }
-                assert get_routes == KPI_ROUTES | OTHER_GET_ROUTES
-                templates = [re.compile(re.sub(r"\{\w+\}", "[^/]+", r) + "$") for r in KPI_ROUTES]
-                assert all(any(t.match(path) for path in KPI_READS) for t in templates)
-                for path in OTHER_GET_ROUTES - {"/health"}:
-                    concrete = re.sub(r"\{\w+\}", "X", path)
-                    answer = await client.get(concrete, headers=bearer(reader))
-                    assert answer.status_code in (401, 403), (path, answer.status_code)
+                revoked_at = time.monotonic()
+                refused = await client.get("/v1/ports", headers=bearer(reader))
+                assert refused.status_code == 401
+                assert time.monotonic() - revoked_at < 1.0
+                async for _ in lines:  # until the hub ends the stream
+                    pass
+                assert time.monotonic() - revoked_at < 10.0
 
-                # The stream is open with the reader's token; revoking it refuses the next
-                # request at once and ends the stream within its poll interval.
-                async with client.stream(
-                    "GET", "/v1/kpis/stream", headers=bearer(reader), timeout=30
-                ) as stream:
-                    assert stream.status_code == 200
-                    lines = stream.aiter_lines()
-                    assert await anext(lines) == "event: kpis"
-                    await pool.execute(
-                        "UPDATE access_tokens SET revoked_at = now() WHERE scope = 'kpis'"
-                    )
-                    revoked_at = time.monotonic()
-                    refused = await client.get("/v1/ports", headers=bearer(reader))
-                    assert refused.status_code == 401
-                    assert time.monotonic() - revoked_at < 1.0
-                    async for _ in lines:  # until the hub ends the stream
-                        pass
-                    assert time.monotonic() - revoked_at < 10.0
-
-                logged = await pool.fetch(
-                    "SELECT actor, action, target, outcome FROM audit_log WHERE id > $1 "
-                    "ORDER BY id",
-                    first_audit,
-                )
-            finally:
-                await pool.close()
+            logged = await pool.fetch(
+                "SELECT actor, action, target, outcome FROM audit_log WHERE id > $1 ORDER BY id",
+                first_audit,
+            )
+        finally:
+            await pool.close()
         # Refusals are audited, allowed reads are not: 4 refused rounds of every read (port,
         # customs, none, made-up), the 3 single refusals above and the revoked reader's.
         kpi_refusals = [row for row in logged if row["action"] == "kpis.read"]
@@ -412,5 +381,3 @@ async def test_kpi_reads_need_a_reader_or_admin_token_checked_on_every_request(
             ("validations.read", "403"),
             ("validations.stream", "403"),
         ]
-    finally:
-        stop_process(api, signal.SIGTERM, 30)

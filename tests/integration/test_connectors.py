@@ -24,13 +24,13 @@ from schemas.models import Classifier, Envelope, Facility, Operation, VesselEven
 from streams.kpis.reference import all_kpis
 from tests.integration.helpers import (
     Services,
-    api_answering,
+    api_environment,
     eventually,
-    free_port,
     kpi_differences,
     kpi_key,
     publish_events,
     read_topic,
+    running_api,
     start_hub,
     stop_process,
     stored_kpis,
@@ -160,52 +160,47 @@ async def test_a_generated_day_sent_as_edifact_gives_the_kpis_of_the_avro_day(
 async def test_an_interchange_over_http_is_published_or_refused_whole(
     services: Services, fresh_database: str, namespace: str, tmp_path: Path
 ) -> None:
-    port_http = free_port()
-    environment = worker_environment(services, fresh_database, namespace, tmp_path) | {
-        "HUB_HTTP_PORT": str(port_http),
+    environment = api_environment(services, fresh_database, namespace, tmp_path) | {
         "HUB_LATE_GRACE_HOURS": str(24 * 3650),  # the fixtures are from March 2026
     }
-    api = start_hub(["api"], environment, tmp_path / "api.log")
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_http}") as client:
-            await api_answering(client)
-            connection = await asyncpg.connect(fresh_database)
-            try:
-                tokens = {
-                    port: await create_port_token(connection, port, "tests")
-                    for port in ("PECLL", "BRSSZ")
-                }
-            finally:
-                await connection.close()
+    async with running_api(environment, tmp_path / "api.log") as client:
+        connection = await asyncpg.connect(fresh_database)
+        try:
+            tokens = {
+                port: await create_port_token(connection, port, "tests")
+                for port in ("PECLL", "BRSSZ")
+            }
+        finally:
+            await connection.close()
 
-            async def post(name: str, port: str = "PECLL") -> httpx.Response:
-                body = (FIXTURES / name).read_bytes()
-                auth = {"Authorization": f"Bearer {tokens[port]}"}
-                return await client.post("/v1/edifact", content=body, headers=auth)
+        async def post(name: str, port: str = "PECLL") -> httpx.Response:
+            body = (FIXTURES / name).read_bytes()
+            auth = {"Authorization": f"Bearer {tokens[port]}"}
+            return await client.post("/v1/edifact", content=body, headers=auth)
 
-            assert (await client.post("/v1/edifact", content=b"UNA")).status_code == 401
-            good = await post("coarri_callao.edi")
-            assert good.status_code == 200, good.text
-            answer = good.json()
-            assert answer["status"] == "accepted"
-            published = sum(message["events"] for message in answer["messages"])
-            assert published > 0
+        assert (await client.post("/v1/edifact", content=b"UNA")).status_code == 401
+        good = await post("coarri_callao.edi")
+        assert good.status_code == 200, good.text
+        answer = good.json()
+        assert answer["status"] == "accepted"
+        published = sum(message["events"] for message in answer["messages"])
+        assert published > 0
 
-            bad_count = await post("bad_unt_count.edi", "BRSSZ")
-            assert bad_count.status_code in (200, 422), bad_count.text
-            refused = [m for m in bad_count.json()["messages"] if m["status"] == "rejected"]
-            assert refused and all(m["reason"] == "UNMAPPABLE_MESSAGE" for m in refused)
-            assert any("UNT" in problem for m in refused for problem in m["problems"])
-            assert all("line " in problem for m in refused for problem in m["problems"])
+        bad_count = await post("bad_unt_count.edi", "BRSSZ")
+        assert bad_count.status_code in (200, 422), bad_count.text
+        refused = [m for m in bad_count.json()["messages"] if m["status"] == "rejected"]
+        assert refused and all(m["reason"] == "UNMAPPABLE_MESSAGE" for m in refused)
+        assert any("UNT" in problem for m in refused for problem in m["problems"])
+        assert all("line " in problem for m in refused for problem in m["problems"])
 
-            truncated = await post("truncated.edi")
-            assert truncated.status_code == 422, truncated.text
-            assert truncated.json()["reason"] == "MALFORMED_INTERCHANGE"
-            assert truncated.json()["messages"] == []
+        truncated = await post("truncated.edi")
+        assert truncated.status_code == 422, truncated.text
+        assert truncated.json()["reason"] == "MALFORMED_INTERCHANGE"
+        assert truncated.json()["messages"] == []
 
-            foreign = await post("codeco_santos.edi")
-            assert foreign.status_code == 422, foreign.text  # a PECLL token, Santos' events
-            assert {m["reason"] for m in foreign.json()["messages"]} == {"PORT_NOT_OWNED"}
+        foreign = await post("codeco_santos.edi")
+        assert foreign.status_code == 422, foreign.text  # a PECLL token, Santos' events
+        assert {m["reason"] for m in foreign.json()["messages"]} == {"PORT_NOT_OWNED"}
 
         cargo = await read_topic(
             services.bootstrap, f"{namespace}{INGEST_TOPICS['cargo']}", 10**6, 5
@@ -214,8 +209,6 @@ async def test_an_interchange_over_http_is_published_or_refused_whole(
             m["events"] for m in bad_count.json()["messages"] if m["status"] == "accepted"
         )
         assert len(cargo) == published + accepted_bad  # nothing of a refused message
-    finally:
-        stop_process(api, signal.SIGTERM, 30)
 
 
 async def test_ais_arrivals_match_the_generated_truth_and_a_3_h_off_declaration_is_flagged(

@@ -61,9 +61,12 @@ async def test_main_job_serves_live_port_counts_and_stops_on_ctrl_c(
                     response = await kpis.get("/v1/ports")
                 except httpx.TransportError:
                     return False
-                return response.status_code == 200 and response.json()["total_events"] > 0
+                if response.status_code != 200:
+                    return False
+                # The first flush may have counted one port only: wait for the spread.
+                return sum(1 for p in response.json()["ports"] if p["events"] > 0) >= 2
 
-            await eventually(counting, 60, "non-zero event counts on /v1/ports")
+            await eventually(counting, 60, "event counts of several ports on /v1/ports")
             elapsed = time.monotonic() - began
             ports = (await kpis.get("/v1/ports")).json()
             assert len(ports["ports"]) == 28

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Literal
 
 import asyncpg
-import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
@@ -35,14 +33,11 @@ from schemas.codec import AvroCodec
 from schemas.models import Envelope, from_avro_datum, to_avro_datum
 from tests.integration.helpers import (
     Services,
-    api_answering,
+    api_environment,
     eventually,
-    free_port,
     produce,
     read_topic,
-    start_hub,
-    stop_process,
-    worker_environment,
+    running_api,
 )
 from tests.samples import samples
 
@@ -148,9 +143,7 @@ def _failed_logins(log: Path, start: int) -> int:
 async def test_every_kafka_tenant_is_refused_every_topic_and_group_not_its_own_and_it_is_logged(
     services: Services, fresh_database: str, namespace: str, tmp_path: Path
 ) -> None:
-    port_http = free_port()
-    environment = worker_environment(services, fresh_database, namespace, tmp_path) | {
-        "HUB_HTTP_PORT": str(port_http),
+    environment = api_environment(services, fresh_database, namespace, tmp_path) | {
         "HUB_KAFKA_TENANT_BOOTSTRAP": services.kafka.tenant_bootstrap,
     }
     migrated = await asyncio.to_thread(_hub, environment, "migrate")
@@ -174,123 +167,124 @@ async def test_every_kafka_tenant_is_refused_every_topic_and_group_not_its_own_a
 
     pecll, customs_pe = created["port-PECLL"], created["customs-PE"]
     pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
-    api = start_hub(["api"], environment, tmp_path / "api.log")
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_http}") as client:
-            await api_answering(client)
-        codec = AvroCodec(SchemaRegistryStore(pool))
-        recent = datetime.now(UTC) - timedelta(minutes=2)
-        own, other = (samples("vessel", recent)[0], samples("vessel", recent)[1])
-        other = other.model_copy(update={"port": "BRSSZ"})
+        async with running_api(environment, tmp_path / "api.log"):
+            codec = AvroCodec(SchemaRegistryStore(pool))
+            recent = datetime.now(UTC) - timedelta(minutes=2)
+            own, other = (samples("vessel", recent)[0], samples("vessel", recent)[1])
+            other = other.model_copy(update={"port": "BRSSZ"})
 
-        async def avro(event: Envelope) -> bytes:
-            subject = subject_for(topic(INGEST_VESSEL))
-            return await codec.encode(subject, schema_text("vessel"), to_avro_datum(event))
+            async def avro(event: Envelope) -> bytes:
+                subject = subject_for(topic(INGEST_VESSEL))
+                return await codec.encode(subject, schema_text("vessel"), to_avro_datum(event))
 
-        # What a port may do: write its own topics; the gateway passes its events on.
-        own_topic = topic("ports.PECLL.vessel")
-        assert await _write(pecll, own_topic, await avro(own)) == "delivered"
-        assert await _write(pecll, own_topic, await avro(other)) == "delivered"
-        assert await _write(pecll, own_topic, b"not avro") == "delivered"
-        ingested = await read_topic(services.bootstrap, topic(INGEST_VESSEL), 1, timeout_s=30)
-        passed_on = [from_avro_datum("vessel", await codec.decode(v)) for v, _ in ingested]
-        assert passed_on == [own.model_copy(update={"publisher": "kafka:port-PECLL"})]
-        dead = await read_topic(services.bootstrap, topic(DEADLETTER), 2, timeout_s=30)
-        reasons = sorted((dict(h)["hub-reason"], dict(h)["hub-source-topic"]) for _, h in dead)
-        assert reasons == [(b"PORT_NOT_OWNED", own_topic.encode()),
-                           (b"UNDECODABLE", own_topic.encode())]  # fmt: skip
-        counted = await pool.fetch(
-            "SELECT reason, events FROM rejected_event_counts WHERE domain = 'vessel'"
-        )
-        assert sorted((r["reason"], r["events"]) for r in counted) == [
-            ("PORT_NOT_OWNED", 1),
-            ("UNDECODABLE", 1),
-        ]
-
-        # What a customs authority may do: read its verdicts in a group of its own prefix.
-        verdict = json.dumps({"certificate_id": "CERT-PE"}).encode()
-        for country in ("PE", "BR"):
-            await produce(services.bootstrap, topic(validations_topic(country)), [verdict])
-        await produce(services.bootstrap, topic(INGEST_CUSTOMS), [b"x"])
-        await produce(services.bootstrap, topic(KPI_PORT_CALLS), [b"x"])
-        allowed = await _read(customs_pe, topic("validations.PE"), topic("customs.PE.inspection"))
-        assert allowed == "read 1 records"
-
-        # Revoked: a producer that was connected is refused from its next request on.
-        clvap = created["port-CLVAP"]
-        producer = AIOKafkaProducer(**_sasl(clvap))
-        await producer.start()
-        try:
-            await producer.send_and_wait(topic("ports.CLVAP.cargo"), b"before")
-            revoked = await asyncio.to_thread(_hub, environment, "tenants", "revoke-port", "CLVAP")
-            assert revoked.returncode == 0, revoked.stderr
-            revoked_at = time.monotonic()
-            try:
-                await asyncio.wait_for(
-                    producer.send_and_wait(topic("ports.CLVAP.cargo"), b"after"), 10
-                )
-                refused_after: str | None = None
-            except KafkaError as error:
-                refused_after = type(error).__name__
-            refused_within_s = time.monotonic() - revoked_at
-        finally:
-            await producer.stop()
-        assert refused_after == "TopicAuthorizationFailedError"
-        assert refused_within_s < 1.0
-
-        # The matrix: every attempt below must be refused by the broker and logged.
-        authorizer_start = services.kafka.authorizer_log.stat().st_size
-        broker_log_start = services.kafka.log_file.stat().st_size
-        group_pe = topic("customs.PE.x")
-        forbidden = [
-            Attempt("port-PECLL", "write", topic("ports.BRSSZ.vessel")),
-            Attempt("port-PECLL", "write", topic(INGEST_VESSEL)),
-            Attempt("port-PECLL", "write", topic(DEADLETTER)),
-            Attempt("port-PECLL", "write", topic("validations.PE")),
-            Attempt("port-PECLL", "read", own_topic),
-            Attempt("port-PECLL", "read", topic("validations.PE")),
-            Attempt("port-PECLL", "read", topic(KPI_PORT_CALLS)),
-            Attempt("port-BRSSZ", "write", own_topic),
-            Attempt("port-BRSSZ", "read", topic(INGEST_VESSEL)),
-            Attempt("customs-PE", "read", topic("validations.BR"), group_pe),
-            Attempt("customs-PE", "read", topic("validations.PE"), topic("customs.BR.x")),
-            Attempt("customs-PE", "read", topic("validations.PE"), "inspection"),
-            Attempt("customs-PE", "read", topic(INGEST_CUSTOMS), group_pe),
-            Attempt("customs-PE", "read", topic(DEADLETTER), group_pe),
-            Attempt("customs-PE", "write", topic("validations.PE")),
-            Attempt("customs-PE", "write", topic("ports.PECLL.customs")),
-            Attempt("customs-BR", "read", topic("validations.PE"), topic("customs.BR.x")),
-        ]
-        outcomes: dict[Attempt, str] = {}
-        for attempt in forbidden:
-            credentials = created[attempt.who]
-            outcomes[attempt] = await (
-                _write(credentials, attempt.topic, b"forbidden")
-                if attempt.action == "write"
-                else _read(credentials, attempt.topic, attempt.group)
+            # What a port may do: write its own topics; the gateway passes its events on.
+            own_topic = topic("ports.PECLL.vessel")
+            assert await _write(pecll, own_topic, await avro(own)) == "delivered"
+            assert await _write(pecll, own_topic, await avro(other)) == "delivered"
+            assert await _write(pecll, own_topic, b"not avro") == "delivered"
+            ingested = await read_topic(services.bootstrap, topic(INGEST_VESSEL), 1, timeout_s=30)
+            passed_on = [from_avro_datum("vessel", await codec.decode(v)) for v, _ in ingested]
+            assert passed_on == [own.model_copy(update={"publisher": "kafka:port-PECLL"})]
+            dead = await read_topic(services.bootstrap, topic(DEADLETTER), 2, timeout_s=30)
+            reasons = sorted((dict(h)["hub-reason"], dict(h)["hub-source-topic"]) for _, h in dead)
+            assert reasons == [(b"PORT_NOT_OWNED", own_topic.encode()),
+                               (b"UNDECODABLE", own_topic.encode())]  # fmt: skip
+            counted = await pool.fetch(
+                "SELECT reason, events FROM rejected_event_counts WHERE domain = 'vessel'"
             )
-        wrong_password = Credentials(pecll.bootstrap, pecll.username, "guess")
-        stranger = Credentials(pecll.bootstrap, "port-ARBUE", "guess")
-        login_attempts = {
-            "wrong password": await _write(wrong_password, own_topic, b"x"),
-            "unknown principal": await _write(stranger, topic("ports.ARBUE.vessel"), b"x"),
-            "revoked principal": await _write(clvap, topic("ports.CLVAP.cargo"), b"x"),
-        }
+            assert sorted((r["reason"], r["events"]) for r in counted) == [
+                ("PORT_NOT_OWNED", 1),
+                ("UNDECODABLE", 1),
+            ]
 
-        async def logged() -> bool:
-            denied = _denials(services.kafka.authorizer_log, authorizer_start)
-            return all(_resource_of(a) in denied for a in forbidden) and _failed_logins(
-                services.kafka.log_file, broker_log_start
-            ) >= len(login_attempts)
+            # What a customs authority may do: read its verdicts in a group of its own prefix.
+            verdict = json.dumps({"certificate_id": "CERT-PE"}).encode()
+            for country in ("PE", "BR"):
+                await produce(services.bootstrap, topic(validations_topic(country)), [verdict])
+            await produce(services.bootstrap, topic(INGEST_CUSTOMS), [b"x"])
+            await produce(services.bootstrap, topic(KPI_PORT_CALLS), [b"x"])
+            allowed = await _read(
+                customs_pe, topic("validations.PE"), topic("customs.PE.inspection")
+            )
+            assert allowed == "read 1 records"
 
-        not_refused = {
-            a: o for a, o in outcomes.items() if o == "delivered" or o.startswith("read ")
-        }
-        assert not not_refused, not_refused
-        assert all(o == "KafkaConnectionError" for o in login_attempts.values()), login_attempts
-        await eventually(logged, 10, "every refusal to be in the broker's logs")
+            # Revoked: a producer that was connected is refused from its next request on.
+            clvap = created["port-CLVAP"]
+            producer = AIOKafkaProducer(**_sasl(clvap))
+            await producer.start()
+            try:
+                await producer.send_and_wait(topic("ports.CLVAP.cargo"), b"before")
+                revoked = await asyncio.to_thread(
+                    _hub, environment, "tenants", "revoke-port", "CLVAP"
+                )
+                assert revoked.returncode == 0, revoked.stderr
+                revoked_at = time.monotonic()
+                try:
+                    await asyncio.wait_for(
+                        producer.send_and_wait(topic("ports.CLVAP.cargo"), b"after"), 10
+                    )
+                    refused_after: str | None = None
+                except KafkaError as error:
+                    refused_after = type(error).__name__
+                refused_within_s = time.monotonic() - revoked_at
+            finally:
+                await producer.stop()
+            assert refused_after == "TopicAuthorizationFailedError"
+            assert refused_within_s < 1.0
+
+            # The matrix: every attempt below must be refused by the broker and logged.
+            authorizer_start = services.kafka.authorizer_log.stat().st_size
+            broker_log_start = services.kafka.log_file.stat().st_size
+            group_pe = topic("customs.PE.x")
+            forbidden = [
+                Attempt("port-PECLL", "write", topic("ports.BRSSZ.vessel")),
+                Attempt("port-PECLL", "write", topic(INGEST_VESSEL)),
+                Attempt("port-PECLL", "write", topic(DEADLETTER)),
+                Attempt("port-PECLL", "write", topic("validations.PE")),
+                Attempt("port-PECLL", "read", own_topic),
+                Attempt("port-PECLL", "read", topic("validations.PE")),
+                Attempt("port-PECLL", "read", topic(KPI_PORT_CALLS)),
+                Attempt("port-BRSSZ", "write", own_topic),
+                Attempt("port-BRSSZ", "read", topic(INGEST_VESSEL)),
+                Attempt("customs-PE", "read", topic("validations.BR"), group_pe),
+                Attempt("customs-PE", "read", topic("validations.PE"), topic("customs.BR.x")),
+                Attempt("customs-PE", "read", topic("validations.PE"), "inspection"),
+                Attempt("customs-PE", "read", topic(INGEST_CUSTOMS), group_pe),
+                Attempt("customs-PE", "read", topic(DEADLETTER), group_pe),
+                Attempt("customs-PE", "write", topic("validations.PE")),
+                Attempt("customs-PE", "write", topic("ports.PECLL.customs")),
+                Attempt("customs-BR", "read", topic("validations.PE"), topic("customs.BR.x")),
+            ]
+            outcomes: dict[Attempt, str] = {}
+            for attempt in forbidden:
+                credentials = created[attempt.who]
+                outcomes[attempt] = await (
+                    _write(credentials, attempt.topic, b"forbidden")
+                    if attempt.action == "write"
+                    else _read(credentials, attempt.topic, attempt.group)
+                )
+            wrong_password = Credentials(pecll.bootstrap, pecll.username, "guess")
+            stranger = Credentials(pecll.bootstrap, "port-ARBUE", "guess")
+            login_attempts = {
+                "wrong password": await _write(wrong_password, own_topic, b"x"),
+                "unknown principal": await _write(stranger, topic("ports.ARBUE.vessel"), b"x"),
+                "revoked principal": await _write(clvap, topic("ports.CLVAP.cargo"), b"x"),
+            }
+
+            async def logged() -> bool:
+                denied = _denials(services.kafka.authorizer_log, authorizer_start)
+                return all(_resource_of(a) in denied for a in forbidden) and _failed_logins(
+                    services.kafka.log_file, broker_log_start
+                ) >= len(login_attempts)
+
+            not_refused = {
+                a: o for a, o in outcomes.items() if o == "delivered" or o.startswith("read ")
+            }
+            assert not not_refused, not_refused
+            assert all(o == "KafkaConnectionError" for o in login_attempts.values()), login_attempts
+            await eventually(logged, 10, "every refusal to be in the broker's logs")
     finally:
-        stop_process(api, signal.SIGTERM, 30)
         await pool.close()
 
     # Nothing a refused tenant wrote reached a topic.

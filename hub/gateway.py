@@ -62,6 +62,9 @@ async def tenant_gateway(context: IngestContext, bootstrap: str) -> AsyncIterato
 
 
 async def _run_forever(context: IngestContext, bootstrap: str) -> None:
+    if context.settings.log_level != "debug":
+        # Group joins and assignments at every start and new port topic: chatter in a terminal.
+        logging.getLogger("aiokafka.consumer").setLevel(logging.WARNING)
     # The API keeps serving HTTP when the broker is away; the gateway waits and starts over.
     while True:
         try:

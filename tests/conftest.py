@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from hub.local.kafka import LocalKafka
 from hub.local.postgres import LocalPostgres
@@ -80,6 +81,16 @@ async def fresh_database(services: Services) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def namespace(services: Services) -> str:
-    """A topic namespace no other test uses."""
-    return f"t{services.run_id}-{uuid.uuid4().hex[:6]}."
+async def namespace(services: Services) -> AsyncIterator[str]:
+    """A topic namespace no other test uses; its topics are deleted after the test, so that the
+    test broker (kept between runs) does not pile up thousands of partitions."""
+    name = f"t{services.run_id}-{uuid.uuid4().hex[:6]}."
+    yield name
+    admin = AIOKafkaAdminClient(bootstrap_servers=services.bootstrap)
+    await admin.start()
+    try:
+        mine = [topic for topic in await admin.list_topics() if topic.startswith(name)]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()

@@ -64,21 +64,6 @@ CATCH_UP_S = 120.0
 POSTGRES_DOWN_S = 30.0
 
 
-@pytest.fixture(autouse=True)
-async def delete_own_topics(services: Services, namespace: str) -> AsyncIterator[None]:
-    """Delete the test's topics after it: a restarted broker leads every partition it holds
-    before its group coordinator serves, so leftovers slow down every later restart."""
-    yield
-    admin = AIOKafkaAdminClient(bootstrap_servers=services.bootstrap)
-    await admin.start()
-    try:
-        mine = [topic for topic in await admin.list_topics() if topic.startswith(namespace)]
-        if mine:
-            await admin.delete_topics(mine)
-    finally:
-        await admin.close()
-
-
 @dataclass(frozen=True)
 class Traffic:
     """A generated day in three parts, and what the worker must make of it."""

@@ -7,7 +7,7 @@
 // calls, the KPI pages show what is needed (and a field to paste a token) instead of charts.
 
 import { getJson, KpiFeed, onAccessDenied, POLL_INTERVAL_S, setReaderToken, takeTokenFromAddress } from "./api.js";
-import { h, fill } from "./dom.js";
+import { fill, h, tokenForm, tokenInput } from "./dom.js";
 import { formatAge, formatUtc } from "./measures.js";
 import { LANGUAGES, language, setLanguage, t } from "./strings.js";
 import * as certificates from "./views/certificates.js";
@@ -87,36 +87,21 @@ function accessDenied({ status, hadToken }) {
 function renderAccessNeeded(view) {
   const explanation =
     denial.status === 403 ? "access.forbidden" : denial.hadToken ? "access.rejected" : "access.missing";
-  const input = h("input", {
-    id: "reader-token",
-    type: "password",
-    autocomplete: "off",
-    spellcheck: "false",
-    class: "token-input",
-  });
+  const input = tokenInput("reader-token");
   const problem = h("p", { class: "stream-status", role: "status", "aria-live": "polite" });
-  const form = h(
-    "form",
-    {
-      class: "token-form",
-      autocomplete: "off",
-      onsubmit: (event) => {
-        event.preventDefault();
-        const token = input.value.trim();
-        if (!token) {
-          problem.textContent = t("access.needToken");
-          input.focus();
-          return;
-        }
-        setReaderToken(token);
-        denial = null;
-        feed.restart();
-        route();
-      },
-    },
-    h("label", { class: "field", for: "reader-token" }, h("span", { class: "field-label" }, t("access.token")), input),
-    h("div", { class: "buttons" }, h("button", { type: "submit", class: "primary", id: "use-token" }, t("access.use"))),
-  );
+  const useButton = h("button", { type: "submit", class: "primary", id: "use-token" }, t("access.use"));
+  const form = tokenForm(input, t("access.token"), [useButton], () => {
+    const token = input.value.trim();
+    if (!token) {
+      problem.textContent = t("access.needToken");
+      input.focus();
+      return;
+    }
+    setReaderToken(token);
+    denial = null;
+    feed.restart();
+    route();
+  });
   fill(
     view,
     h("div", { class: "page-head" }, h("h1", {}, t("access.title"))),

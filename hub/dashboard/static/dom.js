@@ -41,3 +41,25 @@ export function escapeHtml(text) {
   const entities = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
   return String(text).replace(/[&<>"']/g, (c) => entities[c]);
 }
+
+/** A password field for an API token: never autofilled, never spell-checked. */
+export function tokenInput(id, value = "") {
+  return h("input", { id, type: "password", autocomplete: "off", spellcheck: "false", class: "token-input", value });
+}
+
+/** A form of `input` under `label`, and `buttons`; submitting calls `onSubmit` instead of loading a page. */
+export function tokenForm(input, label, buttons, onSubmit) {
+  return h(
+    "form",
+    {
+      class: "token-form",
+      autocomplete: "off",
+      onsubmit: (event) => {
+        event.preventDefault();
+        onSubmit();
+      },
+    },
+    h("label", { class: "field", for: input.id }, h("span", { class: "field-label" }, label), input),
+    h("div", { class: "buttons" }, ...buttons),
+  );
+}

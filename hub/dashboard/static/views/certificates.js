@@ -3,7 +3,7 @@
 // the Authorization header of a fetch() stream, never in a URL.
 
 import { HttpError, readEventStream } from "../api.js";
-import { fill, h } from "../dom.js";
+import { fill, h, tokenForm, tokenInput } from "../dom.js";
 import { countryName, formatNumber, formatUtc } from "../measures.js";
 import { t } from "../strings.js";
 
@@ -47,14 +47,7 @@ export function mount(root) {
   let country = null;
   let rows = savedRows();
 
-  const input = h("input", {
-    id: "customs-token",
-    type: "password",
-    autocomplete: "off",
-    spellcheck: "false",
-    class: "token-input",
-    value: load(TOKEN_KEY) || "",
-  });
+  const input = tokenInput("customs-token", load(TOKEN_KEY) || "");
   const connectButton = h("button", { type: "submit", class: "primary", id: "connect" }, t("cert.connect"));
   const disconnectButton = h("button", { type: "button", id: "disconnect", onclick: () => stop(t("cert.disconnected")) }, t("cert.disconnect"));
   const forgetButton = h(
@@ -78,19 +71,7 @@ export function mount(root) {
   const counts = h("p", { class: "counts", id: "verdict-counts" });
   const table = h("table", { class: "data-table", id: "verdicts-table" });
 
-  const form = h(
-    "form",
-    {
-      class: "token-form",
-      autocomplete: "off",
-      onsubmit: (event) => {
-        event.preventDefault();
-        connect();
-      },
-    },
-    h("label", { class: "field", for: "customs-token" }, h("span", { class: "field-label" }, t("cert.token")), input),
-    h("div", { class: "buttons" }, connectButton, disconnectButton, forgetButton),
-  );
+  const form = tokenForm(input, t("cert.token"), [connectButton, disconnectButton, forgetButton], connect);
 
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, t("cert.title")), h("p", { class: "subtitle narrow" }, t("cert.intro"))),

@@ -400,7 +400,11 @@ async def probe_round_trip(bootstrap: str, topic: str, timeout_s: float = 10.0) 
         sent = await asyncio.wait_for(producer.send_and_wait(topic, marker), timeout_s)
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    # In a group, committing what it read: a fresh broker creates its offsets topic on the first
+    # group request, and the hub's consumers must not start before that is done.
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=topic, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         partition = TopicPartition(topic, sent.partition)
@@ -409,6 +413,7 @@ async def probe_round_trip(bootstrap: str, topic: str, timeout_s: float = 10.0) 
         record = await asyncio.wait_for(consumer.getone(), timeout_s)
         if record.value != marker:
             raise KafkaError(f"readiness probe read back a different record from {topic}")
+        await asyncio.wait_for(consumer.commit({partition: sent.offset + 1}), timeout_s)
     finally:
         await consumer.stop()
 

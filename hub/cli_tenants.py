@@ -117,5 +117,5 @@ async def _list(connection: asyncpg.Connection, admin: TenantAdmin, settings: Hu
         else:
             state = "NO CREDENTIAL ON THE BROKER (rotate it: add-… --rotate)"
         allowed = "; ".join(describe_grants(grants(settings, who)))
-        print(f"{who.user_name:16} {state:44} {allowed}")
+        print(f"{who.user_name:16} {state:44} {'' if row['revoked_at'] else allowed}".rstrip())
     return 0

@@ -232,6 +232,13 @@ async def test_every_kafka_tenant_is_refused_every_topic_and_group_not_its_own_a
                 await producer.stop()
             assert refused_after == "TopicAuthorizationFailedError"
             assert refused_within_s < 1.0
+            listed = await asyncio.to_thread(_hub, environment, "tenants", "list")
+            states = {line.split()[0]: line for line in listed.stdout.splitlines()}
+            assert sorted(states) == sorted(created)
+            assert "revoked" in states["port-CLVAP"] and "write" not in states["port-CLVAP"]
+            assert "active" in states["port-PECLL"]
+            assert f"write topic {topic('ports.PECLL.')}*" in states["port-PECLL"]
+            assert f"read group {topic('customs.PE.')}*" in states["customs-PE"]
 
             # The matrix: every attempt below must be refused by the broker and logged.
             authorizer_start = services.kafka.authorizer_log.stat().st_size

@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from aiokafka.errors import KafkaError
+
 from connectors.edifact import InterchangeResult, MessageResult, format_problem, read_interchange
 from connectors.generator import domain_of
-from hub.api.ingest import IngestContext, check_item, dead_letter, send_event
+from hub.api.ingest import EventTooLarge, IngestContext, check_item, dead_letter, send_event
 from schemas.models import Envelope
 from schemas.rejections import Rejected, RejectReason
 
@@ -140,7 +142,17 @@ async def take_interchange(
             problems = tuple(refusal.detail.split("; "))
             outcomes.append(_outcome(message, "rejected", refusal.reason.value, problems))
             continue
-        sent = [await send_event(context, domain_of(e), e) for e in message.events]
+        try:
+            sent = [await send_event(context, domain_of(e), e) for e in message.events]
+        except EventTooLarge as error:
+            refusal = Rejected(RejectReason.TOO_LARGE, f"message {message.message_ref}: {error}")
+            refused.append((message.text.encode(), refusal))
+            outcomes.append(_outcome(message, "rejected", refusal.reason.value, (refusal.detail,)))
+            continue
+        except KafkaError as error:  # the broker is away: the whole message is sent again
+            problem = f"not delivered: {error}; send the interchange again"
+            outcomes.append(_outcome(message, "failed", "NOT_DELIVERED", (problem,)))
+            continue
         deliveries.append((len(outcomes), message, sent))
         outcomes.append(None)
     for index, message, sent in deliveries:

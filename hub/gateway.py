@@ -23,11 +23,12 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from prometheus_client import Counter
 
-from hub.api.ingest import IngestContext, check_item, dead_letter, send_event
+from hub.api.ingest import EventTooLarge, IngestContext, check_item, dead_letter, send_event
 from hub.local.process import quiet_logger
 from hub.tenants import port_topic_pattern
 from schemas.avro_schemas import parsed_schema
-from schemas.rejections import Rejected
+from schemas.models import Envelope
+from schemas.rejections import Rejected, RejectReason
 from streams.intake import decode_record
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,11 @@ async def _run(context: IngestContext, bootstrap: str) -> None:
 
 
 async def pass_on(context: IngestContext, records: list[ConsumerRecord[Any, Any]]) -> None:
-    """Check ``records`` (of ports' own topics) and produce or dead-letter each one."""
+    """Check ``records`` (of ports' own topics) and produce or dead-letter each one.
+
+    Raises only what is not the records' fault (the broker or PostgreSQL away): the batch is
+    then read again. Whatever a record holds, it is passed on or refused.
+    """
     pattern = port_topic_pattern(context.settings)
     now = datetime.now(UTC)
     late_grace = timedelta(hours=context.settings.late_grace_hours)
@@ -111,19 +116,37 @@ async def pass_on(context: IngestContext, records: list[ConsumerRecord[Any, Any]
         if match is None:  # the subscription pattern is the same: cannot happen
             continue
         port, domain = match.groups()
-        datum = await decode_record(record.value, context.codec, parsed_schema(domain))
-        outcome = (
-            datum
-            if isinstance(datum, Rejected)
-            else check_item(domain, datum, port, context.known_ports, now, late_grace)
-        )
-        if isinstance(outcome, Rejected):
-            refused.setdefault((domain, record.topic), []).append((record.value or b"", outcome))
-            continue
-        event = outcome.model_copy(update={"publisher": f"kafka:port-{port}"})
-        deliveries.append(await send_event(context, domain, event))
+        outcome = await _check_record(context, record.value, port, domain, now, late_grace)
+        if isinstance(outcome, Envelope):
+            event = outcome.model_copy(update={"publisher": f"kafka:port-{port}"})
+            try:
+                deliveries.append(await send_event(context, domain, event))
+                continue
+            except EventTooLarge as error:
+                outcome = Rejected(RejectReason.TOO_LARGE, str(error))
+        refused.setdefault((domain, record.topic), []).append((record.value or b"", outcome))
     await asyncio.gather(*deliveries)
     for (domain, topic), items in refused.items():
         await dead_letter(context, domain, items, source=topic)
     GATEWAY_EVENTS.labels("forwarded").inc(len(deliveries))
     GATEWAY_EVENTS.labels("refused").inc(sum(len(items) for items in refused.values()))
+
+
+async def _check_record(
+    context: IngestContext,
+    value: bytes | None,
+    port: str,
+    domain: str,
+    now: datetime,
+    late_grace: timedelta,
+) -> Envelope | Rejected:
+    datum = await decode_record(value, context.codec, parsed_schema(domain))
+    if isinstance(datum, Rejected):
+        return datum
+    try:
+        return check_item(domain, datum, port, context.known_ports, now, late_grace)
+    except Exception as error:  # a check tripping on odd data must not stall every port
+        log.exception("checking a record of %s failed unexpectedly", domain)
+        return Rejected(
+            RejectReason.SCHEMA_INVALID, f"could not be checked: {type(error).__name__}"
+        )

@@ -108,8 +108,9 @@ class AvroCodec:
         writer = await self._writer(schema_id)
         if reader_schema is not None and not self._needs_resolution(schema_id, reader_schema):
             reader_schema = None  # resolving a schema into itself costs as much as reading
+        buffer = io.BytesIO(payload)
         try:
-            record = fastavro.schemaless_reader(io.BytesIO(payload), writer, reader_schema)
+            record = fastavro.schemaless_reader(buffer, writer, reader_schema)
         except SchemaResolutionError as error:
             raise SchemaMismatchError(
                 f"schema {schema_id} ({_name(writer)}) does not resolve into {_name(reader_schema)}"
@@ -120,6 +121,9 @@ class AvroCodec:
             ) from error
         if not isinstance(record, dict):
             raise PayloadError(f"schema {schema_id} does not describe a record")
+        if (extra := len(payload) - buffer.tell()) > 0:
+            # Bytes the schema does not account for: a framing error or smuggled data.
+            raise PayloadError(f"{extra} bytes after the record of schema {schema_id}")
         return record
 
     def _needs_resolution(self, schema_id: int, reader_schema: Any) -> bool:

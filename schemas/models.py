@@ -15,11 +15,12 @@ Two normalisations make an event survive the Avro wire unchanged:
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Self
 from uuid import UUID
 
 from pydantic import (
@@ -30,7 +31,9 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictBool,
     WithJsonSchema,
+    model_validator,
 )
 
 __all__ = [
@@ -71,6 +74,12 @@ GOODS_HS_PATTERN: Final = r"^[0-9]{4}(\.?[0-9]{2}){1,3}$|^[0-9]{6,10}$"
 AGREEMENT_PATTERN: Final = r"^[A-Z0-9]{3,4}$"
 
 _AVRO_INT_MAX: Final = 2**31 - 1
+_ISO_DATE_TIME: Final = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
+# A signed certificate of origin is tens of kilobytes; the cap keeps any event under Kafka's
+# 1 MiB record limit with room to spare.
+MAX_DOCUMENT_BYTES: Final = 512 * 1024
+MAX_GOODS_LINES: Final = 500
+MAX_CONTAINERS: Final = 1000
 
 
 # --- enums (symbols in the order of the Avro enums) -----------------------------------------
@@ -176,7 +185,32 @@ class Regime(StrEnum):
 
 def _utc_millis(value: datetime) -> datetime:
     """The same instant in UTC, truncated to the millisecond as ``timestamp-millis`` stores it."""
-    return value.astimezone(UTC).replace(microsecond=value.microsecond // 1000 * 1000)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:30+01:00 is in year 0 in UTC
+        raise ValueError("the time falls outside years 1-9999 in UTC") from None
+    return utc.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def _iso_time(value: object) -> object:
+    """Refuse what pydantic's lax mode would take for a time: epoch numbers, numeric strings."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE_TIME.match(value)):
+        return value
+    raise ValueError("a time is an ISO 8601 date-time with its UTC offset (2026-03-01T08:30:00Z)")
+
+
+def _storable_text(model: BaseModel) -> None:
+    """Refuse text PostgreSQL cannot store or UTF-8 cannot carry: NUL, lone surrogates."""
+    for name, value in model.__dict__.items():
+        if isinstance(value, str) and not (value.isascii() and "\x00" not in value):
+            if "\x00" in value:
+                raise ValueError(f"{name} contains a NUL character (U+0000)")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"{name} contains a lone surrogate (not a Unicode character)"
+                ) from None
 
 
 def _raw_or_base64(value: object) -> object:
@@ -193,7 +227,7 @@ def _to_base64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-UtcMillis = Annotated[AwareDatetime, AfterValidator(_utc_millis)]
+UtcMillis = Annotated[AwareDatetime, BeforeValidator(_iso_time), AfterValidator(_utc_millis)]
 UnLocode = Annotated[str, Field(pattern=UNLOCODE_PATTERN)]
 CountryCode = Annotated[str, Field(pattern=COUNTRY_PATTERN)]
 ContainerNumber = Annotated[str, Field(pattern=CONTAINER_PATTERN)]
@@ -207,6 +241,7 @@ Base64Document = Annotated[
     BeforeValidator(_raw_or_base64),
     PlainSerializer(_to_base64, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "contentEncoding": "base64"}),
+    Field(max_length=MAX_DOCUMENT_BYTES),
 ]
 
 
@@ -227,6 +262,11 @@ class Envelope(BaseModel):
     schema_version: int = Field(default=1, ge=1, le=_AVRO_INT_MAX)
     retracts_event_id: UUID | None = None
     source: str | None = Field(default=None, max_length=16)
+
+    @model_validator(mode="after")
+    def _text_is_storable(self) -> Self:
+        _storable_text(self)
+        return self
 
 
 class VesselEvent(Envelope):
@@ -255,7 +295,7 @@ class CargoEvent(Envelope):
     event_type: Literal["cargo.move"] = "cargo.move"
     container: ContainerNumber
     iso_size_type: str = Field(pattern=r"^[0-9A-Z]{4}$")
-    full: bool
+    full: StrictBool
     gross_kg: int = Field(ge=0, le=_AVRO_INT_MAX)
     move: Move
     port_call_id: Identifier | None = None
@@ -280,6 +320,11 @@ class GoodsLine(BaseModel):
     value_usd: UsdAmount
     origin_country: CountryCode | None = None
 
+    @model_validator(mode="after")
+    def _text_is_storable(self) -> Self:
+        _storable_text(self)
+        return self
+
 
 class CustomsEvent(Envelope):
     """One step of a customs declaration (SPEC §1.4)."""
@@ -291,8 +336,8 @@ class CustomsEvent(Envelope):
     regime: Regime | None = None
     importer_id: Identifier | None = None
     exporter_id: Identifier | None = None
-    goods: tuple[GoodsLine, ...] = ()
-    containers: tuple[ContainerNumber, ...] = ()
+    goods: tuple[GoodsLine, ...] = Field(default=(), max_length=MAX_GOODS_LINES)
+    containers: tuple[ContainerNumber, ...] = Field(default=(), max_length=MAX_CONTAINERS)
     port_call_id: Identifier | None = None
     certificate_id: Identifier | None = None
     agreement: AgreementCode | None = None

@@ -31,8 +31,16 @@ class RejectReason(StrEnum):
     """A time before 2000, published in the future, or an actual event after its publication."""
     MISSING_FIELD = "MISSING_FIELD"
     """A field this kind of event must carry is absent (e.g. ``crane_id`` of a discharge)."""
+    TOO_LARGE = "TOO_LARGE"
+    """The event is over the hub's size limit for one event (Kafka's record limit), e.g. a
+    certificate document over 512 KiB."""
+    UNSTORABLE = "UNSTORABLE"
+    """PostgreSQL refused to store an event that passed every check (a defect of the hub's
+    checks, logged; the event is kept here instead of stopping the worker)."""
     PORT_NOT_OWNED = "PORT_NOT_OWNED"
     """The publisher is not authorised for the event's ``port``."""
+    CERTIFICATE_ID_TAKEN = "CERTIFICATE_ID_TAKEN"
+    """The ``certificate_id`` is already held by another port (its first submitter)."""
     MALFORMED_INTERCHANGE = "MALFORMED_INTERCHANGE"
     """An EDIFACT interchange whose envelope cannot be trusted (truncated, UNZ count or
     reference wrong, not EDIFACT): none of its messages is taken."""
@@ -47,3 +55,19 @@ class Rejected:
 
     reason: RejectReason
     detail: str
+
+    def __post_init__(self) -> None:
+        # A detail may quote what was sent; it goes into JSON answers and Kafka headers, so it
+        # must be valid UTF-8 text of a sane length, whatever the input held.
+        detail = self.detail
+        if not detail.isascii() or "\x00" in detail or len(detail) > MAX_DETAIL_CHARS:
+            detail = printable(detail)[:MAX_DETAIL_CHARS]
+            object.__setattr__(self, "detail", detail)
+
+
+MAX_DETAIL_CHARS = 1000
+
+
+def printable(text: str) -> str:
+    """``text`` with NUL and lone surrogates spelled as escapes: safe in UTF-8 and PostgreSQL."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")

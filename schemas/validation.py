@@ -57,7 +57,10 @@ def validate(
         event = model.model_validate(data)
     except ValidationError as error:
         return schema_rejection(error)
-    return check(event, known_ports, now, late_grace) or event
+    try:
+        return check(event, known_ports, now, late_grace) or event
+    except OverflowError:  # time arithmetic near year 1 or 9999
+        return _implausible("a time too close to year 1 or 9999 to be checked")
 
 
 def schema_rejection(error: ValidationError) -> Rejected:

@@ -38,11 +38,9 @@ from hub.db import store
 from hub.db.kpi_store import mark_dirty
 from hub.db.store import IngestedEvent
 from hub.db.verdicts import StoredVerdict
+from hub.deadletter import dead_letter
 from hub.kafka_topics import (
     DEADLETTER,
-    DEADLETTER_DETAIL_HEADER,
-    DEADLETTER_REASON_HEADER,
-    DEADLETTER_SOURCE_HEADER,
     INDICATORS,
     INGEST_TOPICS,
     KPI_TOPICS,
@@ -71,6 +69,7 @@ from streams.kpi_stage import (
     dirty_keys,
     stored_keys,
 )
+from streams.ownership import ownership_refusals
 from streams.publish import BulkProducer
 
 log = logging.getLogger(__name__)
@@ -316,6 +315,7 @@ async def _take_in_batch(
     accepted: list[IngestedEvent] = []
     models: list[Envelope] = []
     arrived: list[float] = []
+    messages: list[Any] = []
     rejected: Counter[tuple[str, str]] = Counter()
     for event in events:
         message = event.message
@@ -338,6 +338,7 @@ async def _take_in_batch(
             continue
         models.append(outcome)
         arrived.append(message.timestamp)
+        messages.append(message)
         accepted.append(
             IngestedEvent(
                 event_id=outcome.event_id,
@@ -349,6 +350,15 @@ async def _take_in_batch(
                 entity_keys=stored_keys(outcome) + certificate_keys(outcome),
             )
         )
+    # Refusals that need the store: another port's event or certificate id (issue 16).
+    refused = await _with_retry("check owners", lambda: ownership_refusals(pool, models))
+    for index, refusal in sorted(refused.items()):
+        await _dead_letter(outputs.deadletter, messages[index], refusal)
+        rejected[(domain, refusal.reason.value)] += 1
+    if refused:
+        models = [m for i, m in enumerate(models) if i not in refused]
+        arrived = [a for i, a in enumerate(arrived) if i not in refused]
+        accepted = [e for i, e in enumerate(accepted) if i not in refused]
     recorded = await _with_retry("record events", lambda: store.record_events(pool, accepted))
     marks: set[str] = set()
     for model, timestamp in zip(models, arrived, strict=True):
@@ -481,16 +491,11 @@ async def _emit_verdicts(outputs: Outputs, verdicts: Sequence[StoredVerdict]) ->
 
 
 async def _dead_letter(deadletter: faust.TopicT, message: Any, rejected: Rejected) -> None:
-    headers = [
-        (name, value) for name, value in (message.headers or []) if not name.startswith("hub-")
-    ]
-    headers += [
-        (DEADLETTER_REASON_HEADER, rejected.reason.value.encode()),
-        (DEADLETTER_DETAIL_HEADER, rejected.detail.encode()[:1000]),
-        (DEADLETTER_SOURCE_HEADER, message.topic.encode()),
-    ]
+    letter = dead_letter(
+        message.value, rejected, message.topic, key=message.key, original_headers=message.headers
+    )
     # Awaiting the delivery keeps "dead-lettered" true before the source offset is acked.
-    fut = await deadletter.send(key=message.key, value=message.value, headers=headers)
+    fut = await deadletter.send(key=letter.key, value=letter.value, headers=letter.headers)
     await fut
 
 

@@ -7,6 +7,8 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
+
 from schemas.codec import (
     AvroCodec,
     PayloadError,
@@ -64,3 +66,10 @@ async def decode_record(
         return Rejected(RejectReason.SCHEMA_MISMATCH, str(error))
     except PayloadError as error:
         return Rejected(RejectReason.UNDECODABLE, str(error))
+    except (asyncpg.DataError, ValueError, OverflowError) as error:
+        # The registry tripped on this record's schema id (not on being away): the record's fault.
+        log.warning("schema lookup failed for a record: %s: %s", type(error).__name__, error)
+        return Rejected(
+            RejectReason.UNKNOWN_SCHEMA,
+            f"its schema id cannot be looked up ({type(error).__name__})",
+        )

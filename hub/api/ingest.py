@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import reprlib
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +25,7 @@ from typing import Any, Literal
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -30,24 +33,22 @@ from pydantic import BaseModel
 from hub.api.access import bearer_token
 from hub.db import audit, store
 from hub.db.tokens import Publisher, publisher_for
+from hub.deadletter import dead_letter as dead_letter_copy
 from hub.errors import DatabaseError
-from hub.kafka_topics import (
-    DEADLETTER,
-    DEADLETTER_DETAIL_HEADER,
-    DEADLETTER_REASON_HEADER,
-    DEADLETTER_SOURCE_HEADER,
-    INGEST_TOPICS,
-)
+from hub.kafka_topics import DEADLETTER, INGEST_TOPICS
 from hub.services import check_database, check_kafka, resolve_endpoints, schema_source
 from hub.settings import HubSettings
 from schemas.avro_schemas import schema_text, subject_for
 from schemas.codec import AvroCodec
 from schemas.models import Envelope, to_avro_datum
 from schemas.registry_client import HttpSchemaRegistry
-from schemas.rejections import Rejected, RejectReason
+from schemas.rejections import Rejected, RejectReason, printable
 from schemas.validation import validate
 
 MAX_BATCH = 1000
+# One event as one Kafka record: under the producers' 1 MiB request limit, with room for framing.
+MAX_EVENT_BYTES = 900 * 1024
+_UUID_TEXT = re.compile(r"^[0-9A-Fa-f-]{32,36}$")
 _SOURCE = "http:/v1/events"
 
 
@@ -150,8 +151,9 @@ def create_ingest_router(get_context: Callable[[], IngestContext]) -> APIRouter:
             return _error(413, f"body over {limit} bytes; send smaller batches")
         try:
             items = _items(json.loads(body))
-        except (ValueError, UnicodeDecodeError) as error:
-            rejection = Rejected(RejectReason.UNDECODABLE, f"body is not JSON: {error}"[:300])
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
+            problem = "nested too deep" if isinstance(error, RecursionError) else str(error)
+            rejection = Rejected(RejectReason.UNDECODABLE, f"body is not JSON: {problem}"[:300])
             await dead_letter(live, domain, [(body, rejection)], source=f"{_SOURCE}/{domain}")
             return _error(400, rejection.detail, reason=rejection.reason)
         if len(items) > MAX_BATCH:
@@ -174,20 +176,25 @@ async def ingest(
     refused: list[tuple[bytes, Rejected]] = []
     for index, item in enumerate(items):
         outcome = check_item(domain, item, publisher.port, context.known_ports, now, late_grace)
-        if isinstance(outcome, Rejected):
-            results.append(_rejected(index, item, outcome))
-            refused.append((json.dumps(item, default=str).encode(), outcome))
-            continue
-        event = outcome.model_copy(update={"publisher": publisher.publisher_id})
-        results.append(EventResult(index=index, event_id=str(event.event_id), status="accepted"))
-        deliveries.append((index, await send_event(context, domain, event)))
+        if isinstance(outcome, Envelope):
+            event = outcome.model_copy(update={"publisher": publisher.publisher_id})
+            event_id = str(event.event_id)
+            try:
+                deliveries.append((index, await send_event(context, domain, event)))
+                results.append(EventResult(index=index, event_id=event_id, status="accepted"))
+                continue
+            except EventTooLarge as error:
+                outcome = Rejected(RejectReason.TOO_LARGE, str(error))
+            except KafkaError as error:  # the broker is away: not the event's fault, send again
+                results.append(_failed(index, event_id, error))
+                continue
+        results.append(_rejected(index, item, outcome))
+        refused.append((_json_bytes(item), outcome))
     for index, delivery in deliveries:
         try:
             await delivery
         except Exception as error:  # any delivery failure: the event did not reach Kafka
-            results[index] = results[index].model_copy(
-                update={"status": "failed", "reason": "NOT_DELIVERED", "detail": str(error)}
-            )
+            results[index] = _failed(index, results[index].event_id, error)
     if refused:
         await dead_letter(context, domain, refused, source=f"{_SOURCE}/{domain}")
     counts = Counter(result.status for result in results)
@@ -211,7 +218,7 @@ def check_item(
     to publish for ``port`` (None: any of the hub's ports)."""
     if not isinstance(item, dict):
         return Rejected(
-            RejectReason.SCHEMA_INVALID, f"an event is a JSON object, not {item!r}"[:200]
+            RejectReason.SCHEMA_INVALID, f"an event is a JSON object, not {_short_repr(item)}"
         )
     outcome = validate(domain, item, known_ports, now, late_grace)
     if isinstance(outcome, Envelope) and port is not None and outcome.port != port:
@@ -222,13 +229,24 @@ def check_item(
     return outcome
 
 
+class EventTooLarge(ValueError):
+    """An event whose Avro record would be over :data:`MAX_EVENT_BYTES`."""
+
+
 async def send_event(context: IngestContext, domain: str, event: Envelope) -> asyncio.Future[Any]:
     """Produce an accepted event to its ingest topic as Confluent Avro, keyed by its entity;
-    the future resolves once all in-sync replicas have it."""
+    the future resolves once all in-sync replicas have it.
+
+    Raises:
+        EventTooLarge: the event is too large for one Kafka record (refuse it: final).
+        aiokafka.errors.KafkaError: the broker cannot take it now (send it again later).
+    """
     topic = context.settings.topic(INGEST_TOPICS[domain])
     value = await context.codec.encode(
         subject_for(topic), schema_text(domain), to_avro_datum(event)
     )
+    if len(value) > MAX_EVENT_BYTES:
+        raise EventTooLarge(f"the event is {len(value)} bytes as Avro; at most {MAX_EVENT_BYTES}")
     delivery: asyncio.Future[Any] = await context.producer.send(
         topic, value, key=partition_key(event).encode()
     )
@@ -248,7 +266,8 @@ def _rejected(index: int, item: Any, rejection: Rejected) -> EventResult:
     event_id = item.get("event_id") if isinstance(item, dict) else None
     return EventResult(
         index=index,
-        event_id=str(event_id) if event_id is not None else None,
+        # Echoed only when it can be one: the answer must not carry arbitrary text back.
+        event_id=event_id if isinstance(event_id, str) and _UUID_TEXT.match(event_id) else None,
         status="rejected",
         reason=rejection.reason.value,
         detail=rejection.detail,
@@ -261,21 +280,36 @@ async def dead_letter(
     """Send ``refused`` to the dead-letter topic with their reasons, and count them under
     ``domain``."""
     topic = context.settings.topic(DEADLETTER)
-    deliveries = [
-        await context.producer.send(
-            topic,
-            value,
-            headers=[
-                (DEADLETTER_REASON_HEADER, rejection.reason.value.encode()),
-                (DEADLETTER_DETAIL_HEADER, rejection.detail.encode()[:1000]),
-                (DEADLETTER_SOURCE_HEADER, source.encode()),
-            ],
-        )
-        for value, rejection in refused
-    ]
+    deliveries = []
+    for value, rejection in refused:
+        letter = dead_letter_copy(value, rejection, source)
+        deliveries.append(await context.producer.send(topic, letter.value, headers=letter.headers))
     await asyncio.gather(*deliveries)
     counts = Counter((domain, rejection.reason.value) for _, rejection in refused)
     await store.record_rejections(context.pool, counts)
+
+
+def _failed(index: int, event_id: str | None, error: BaseException) -> EventResult:
+    return EventResult(
+        index=index,
+        event_id=event_id,
+        status="failed",
+        reason="NOT_DELIVERED",
+        detail=f"not delivered ({type(error).__name__}: {error}); send it again"[:300],
+    )
+
+
+def _json_bytes(item: Any) -> bytes:
+    """The dead-letter copy of a refused JSON item."""
+    try:
+        return json.dumps(item, default=str).encode()
+    except (ValueError, RecursionError):
+        return _short_repr(item).encode()
+
+
+def _short_repr(item: Any) -> str:
+    # reprlib bounds depth and length: a refused item may be nested thousands deep.
+    return printable(reprlib.repr(item))
 
 
 def _items(document: Any) -> list[Any]:

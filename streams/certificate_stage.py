@@ -10,6 +10,13 @@ current one is published again: consumers keep the latest version per certificat
 
 Certificates are serialised per id by advisory locks taken before the events are read, as in the
 KPI stage, so concurrent workers never issue two versions from stale reads.
+
+A certificate id belongs to the port that submitted it first (:mod:`streams.ownership` refuses
+another port's submission as ``CERTIFICATE_ID_TAKEN``). Here, again, only the holder's
+submissions count, and a retraction counts only against its own port's events
+(:func:`effective_events`): an event stored before those refusals existed, or by two workers
+racing, never changes another port's certificate. Declarations of any port count: the rules
+judge them (``DECLARATION_MISMATCH`` fails one outside the importing country).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import asyncpg
 
 from hub.db.issuers import load_registry
 from hub.db.kpi_store import events_of
+from hub.db.ownership import submitting_ports
 from hub.db.store import lock_keys
 from hub.db.verdicts import StoredVerdict, record_verdict
 from schemas.models import MODELS, CertificateSubmission, CustomsEvent, CustomsKind, Envelope
@@ -29,13 +37,18 @@ from streams.kpis.events import effective_events
 _KEY = "certificate:"
 
 
+def certificate_key(certificate_id: str) -> str:
+    """The key a certificate's events are stored under: ``certificate:<id>``."""
+    return f"{_KEY}{certificate_id}"
+
+
 def certificate_keys(event: Envelope) -> tuple[str, ...]:
     """The keys an event is stored under for the certificate stage: a submission, and a
     declaration's events that invoke a certificate."""
     if isinstance(event, CertificateSubmission):
-        return (f"{_KEY}{event.certificate_id}",)
+        return (certificate_key(event.certificate_id),)
     if isinstance(event, CustomsEvent) and event.certificate_id:
-        return (f"{_KEY}{event.certificate_id}",)
+        return (certificate_key(event.certificate_id),)
     return ()
 
 
@@ -52,13 +65,14 @@ async def update_verdicts(
         registry = await load_registry(connection)
         async with connection.transaction():
             await lock_keys(connection, keys)
+            holders = await submitting_ports(connection, keys)
             stored = effective_events(
                 MODELS[domain].model_validate_json(payload)
                 for domain, payload in await events_of(connection, keys)
             )
             for key in keys:
                 certificate_id = key.removeprefix(_KEY)
-                submission = _latest_submission(stored, certificate_id)
+                submission = _latest_submission(stored, certificate_id, holders.get(key))
                 if submission is None:
                     continue  # a declaration came first: its certificate is evaluated on arrival
                 declarations = [
@@ -76,13 +90,16 @@ async def update_verdicts(
 
 
 def _latest_submission(
-    events: Sequence[Envelope], certificate_id: str
+    events: Sequence[Envelope], certificate_id: str, holder: str | None
 ) -> CertificateSubmission | None:
-    """The latest submission of the certificate (a re-submitted document replaces the earlier)."""
+    """The latest submission of the certificate by ``holder``, the port holding its id (a
+    re-submitted document replaces the earlier; another port's never counts)."""
     submissions = [
         event
         for event in events
-        if isinstance(event, CertificateSubmission) and event.certificate_id == certificate_id
+        if isinstance(event, CertificateSubmission)
+        and event.certificate_id == certificate_id
+        and event.port == holder
     ]
     return max(
         submissions,

@@ -133,15 +133,19 @@ def create_validations_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter
         request: Request,
         authorization: Annotated[str | None, Header()] = None,
     ) -> VerdictHistory:
-        """The certificate's current verdict and every earlier version (the audit trail)."""
+        """The certificate's current verdict and every earlier version (the audit trail); a
+        customs token gets only the versions whose importing country is its own."""
         async with audited(
             request, authorization, "validations.read", certificate_id, "customs", "admin"
         ) as reader:
-            versions = await verdict_history(get_pool(), certificate_id)
+            # Customs read only the versions for their country, each checked (a certificate's
+            # importing country may differ between versions).
+            country = reader.subject if reader.scope == "customs" else None
+            versions = await verdict_history(get_pool(), certificate_id, country)
             if not versions:
+                if country is not None and await verdict_history(get_pool(), certificate_id):
+                    raise HTTPException(403, "this certificate is not for your country's customs")
                 raise HTTPException(404, f"no verdict for certificate {certificate_id}")
-            if reader.scope == "customs" and versions[-1].importing_country != reader.subject:
-                raise HTTPException(403, "this certificate is not for your country's customs")
         return VerdictHistory(
             certificate_id=certificate_id,
             latest=versions[-1].body,

@@ -75,7 +75,7 @@ async def verdicts_after(
     connection: asyncpg.Connection | asyncpg.Pool, country: str, after_id: int, limit: int = 500
 ) -> list[StoredVerdict]:
     """The verdicts for ``country``'s customs issued after the one with ``after_id``, oldest
-    first."""
+    first: each version whose importing country is ``country``, whatever the others are."""
     rows = await connection.fetch(
         """
         SELECT id, version, issued_at, importing_country, verdict FROM certificate_verdicts
@@ -107,15 +107,21 @@ async def recent_verdicts_start(
 
 
 async def verdict_history(
-    connection: asyncpg.Connection | asyncpg.Pool, certificate_id: str
+    connection: asyncpg.Connection | asyncpg.Pool,
+    certificate_id: str,
+    country: str | None = None,
 ) -> list[StoredVerdict]:
-    """Every version of a certificate's verdict, oldest first (empty if never evaluated)."""
+    """Every version of a certificate's verdict, oldest first (empty if never evaluated); with
+    ``country``, only the versions whose importing country it is (what its customs may read:
+    each version is checked, not the latest alone)."""
     rows = await connection.fetch(
         """
         SELECT id, version, issued_at, importing_country, verdict FROM certificate_verdicts
-        WHERE certificate_id = $1 ORDER BY version
+        WHERE certificate_id = $1 AND ($2::text IS NULL OR importing_country = $2)
+        ORDER BY version
         """,
         certificate_id,
+        country,
     )
     return [_from_row(row) for row in rows]
 

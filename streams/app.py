@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from uuid import UUID
 
 import asyncpg
 import faust
@@ -54,7 +55,7 @@ from schemas.avro_schemas import parsed_schema
 from schemas.codec import AvroCodec
 from schemas.models import Envelope
 from schemas.registry_client import RegistryError
-from schemas.rejections import Rejected
+from schemas.rejections import Rejected, RejectReason
 from streams import metrics
 from streams.certificate_stage import certificate_keys, update_verdicts
 from streams.indicator_stage import update_indicators
@@ -98,6 +99,13 @@ _TRANSIENT_ERRORS = (
     KafkaError,  # a broker restarting: the KPI flusher's marks and the batch stay for the retry
 )
 
+
+# PostgreSQL refusing an event's content (not being away): retrying would loop for ever.
+_UNSTORABLE = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
+)
 
 # What a timer may meet while PostgreSQL is away; the next turn tries again.
 _DATABASE_ERRORS = (
@@ -350,16 +358,23 @@ async def _take_in_batch(
                 entity_keys=stored_keys(outcome) + certificate_keys(outcome),
             )
         )
-    # Refusals that need the store: another port's event or certificate id (issue 16).
-    refused = await _with_retry("check owners", lambda: ownership_refusals(pool, models))
-    for index, refusal in sorted(refused.items()):
-        await _dead_letter(outputs.deadletter, messages[index], refusal)
-        rejected[(domain, refusal.reason.value)] += 1
-    if refused:
-        models = [m for i, m in enumerate(models) if i not in refused]
-        arrived = [a for i, a in enumerate(arrived) if i not in refused]
-        accepted = [e for i, e in enumerate(accepted) if i not in refused]
-    recorded = await _with_retry("record events", lambda: store.record_events(pool, accepted))
+
+    async def refuse(refused: dict[int, Rejected]) -> None:
+        """Dead-letter and count the events at these indexes, and leave them out of the rest."""
+        nonlocal models, arrived, messages, accepted
+        for index, refusal in sorted(refused.items()):
+            await _dead_letter(outputs.deadletter, messages[index], refusal)
+            rejected[(domain, refusal.reason.value)] += 1
+        if refused:
+            models = [m for i, m in enumerate(models) if i not in refused]
+            arrived = [a for i, a in enumerate(arrived) if i not in refused]
+            messages = [m for i, m in enumerate(messages) if i not in refused]
+            accepted = [e for i, e in enumerate(accepted) if i not in refused]
+
+    # Refusals that need the store: another port's event or certificate id.
+    await refuse(await _with_retry("check owners", lambda: ownership_refusals(pool, models)))
+    recorded, unstorable = await _with_retry("record events", lambda: _record(pool, accepted))
+    await refuse(unstorable)
     marks: set[str] = set()
     for model, timestamp in zip(models, arrived, strict=True):
         if model.event_id in recorded:
@@ -377,6 +392,30 @@ async def _take_in_batch(
     await _with_retry("publish verdicts", lambda: _emit_verdicts(outputs, verdicts))
     state.events_in += len(events)
     _count(domain, models, rejected, verdicts)
+
+
+async def _record(
+    pool: asyncpg.Pool, accepted: Sequence[IngestedEvent]
+) -> tuple[set[UUID], dict[int, Rejected]]:
+    """Record the batch. Should PostgreSQL refuse it for an event's content (a defect of the
+    checks: they should have refused it), record one by one and refuse the events it will not
+    take, so that no record can stop the worker or loop it through restarts."""
+    try:
+        return await store.record_events(pool, accepted), {}
+    except _UNSTORABLE as error:
+        log.error("PostgreSQL refused a batch (%s: %s); recording one by one",
+                  type(error).__name__, error)  # fmt: skip
+    recorded: set[UUID] = set()
+    refused: dict[int, Rejected] = {}
+    for index, event in enumerate(accepted):
+        try:
+            recorded |= await store.record_events(pool, [event])
+        except _UNSTORABLE as error:
+            log.error("event %s not stored: %s", event.event_id, error)
+            refused[index] = Rejected(
+                RejectReason.UNSTORABLE, f"PostgreSQL refused it: {type(error).__name__}: {error}"
+            )
+    return recorded, refused
 
 
 async def _flush_forever(flusher: KpiFlusher, state: WorkerState) -> None:

@@ -120,7 +120,8 @@ async def pass_on(context: IngestContext, records: list[ConsumerRecord[Any, Any]
         if isinstance(outcome, Envelope):
             event = outcome.model_copy(update={"publisher": f"kafka:port-{port}"})
             try:
-                deliveries.append(await send_event(context, domain, event))
+                origin = f"{record.topic}/{record.partition}/{record.offset}"
+                deliveries.append(await send_event(context, domain, event, origin))
                 continue
             except EventTooLarge as error:
                 outcome = Rejected(RejectReason.TOO_LARGE, str(error))

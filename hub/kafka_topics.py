@@ -52,6 +52,9 @@ KPI_TOPICS = {
 DEADLETTER_REASON_HEADER = "hub-reason"
 DEADLETTER_DETAIL_HEADER = "hub-detail"
 DEADLETTER_SOURCE_HEADER = "hub-source-topic"
+# Where an ingest record was first published, when not the ingest record itself: the port topic's
+# record the gateway forwarded ("ports.PECLL.vessel/0/42"). Read again, it keeps its origin.
+ORIGIN_HEADER = "hub-origin"
 
 # The ingest topic of each event domain (the domain names of schemas.avro_schemas.DOMAINS).
 INGEST_TOPICS = {

@@ -46,6 +46,7 @@ from hub.kafka_topics import (
     INGEST_TOPICS,
     KPI_TOPICS,
     KPI_WINDOWS,
+    ORIGIN_HEADER,
     validations_topic,
 )
 from hub.reference import load_ports
@@ -356,6 +357,7 @@ async def _take_in_batch(
                 occurred_at=outcome.occurred_at,
                 payload=outcome.model_dump_json(),
                 entity_keys=stored_keys(outcome) + certificate_keys(outcome),
+                origin=_origin(message),
             )
         )
 
@@ -392,6 +394,14 @@ async def _take_in_batch(
     await _with_retry("publish verdicts", lambda: _emit_verdicts(outputs, verdicts))
     state.events_in += len(events)
     _count(domain, models, rejected, verdicts)
+
+
+def _origin(message: Any) -> str:
+    """Where the record was first published: the same for every read of it."""
+    for name, value in message.headers or ():
+        if name == ORIGIN_HEADER:
+            return bytes(value).decode("utf-8", "replace")
+    return f"{message.topic}/{message.partition}/{message.offset}"
 
 
 async def _record(

@@ -35,7 +35,7 @@ from hub.db import audit, store
 from hub.db.tokens import Publisher, publisher_for
 from hub.deadletter import dead_letter as dead_letter_copy
 from hub.errors import DatabaseError
-from hub.kafka_topics import DEADLETTER, INGEST_TOPICS
+from hub.kafka_topics import DEADLETTER, INGEST_TOPICS, ORIGIN_HEADER
 from hub.services import check_database, check_kafka, resolve_endpoints, schema_source
 from hub.settings import HubSettings
 from schemas.avro_schemas import schema_text, subject_for
@@ -233,9 +233,12 @@ class EventTooLarge(ValueError):
     """An event whose Avro record would be over :data:`MAX_EVENT_BYTES`."""
 
 
-async def send_event(context: IngestContext, domain: str, event: Envelope) -> asyncio.Future[Any]:
+async def send_event(
+    context: IngestContext, domain: str, event: Envelope, origin: str | None = None
+) -> asyncio.Future[Any]:
     """Produce an accepted event to its ingest topic as Confluent Avro, keyed by its entity;
-    the future resolves once all in-sync replicas have it.
+    the future resolves once all in-sync replicas have it. ``origin``: the record it was first
+    published as, if another (:data:`~hub.kafka_topics.ORIGIN_HEADER`).
 
     Raises:
         EventTooLarge: the event is too large for one Kafka record (refuse it: final).
@@ -247,8 +250,9 @@ async def send_event(context: IngestContext, domain: str, event: Envelope) -> as
     )
     if len(value) > MAX_EVENT_BYTES:
         raise EventTooLarge(f"the event is {len(value)} bytes as Avro; at most {MAX_EVENT_BYTES}")
+    headers = [(ORIGIN_HEADER, origin.encode())] if origin is not None else None
     delivery: asyncio.Future[Any] = await context.producer.send(
-        topic, value, key=partition_key(event).encode()
+        topic, value, key=partition_key(event).encode(), headers=headers
     )
     return delivery
 

@@ -25,39 +25,71 @@ class IngestedEvent:
     """The validated event as JSON (its model's JSON), what the KPI stage recomputes from."""
     entity_keys: tuple[str, ...] = ()
     """``<kind>:<port>/<id>`` of every entity the event concerns."""
+    origin: str | None = None
+    """Where the record was first published (``topic/partition/offset``); a record read again
+    has the same origin. None: unknown, every duplicate counts as a publication."""
 
 
 # De-duplication and counting in one statement: only rows really inserted (new event_ids) reach
-# `events`; the rest of the batch is counted as `duplicates`. A re-delivered batch therefore
-# leaves `events` unchanged, and events + duplicates is everything accepted.
+# `events`. The rest of the batch are duplicates; each is either a publication again (another
+# origin: counted in `duplicates`) or the hub reading a record again (the same origin as before:
+# counted in `redeliveries`), so events + duplicates is what publishers sent that was accepted.
+# The first origin is the stored event's; later ones are kept in duplicate_origins. Events
+# stored by this statement are not visible to its other parts, so a duplicate of an event first
+# seen in the same batch is matched against the batch's own first row.
 _RECORD_EVENTS = """
 WITH batch AS (
     SELECT * FROM unnest(
-        $1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::jsonb[]
-    ) AS b (event_id, domain, event_type, port, occurred_at, payload, entity_keys)
+        $1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::jsonb[],
+        $8::text[]
+    ) WITH ORDINALITY AS b (event_id, domain, event_type, port, occurred_at, payload, entity_keys,
+                            origin, position)
+), firsts AS (
+    SELECT DISTINCT ON (event_id) * FROM batch ORDER BY event_id, position
 ), new_events AS (
-    INSERT INTO ingested_events (event_id, domain, event_type, port, occurred_at, payload)
-    SELECT event_id, domain, event_type, port, occurred_at, payload FROM batch
+    INSERT INTO ingested_events (event_id, domain, event_type, port, occurred_at, payload, origin)
+    SELECT event_id, domain, event_type, port, occurred_at, payload, origin FROM firsts
     ON CONFLICT (event_id) DO NOTHING
-    RETURNING event_id, port, domain, occurred_at
+    RETURNING event_id, port, domain, occurred_at, origin
 ), keys AS (
     INSERT INTO event_entity_keys (key, event_id)
     SELECT DISTINCT key, event_id FROM batch, jsonb_array_elements_text(entity_keys) AS key
     ON CONFLICT DO NOTHING
-), seen AS (
-    SELECT port, domain, count(*) AS events FROM batch GROUP BY port, domain
+), duplicates AS (
+    -- Every row of the batch but the one that stored its event, with the event's first origin.
+    SELECT b.event_id, b.port, b.domain, b.origin,
+           coalesce(n.origin, e.origin) AS first_origin, b.position
+    FROM batch b
+    LEFT JOIN new_events n ON n.event_id = b.event_id
+    LEFT JOIN ingested_events e ON e.event_id = b.event_id
+    WHERE n.event_id IS NULL
+       OR b.position <> (SELECT f.position FROM firsts f WHERE f.event_id = b.event_id)
+), republished AS (
+    INSERT INTO duplicate_origins (event_id, origin)
+    SELECT DISTINCT event_id, origin FROM duplicates
+    WHERE origin IS NOT NULL AND origin IS DISTINCT FROM first_origin
+    ON CONFLICT DO NOTHING
+    RETURNING event_id, origin
+), counted_duplicates AS (
+    SELECT d.port, d.domain,
+           count(*) FILTER (WHERE d.origin IS NULL OR r.event_id IS NOT NULL) AS duplicates,
+           count(*) FILTER (WHERE d.origin IS NOT NULL AND r.event_id IS NULL) AS redeliveries
+    FROM duplicates d
+    LEFT JOIN republished r ON r.event_id = d.event_id AND r.origin = d.origin
+    GROUP BY d.port, d.domain
 ), inserted AS (
     SELECT port, domain, count(*) AS events, max(occurred_at) AS last_event_at
     FROM new_events GROUP BY port, domain
-)
-, counted AS (
-    INSERT INTO port_event_counts AS counts (port, domain, events, duplicates, last_event_at)
-    SELECT seen.port, seen.domain, coalesce(inserted.events, 0),
-           seen.events - coalesce(inserted.events, 0), inserted.last_event_at
-    FROM seen LEFT JOIN inserted USING (port, domain)
+), counted AS (
+    INSERT INTO port_event_counts AS counts
+        (port, domain, events, duplicates, redeliveries, last_event_at)
+    SELECT port, domain, coalesce(i.events, 0), coalesce(c.duplicates, 0),
+           coalesce(c.redeliveries, 0), i.last_event_at
+    FROM inserted i FULL JOIN counted_duplicates c USING (port, domain)
     ON CONFLICT (port, domain) DO UPDATE
     SET events = counts.events + excluded.events,
         duplicates = counts.duplicates + excluded.duplicates,
+        redeliveries = counts.redeliveries + excluded.redeliveries,
         last_event_at = greatest(counts.last_event_at, excluded.last_event_at)
 )
 SELECT event_id FROM new_events
@@ -82,6 +114,7 @@ async def record_events(
         [event.occurred_at for event in events],
         [event.payload for event in events],
         [json.dumps(event.entity_keys) for event in events],
+        [event.origin for event in events],
     )
     return {row["event_id"] for row in rows}
 

@@ -1,6 +1,13 @@
-"""A client of any Confluent-compatible schema registry, by URL (the hub's own included)."""
+"""A client of any Confluent-compatible schema registry, by URL (the hub's own included).
+
+Credentials go in the URL (``https://user:password@host/…``) and are sent as HTTP Basic
+authentication; the hub's registry takes an admin token as the password, which its writes need.
+They never appear in an error message.
+"""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -17,9 +24,10 @@ class HttpSchemaRegistry(SchemaSource):
     """``SchemaSource`` over the registry's REST API (``/subjects``, ``/schemas/ids``)."""
 
     def __init__(self, url: str, timeout_s: float = 10.0) -> None:
-        self.url = url.rstrip("/")
+        self.url = _without_credentials(url.rstrip("/"))
+        # httpx sends the URL's credentials, if any, as Basic authentication.
         self._client = httpx.AsyncClient(
-            base_url=self.url, timeout=timeout_s, headers={"Accept": _CONTENT_TYPE}
+            base_url=url.rstrip("/"), timeout=timeout_s, headers={"Accept": _CONTENT_TYPE}
         )
 
     async def schema_by_id(self, schema_id: int) -> str | None:
@@ -58,3 +66,11 @@ class HttpSchemaRegistry(SchemaSource):
         except ValueError:
             message = response.text
         raise RegistryError(f"schema registry {self.url}, {what}: {response.status_code} {message}")
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` without its user and password, for messages."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

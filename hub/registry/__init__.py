@@ -2,17 +2,20 @@
 
 Producers and consumers use any Confluent client with ``url = http://<hub>/registry``. The
 evolution rules themselves live in :mod:`schemas.compatibility`; this package stores schemas
-(:mod:`hub.registry.store`), serves them over HTTP (:mod:`hub.registry.api`) and names its
-refusals with Confluent's error codes (:mod:`hub.registry.errors`).
+(:mod:`hub.registry.store`), serves them over HTTP (:mod:`hub.registry.api`), lets only admin
+tokens change them (:mod:`hub.registry.access`) and names its refusals with Confluent's error
+codes (:mod:`hub.registry.errors`).
 
 The HTTP side is imported from :mod:`hub.registry.api` explicitly, so that processes that only
 read schemas (the worker, the generator) do not load FastAPI.
 """
 
 from hub.registry.errors import (
+    Forbidden,
     IncompatibleSchema,
     InvalidCompatibilityLevel,
     InvalidSchema,
+    InvalidSubject,
     InvalidVersion,
     RegistryError,
     RegistryStoreError,
@@ -21,14 +24,17 @@ from hub.registry.errors import (
     SubjectNotFound,
     SubjectNotSoftDeleted,
     SubjectSoftDeleted,
+    Unauthorized,
     VersionNotFound,
 )
 from hub.registry.store import RegisteredSchema, SchemaRegistryStore
 
 __all__ = [
+    "Forbidden",
     "IncompatibleSchema",
     "InvalidCompatibilityLevel",
     "InvalidSchema",
+    "InvalidSubject",
     "InvalidVersion",
     "RegisteredSchema",
     "RegistryError",
@@ -39,5 +45,6 @@ __all__ = [
     "SubjectNotFound",
     "SubjectNotSoftDeleted",
     "SubjectSoftDeleted",
+    "Unauthorized",
     "VersionNotFound",
 ]

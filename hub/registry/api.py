@@ -9,14 +9,28 @@ that newer clients keep working. Requests and responses may be ``application/jso
 ``Accept`` names it, as Confluent clients' does.
 
 Only Avro schemas are supported; JSON Schema and Protobuf are refused with error 42201.
+
+Reads are open; every write needs an admin token and is audited (:mod:`hub.registry.access`).
+The token is checked before anything else of the request, its body included: a write without
+a valid token is refused 401/403 whatever its body. Two POSTs change nothing and are open like
+the reads: looking a schema up under a subject, and compatibility checks. A registration
+without an admin token of a schema the registry holds already (a live version of any subject)
+is answered with the schema's id and adds no version: Confluent serializers register their
+schema on every start (``auto.register.schemas``, on by default) under their topic's subject
+(``ports.PECLL.vessel-value``), and the id is all they need of the answer, so a port's producer
+works, with no credentials, with the schemas the hub registered. A new schema needs an admin.
+
+No request, whatever its bytes, gets a 500: a bad request is refused with a Confluent error
+(4xx), and a database failure is answered 503 (error 50001), which clients retry.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the routes' annotations at
 # runtime, and the store dependency is a local alias (Store) that only eager evaluation sees.
 
+import json
 import logging
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Annotated, Any
 
 import asyncpg
@@ -25,7 +39,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
+from hub.registry import access
 from hub.registry.errors import (
     InvalidSchema,
     InvalidVersion,
@@ -49,6 +66,9 @@ _SUPPORTED_TYPES = ("AVRO",)
 # Failures of PostgreSQL under the store, answered with Confluent's 50001 (clients may retry).
 # TimeoutError: asyncpg's command timeout.
 _DATABASE_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# The routes, by endpoint name, that change nothing although not GETs: open like the reads.
+_READ_LIKE = frozenset({"lookup", "check_compatibility", "check_compatibility_all"})
+_REGISTER = "register"
 
 
 class SchemaRequest(BaseModel):
@@ -131,34 +151,89 @@ class ErrorBody(BaseModel):
 
 
 class _ConfluentRoute(APIRoute):
-    """A route that answers errors as Confluent does and in the media type asked for.
+    """A route that checks the token of a write first, answers errors as Confluent does and in
+    the media type asked for.
 
     Error handlers belong to the application, which the registry does not own; a route class
-    keeps the Confluent error format inside the router, whatever app mounts it.
+    keeps the Confluent error format inside the router, whatever app mounts it. The token is
+    checked here, before FastAPI reads the body (which it does before any dependency runs), so
+    that a write without a valid token is refused and audited whatever its body.
+
+    A route is a write unless it is a GET or one of ``_READ_LIKE``: a route added later is
+    guarded unless said otherwise.
     """
+
+    def registry_store(self) -> SchemaRegistryStore:
+        """The store of the request being handled (bound by :func:`create_registry_router`)."""
+        raise NotImplementedError
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        writes = not (self.methods or {"GET"}) <= {"GET", "HEAD"} and self.name not in _READ_LIKE
+        action = f"registry.{self.name.replace('_', '-')}" if writes else None
 
         async def handle(request: Request) -> Response:
+            admitted: str | None = None  # the actor of an allowed write, audited once answered
             try:
-                response = await handler(request)
+                response = None
+                if action is not None:
+                    admitted, response = await self._admit(request, action)
+                if response is None:
+                    response = await handler(request)
             except RegistryError as error:
-                response = _error(error.http_status, error.error_code, str(error))
+                response = _error(error.http_status, error.error_code, str(error), error.headers)
             except RequestValidationError as error:
                 response = _error(422, 422, _validation_message(error))
+            except HTTPException as error:  # FastAPI's (Starlette's): a body it could not parse
+                response = _error(
+                    error.status_code, error.status_code, str(error.detail), error.headers
+                )
             except _DATABASE_FAILURES as error:
                 log.warning("schema registry: database failure: %s", error)
                 failure = RegistryStoreError(f"{type(error).__name__}: {error}")
-                response = _error(failure.http_status, failure.error_code, str(failure))
+                response = _error(
+                    failure.http_status, failure.error_code, str(failure), failure.headers
+                )
+            except ClientDisconnect:
+                raise  # the client left (or its body went over the size limit): no answer
             except Exception:
                 log.exception("schema registry: %s %s failed", request.method, request.url.path)
                 response = _error(500, 500, "Internal server error of the hub's registry")
+            if admitted is not None and action is not None:
+                await access.record(
+                    self.registry_store().database,
+                    admitted,
+                    action,
+                    _target(request),
+                    _outcome(response),
+                    _remote(request),
+                )
             if _wants_registry_media_type(request):
                 response.headers["content-type"] = REGISTRY_MEDIA_TYPE
             return response
 
         return handle
+
+    async def _admit(self, request: Request, action: str) -> tuple[str | None, Response | None]:
+        """The actor of an allowed write; or the answer to a registration of a known schema.
+
+        Raises:
+            Unauthorized, Forbidden: the refusal, once written to the audit log.
+        """
+        store = self.registry_store()
+        admission = await access.admit(store.database, request.headers.get("authorization"))
+        if admission.refusal is None:
+            return admission.actor, None
+        if self.name == _REGISTER:
+            schema_id = await _known_schema_id(store, request)
+            if schema_id is not None:
+                return None, _json({"id": schema_id})
+        refusal = admission.refusal
+        outcome = f"{refusal.http_status} {refusal}"
+        await access.record(
+            store.database, admission.actor, action, _target(request), outcome, _remote(request)
+        )
+        raise refusal
 
 
 def create_registry_router(get_store: Callable[[], SchemaRegistryStore]) -> APIRouter:
@@ -168,15 +243,25 @@ def create_registry_router(get_store: Callable[[], SchemaRegistryStore]) -> APIR
         get_store: called per request (as a FastAPI dependency), so the store can be created
             once the app's database pool exists, in its lifespan.
     """
+
+    class Route(_ConfluentRoute):
+        def registry_store(self) -> SchemaRegistryStore:
+            return get_store()
+
     router = APIRouter(
-        route_class=_ConfluentRoute,
+        route_class=Route,
         responses={
             404: {"model": ErrorBody},
             409: {"model": ErrorBody},
             422: {"model": ErrorBody},
-            500: {"model": ErrorBody},
+            503: {"model": ErrorBody},
         },
     )
+    # The responses of the writes' access check, in their OpenAPI description.
+    writes: dict[int | str, dict[str, Any]] = {
+        401: {"model": ErrorBody, "description": "No token, or an unknown or revoked one"},
+        403: {"model": ErrorBody, "description": "A token of another kind: not an admin one"},
+    }
     Store = Annotated[SchemaRegistryStore, Depends(get_store)]
     Deleted = Annotated[bool, Query(description="Include soft-deleted versions.")]
 
@@ -233,9 +318,11 @@ def create_registry_router(get_store: Callable[[], SchemaRegistryStore]) -> APIR
         body = await _version_body(store, subject, version, deleted)
         return Response(content=str(body["schema"]), media_type="application/json")
 
-    @router.post("/subjects/{subject}/versions", response_model=SchemaId)
+    @router.post("/subjects/{subject}/versions", response_model=SchemaId, responses=writes)
     async def register(subject: str, request: SchemaRequest, store: Store) -> dict[str, int]:
-        """Register a schema under the subject (idempotent); its id.
+        """Register a schema under the subject (idempotent); its id. An admin token is needed;
+        without one, a schema the registry holds already is answered with its id (no version is
+        added), what a Confluent serializer needs.
 
         Refused with 409 when the subject's compatibility level does not allow it after the
         versions registered before it.
@@ -259,9 +346,10 @@ def create_registry_router(get_store: Callable[[], SchemaRegistryStore]) -> APIR
             "schema": found.schema,
         }
 
-    @router.delete("/subjects/{subject}", response_model=list[int])
+    @router.delete("/subjects/{subject}", response_model=list[int], responses=writes)
     async def delete_subject(subject: str, store: Store, permanent: bool = False) -> list[int]:
-        """Soft-delete the subject (``permanent=true`` after that: delete it); its versions."""
+        """Soft-delete the subject (``permanent=true`` after that: delete it); its versions.
+        An admin token is needed."""
         return await store.delete_subject(subject, permanent=permanent)
 
     @router.get("/schemas/ids/{schema_id}", response_model=SchemaText)
@@ -329,9 +417,9 @@ def create_registry_router(get_store: Callable[[], SchemaRegistryStore]) -> APIR
         """The global compatibility level."""
         return {"compatibilityLevel": (await store.get_config(None)).value}
 
-    @router.put("/config", response_model=ConfigUpdate)
+    @router.put("/config", response_model=ConfigUpdate, responses=writes)
     async def set_global_config(update: ConfigUpdate, store: Store) -> dict[str, str]:
-        """Set the global compatibility level."""
+        """Set the global compatibility level (an admin token is needed)."""
         level = await store.set_config(None, parse_level(update.compatibility or ""))
         return {"compatibility": level.value}
 
@@ -349,17 +437,18 @@ def create_registry_router(get_store: Callable[[], SchemaRegistryStore]) -> APIR
             raise SubjectConfigNotFound(subject)
         return {"compatibilityLevel": level.value}
 
-    @router.put("/config/{subject}", response_model=ConfigUpdate)
+    @router.put("/config/{subject}", response_model=ConfigUpdate, responses=writes)
     async def set_subject_config(
         subject: str, update: ConfigUpdate, store: Store
     ) -> dict[str, str]:
-        """Set the subject's own compatibility level."""
+        """Set the subject's own compatibility level (an admin token is needed)."""
         level = await store.set_config(subject, parse_level(update.compatibility or ""))
         return {"compatibility": level.value}
 
-    @router.delete("/config/{subject}", response_model=ConfigView)
+    @router.delete("/config/{subject}", response_model=ConfigView, responses=writes)
     async def delete_subject_config(subject: str, store: Store) -> dict[str, str]:
-        """Make the subject follow the global level again; the level it had."""
+        """Make the subject follow the global level again; the level it had (an admin token is
+        needed)."""
         level = await store.delete_config(subject)
         if level is None:
             raise SubjectConfigNotFound(subject)
@@ -422,8 +511,53 @@ def _compatibility_body(reasons: list[str], verbose: bool) -> dict[str, object]:
     return body
 
 
-def _error(status: int, code: int, message: str) -> JSONResponse:
-    return JSONResponse({"error_code": code, "message": message}, status_code=status)
+async def _known_schema_id(store: SchemaRegistryStore, request: Request) -> int | None:
+    """The id of the registration's schema if some subject has it as a live version.
+
+    Anything wrong with the body is None here: the request is then refused for its token, not
+    for its body.
+    """
+    try:
+        body = SchemaRequest.model_validate_json(await request.body())
+        return await store.live_schema_id(body.avro_text())
+    except (ValueError, RecursionError, RegistryError):  # pydantic's ValidationError included
+        return None
+
+
+def _target(request: Request) -> str:
+    """What a write is about, for the audit log: the subject, or ``(global)``."""
+    target = str(request.path_params.get("subject", "(global)"))
+    # FastAPI's bool parameters take these for true.
+    if request.query_params.get("permanent", "").lower() in ("1", "on", "t", "true", "y", "yes"):
+        target += " (permanent)"
+    return target
+
+
+def _outcome(response: Response) -> str:
+    """How a write ended, for the audit log: ``200 ok``, or the status, code and message."""
+    if response.status_code < 400:
+        return f"{response.status_code} ok"
+    try:
+        body = json.loads(bytes(response.body))
+        return f"{response.status_code} {body['error_code']} {body['message']}"
+    except (ValueError, TypeError, KeyError):
+        return str(response.status_code)
+
+
+def _remote(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _json(body: object) -> JSONResponse:
+    return JSONResponse(body)
+
+
+def _error(
+    status: int, code: int, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error_code": code, "message": message}, status_code=status, headers=headers
+    )
 
 
 def _validation_message(error: RequestValidationError) -> str:

@@ -2,6 +2,8 @@
 
     HubError
     └── RegistryError                  (error code 50001 unless a subclass says otherwise)
+        ├── Unauthorized                   40101  (no token, or one the hub does not honour)
+        ├── Forbidden                      40301  (a genuine token, not an admin one)
         ├── SubjectNotFound                40401
         ├── VersionNotFound                40402
         ├── SchemaNotFound                 40403
@@ -12,15 +14,17 @@
         ├── InvalidSchema                  42201
         ├── InvalidVersion                 42202
         ├── InvalidCompatibilityLevel      42203
-        └── RegistryStoreError             50001  (also a hub.errors.DatabaseError)
+        ├── InvalidSubject                 42208
+        └── RegistryStoreError             50001  (also a hub.errors.DatabaseError; HTTP 503)
 
 The codes are the Confluent ones, so that Confluent clients (which branch on them) behave with
-the hub's registry as with Confluent's; the HTTP status of each is its first three digits.
+the hub's registry as with Confluent's; the HTTP status of each is its first three digits, but
+for a database failure, which is answered 503 (try again) as everywhere else in the hub.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from hub.errors import DatabaseError, HubError
@@ -38,6 +42,27 @@ class RegistryError(HubError):
         while code >= 1000:
             code //= 10
         return code
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """HTTP headers the answer to the error carries."""
+        return {}
+
+
+class Unauthorized(RegistryError):
+    """A write without a token, or with one the hub does not know (or no longer honours)."""
+
+    error_code = 40101
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(RegistryError):
+    """A write with a genuine token of another kind (a port's, a customs or a reader token)."""
+
+    error_code = 40301
 
 
 class SubjectNotFound(RegistryError):
@@ -147,14 +172,32 @@ class InvalidCompatibilityLevel(RegistryError):
         )
 
 
+class InvalidSubject(RegistryError):
+    """A subject PostgreSQL cannot store: a NUL character, or too long for its index."""
+
+    error_code = 42208
+
+    def __init__(self, subject: str, reason: str) -> None:
+        super().__init__(f"The specified subject '{subject[:100]}' is not valid: {reason}")
+
+
 class RegistryStoreError(RegistryError, DatabaseError):
     """PostgreSQL failed under the registry (the HTTP API's answer to a database error).
 
     The store itself lets asyncpg's errors through, so that callers' retries of transient
-    database errors apply; the API reports them to clients with this code, which they may retry.
+    database errors apply; the API reports them to clients with this code and HTTP 503, which
+    Confluent clients retry (as they do 500).
     """
 
     error_code = 50001
+
+    @property
+    def http_status(self) -> int:
+        return 503
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return {"Retry-After": "1"}
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"Error in the backend data store: {reason}")

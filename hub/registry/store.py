@@ -11,6 +11,12 @@ stay readable by id.
 Failures of PostgreSQL itself (asyncpg's errors, ``OSError``) pass through unchanged, as in
 :mod:`hub.db.store`, so that a caller's retry of transient database errors applies to the
 registry too; the HTTP API answers them with Confluent's error 50001.
+
+Whatever a caller passes, no argument reaches PostgreSQL that it would refuse: an id or a version
+outside PostgreSQL's ``integer`` (the 4-byte schema id of a hostile record goes up to 2**32 - 1)
+is simply not found, and so is a subject PostgreSQL cannot hold (a NUL character, or more than
+``MAX_SUBJECT_BYTES``), which a write refuses with :class:`InvalidSubject`. A bad argument is
+never mistaken for a database failure, which callers retry.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from hub.registry.errors import (
     IncompatibleSchema,
     InvalidCompatibilityLevel,
     InvalidSchema,
+    InvalidSubject,
     SubjectNotFound,
     SubjectNotSoftDeleted,
     SubjectSoftDeleted,
@@ -37,8 +44,10 @@ from schemas.compatibility import CompatibilityLevel
 
 __all__ = [
     # The store's refusals, re-exported for callers of register(); all are in hub.registry.errors.
+    "MAX_SUBJECT_BYTES",
     "IncompatibleSchema",
     "InvalidSchema",
+    "InvalidSubject",
     "RegisteredSchema",
     "SchemaRegistryStore",
     "Version",
@@ -52,6 +61,11 @@ Version = int | Literal["latest"]
 _LOCK_SPACE = 0x72656769  # "regi"
 # The subject under which the global compatibility level is kept in registry_config.
 _GLOBAL = ""
+# Ids and versions are PostgreSQL integers, from 1.
+_MAX_INTEGER = 2**31 - 1
+MAX_SUBJECT_BYTES = 1000
+"""The longest subject (UTF-8 bytes): a subject is in b-tree keys, whose entries PostgreSQL limits
+to about 2.7 kB. (Kafka's topic names have at most 249 characters.)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +88,18 @@ class _Candidate:
 
     @classmethod
     def of(cls, schema_text: str) -> _Candidate:
+        if _unstorable_text(schema_text):
+            raise InvalidSchema(
+                "the text has a NUL character or an unpaired surrogate, which cannot be stored"
+            )
         try:
             compatibility.parse_avro(schema_text)
             canonical = compatibility.canonical_form(schema_text)
         except compatibility.InvalidSchema as error:
             raise InvalidSchema(str(error)) from None
+        except RecursionError:
+            # JSON (or a schema) nested deeper than Python's parsers go: no real schema nests so.
+            raise InvalidSchema("the schema is nested too deeply") from None
         fingerprint = hashlib.sha256(canonical.encode()).hexdigest()
         return cls(schema_text, canonical, fingerprint)
 
@@ -96,6 +117,11 @@ class SchemaRegistryStore:
     def __init__(self, database: asyncpg.Pool | asyncpg.Connection) -> None:
         self._database = database
 
+    @property
+    def database(self) -> asyncpg.Pool | asyncpg.Connection:
+        """The pool (or connection) the store works on; the HTTP API's access checks use it."""
+        return self._database
+
     async def register(self, subject: str, schema_text: str) -> int:
         """Register ``schema_text`` as the subject's newest version; its schema id.
 
@@ -103,9 +129,11 @@ class SchemaRegistryStore:
         version; a schema registered under another subject keeps its id under this one too.
 
         Raises:
+            InvalidSubject: a subject PostgreSQL cannot store.
             InvalidSchema: not a valid Avro schema.
             IncompatibleSchema: the subject's compatibility level refuses it.
         """
+        _check_subject(subject)
         candidate = _Candidate.of(schema_text)
         async with self._transaction() as connection:
             await _lock(connection, subject)
@@ -156,8 +184,29 @@ class SchemaRegistryStore:
                 )
             return schema_id
 
+    async def live_schema_id(self, schema_text: str) -> int | None:
+        """The id of this schema if some subject has it as a live version, else None.
+
+        Raises:
+            InvalidSchema: not a valid Avro schema.
+        """
+        candidate = _Candidate.of(schema_text)
+        async with self._connection() as connection:
+            schema_id: int | None = await connection.fetchval(
+                """
+                SELECT s.id FROM registry_schemas s
+                WHERE s.fingerprint = $1 AND EXISTS (
+                    SELECT 1 FROM registry_versions v WHERE v.schema_id = s.id AND NOT v.deleted
+                )
+                """,
+                candidate.fingerprint,
+            )
+            return schema_id
+
     async def schema_by_id(self, schema_id: int) -> str | None:
         """The text of schema ``schema_id`` (soft-deleted or not), or None if there is none."""
+        if not _is_integer(schema_id):
+            return None
         async with self._connection() as connection:
             text: str | None = await connection.fetchval(
                 "SELECT schema_text FROM registry_schemas WHERE id = $1", schema_id
@@ -168,6 +217,8 @@ class SchemaRegistryStore:
         self, schema_id: int, *, include_deleted: bool = False
     ) -> list[tuple[str, int]]:
         """Every (subject, version) registered with schema ``schema_id``."""
+        if not _is_integer(schema_id):
+            return []
         async with self._connection() as connection:
             rows = await connection.fetch(
                 """
@@ -197,6 +248,8 @@ class SchemaRegistryStore:
         self, subject: str, *, include_deleted: bool = False, deleted_only: bool = False
     ) -> list[int]:
         """The subject's version numbers, oldest first; empty if it has none."""
+        if _subject_problem(subject):
+            return []
         states = [True] if deleted_only else [False, True] if include_deleted else [False]
         async with self._connection() as connection:
             rows = await connection.fetch(
@@ -214,6 +267,8 @@ class SchemaRegistryStore:
         self, subject: str, version: Version, *, include_deleted: bool = False
     ) -> RegisteredSchema | None:
         """One version of the subject (``"latest"``: its newest), or None if there is none."""
+        if _subject_problem(subject) or (version != "latest" and not _is_integer(version)):
+            return None
         async with self._connection() as connection:
             row = await connection.fetchrow(
                 """
@@ -239,6 +294,8 @@ class SchemaRegistryStore:
             InvalidSchema: not a valid Avro schema.
         """
         candidate = _Candidate.of(schema_text)
+        if _subject_problem(subject):
+            return None
         async with self._connection() as connection:
             row = await connection.fetchrow(
                 """
@@ -266,6 +323,11 @@ class SchemaRegistryStore:
             SubjectNotFound, VersionNotFound: there is no such version to check against.
         """
         candidate = _Candidate.of(schema_text)
+        if _subject_problem(subject):
+            # No such subject has versions.
+            if version == "latest":
+                return []
+            raise SubjectNotFound(subject)
         async with self._connection() as connection:
             live = await _live_versions(connection, subject)
             if version != "latest":
@@ -284,6 +346,8 @@ class SchemaRegistryStore:
             InvalidSchema: not a valid Avro schema.
         """
         candidate = _Candidate.of(schema_text)
+        if _subject_problem(subject):
+            return []
         async with self._connection() as connection:
             live = await _live_versions(connection, subject)
             level = await _effective_level(connection, subject)
@@ -291,11 +355,15 @@ class SchemaRegistryStore:
 
     async def get_config(self, subject: str | None = None) -> CompatibilityLevel:
         """The level in force for ``subject`` (its own, else the global one); None: global."""
+        if subject and _subject_problem(subject):
+            subject = None  # it cannot have a level of its own
         async with self._connection() as connection:
             return await _effective_level(connection, subject or _GLOBAL)
 
     async def subject_config(self, subject: str) -> CompatibilityLevel | None:
         """The subject's own level, or None if it follows the global one."""
+        if _subject_problem(subject):
+            return None
         async with self._connection() as connection:
             level = await connection.fetchval(
                 "SELECT compatibility FROM registry_config WHERE subject = $1", subject
@@ -308,8 +376,11 @@ class SchemaRegistryStore:
         """Set the level of ``subject`` (None: the global level); the level set.
 
         Raises:
+            InvalidSubject: a subject PostgreSQL cannot store.
             InvalidCompatibilityLevel: ``level`` names no level.
         """
+        if subject:
+            _check_subject(subject)
         parsed = parse_level(level)
         async with self._connection() as connection:
             await connection.execute(
@@ -327,6 +398,8 @@ class SchemaRegistryStore:
         """Make the subject follow the global level again; the level it had, if any."""
         if not subject:
             raise ValueError("the global level can be changed, not deleted")
+        if _subject_problem(subject):
+            return None
         async with self._connection() as connection:
             level = await connection.fetchval(
                 "DELETE FROM registry_config WHERE subject = $1 RETURNING compatibility", subject
@@ -346,6 +419,8 @@ class SchemaRegistryStore:
             SubjectSoftDeleted: a soft delete of a subject deleted already.
             SubjectNotSoftDeleted: a permanent delete of a subject not soft-deleted first.
         """
+        if _subject_problem(subject):
+            raise SubjectNotFound(subject)
         async with self._transaction() as connection:
             await _lock(connection, subject)
             states = await connection.fetch(
@@ -398,6 +473,39 @@ def parse_level(level: CompatibilityLevel | str) -> CompatibilityLevel:
         return CompatibilityLevel(str(level).upper())
     except ValueError:
         raise InvalidCompatibilityLevel(level, list(CompatibilityLevel)) from None
+
+
+def _is_integer(number: int) -> bool:
+    """Whether ``number`` can be an id or a version: a PostgreSQL integer from 1."""
+    return 1 <= number <= _MAX_INTEGER
+
+
+def _unstorable_text(text: str) -> bool:
+    """Whether PostgreSQL would refuse ``text``: it has a NUL, or is not valid UTF-8."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # an unpaired surrogate
+        return True
+    return False
+
+
+def _subject_problem(subject: str) -> str | None:
+    """Why PostgreSQL cannot hold ``subject`` (None: it can)."""
+    if not subject:
+        return "it is empty"
+    if _unstorable_text(subject):
+        return "it has a NUL character or an unpaired surrogate"
+    if len(subject.encode()) > MAX_SUBJECT_BYTES:
+        return f"it is longer than {MAX_SUBJECT_BYTES} bytes"
+    return None
+
+
+def _check_subject(subject: str) -> None:
+    problem = _subject_problem(subject)
+    if problem is not None:
+        raise InvalidSubject(subject, problem)
 
 
 async def _lock(connection: asyncpg.Connection, subject: str) -> None:

@@ -1,5 +1,8 @@
 """The embedded schema registry on the real PostgreSQL, over real HTTP, driven by Confluent's
 own Python client and serializers: what works with it works with any Confluent client.
+
+Writes need an admin token (who else may write is tests/integration/test_registry_access.py):
+the clients here present one as Confluent clients do, with ``basic.auth.user.info``.
 """
 
 from __future__ import annotations
@@ -7,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import random
+import string
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import quote
 
 import asyncpg
 import fastavro
@@ -23,8 +29,12 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from fastapi import FastAPI
 
 from hub.db.migrations import migrate
+from hub.db.tokens import create_access_token
 from hub.registry import SchemaRegistryStore
 from hub.registry.api import REGISTRY_MEDIA_TYPE, create_registry_router
+from hub.registry.store import MAX_SUBJECT_BYTES
+from schemas.codec import AvroCodec, UnknownSchemaError
+from schemas.registry_client import HttpSchemaRegistry
 from tests.integration.helpers import eventually, free_port
 
 P = ParamSpec("P")
@@ -47,16 +57,26 @@ V2_REQUIRED_BERTH = record(IMO, {"name": "berth", "type": "string"})
 class Registry:
     url: str
     store: SchemaRegistryStore
+    admin_token: str
     clients: list[SchemaRegistryClient] = field(default_factory=list)
 
-    def client(self) -> SchemaRegistryClient:
-        """A new Confluent client (with an empty cache), failing at once rather than retrying.
+    def client(self, *, admin: bool = True) -> SchemaRegistryClient:
+        """A new Confluent client (with an empty cache), failing at once rather than retrying;
+        with the admin token (as Basic credentials) unless ``admin`` is false.
 
         Closed when the test ends.
         """
-        client = SchemaRegistryClient({"url": self.url, "max.retries": 0})
+        config = {"url": self.url, "max.retries": 0}
+        if admin:
+            config["basic.auth.user.info"] = f"admin:{self.admin_token}"
+        client = SchemaRegistryClient(config)
         self.clients.append(client)
         return client
+
+    @property
+    def admin(self) -> dict[str, str]:
+        """The header of an HTTP request with the admin token."""
+        return {"Authorization": f"Bearer {self.admin_token}"}
 
 
 def registry_app(store: SchemaRegistryStore) -> FastAPI:
@@ -71,6 +91,7 @@ async def registry(fresh_database: str) -> AsyncIterator[Registry]:
     connection = await asyncpg.connect(fresh_database)
     try:
         await migrate(connection)
+        admin_token = await create_access_token(connection, "admin", label="registry-tests")
     finally:
         await connection.close()
     pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=8)
@@ -90,7 +111,7 @@ async def registry(fresh_database: str) -> AsyncIterator[Registry]:
 
     try:
         await eventually(started, 10, "the registry's HTTP server start", interval_s=0.05)
-        running = Registry(f"http://127.0.0.1:{port}/registry", store)
+        running = Registry(f"http://127.0.0.1:{port}/registry", store, admin_token)
         yield running
         for client in running.clients:
             client.close()
@@ -296,7 +317,7 @@ async def test_the_confluent_avro_serializer_writes_the_wire_format_with_our_ids
 
 async def test_errors_and_media_types_are_confluents(registry: Registry) -> None:
     subject = "ingest.vessel-value"
-    async with httpx.AsyncClient(base_url=registry.url) as http:
+    async with httpx.AsyncClient(base_url=registry.url, headers=registry.admin) as http:
         created = await http.post(
             f"/subjects/{subject}/versions",
             content=json.dumps({"schema": V1, "schemaType": "AVRO"}),
@@ -361,16 +382,22 @@ async def test_errors_and_media_types_are_confluents(registry: Registry) -> None
         assert (await error_of(unset))[:2] == (404, 40408)
 
 
-async def test_a_database_failure_is_error_50001() -> None:
+async def test_a_database_failure_is_error_50001_answered_503() -> None:
     # A store whose pool is closed: every query fails as a lost database would.
     pool = await asyncpg.create_pool("postgresql://127.0.0.1:1/none", min_size=0)
     await pool.close()
     transport = httpx.ASGITransport(app=registry_app(SchemaRegistryStore(pool)))
     async with httpx.AsyncClient(transport=transport, base_url="http://hub/registry") as http:
-        response = await http.get("/subjects")
-    assert response.status_code == 500
-    assert response.json()["error_code"] == 50001
-    assert "backend data store" in response.json()["message"]
+        read = await http.get("/subjects")
+        # A write's token cannot be checked either: the same answer, not a refusal.
+        write = await http.put(
+            "/config", json={"compatibility": "NONE"}, headers={"Authorization": "Bearer x"}
+        )
+    for response in (read, write):
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "1"
+        assert response.json()["error_code"] == 50001
+        assert "backend data store" in response.json()["message"]
 
 
 async def test_concurrent_registrations_never_share_a_version(registry: Registry) -> None:
@@ -396,3 +423,115 @@ async def test_concurrent_registrations_never_share_a_version(registry: Registry
     )
     assert len(set(shared)) == 1
     assert await store.schema_by_id(shared[0]) == V2_REQUIRED_BERTH
+
+
+# Schema ids and versions no PostgreSQL integer holds (or none the registry gives): a record's
+# 4-byte id goes up to 2**32 - 1, and a path's number can be anything.
+BEYOND_INTEGERS = (0, -1, 2**31, 3562275882, 2**32 - 1, 2**63)
+
+
+async def test_ids_and_versions_beyond_postgresql_integers_are_not_found(
+    registry: Registry,
+) -> None:
+    # Issue 16, item 2: the 5-byte record 00 d4 54 04 2a names schema 3562275882; looking it up
+    # raised asyncpg's DataError (a "database failure", retried for ever by the gateway) and
+    # GET /schemas/ids/3562275882 answered 500.
+    store = registry.store
+    subject = "ingest.vessel-value"
+    await store.register(subject, V1)
+    async with httpx.AsyncClient(base_url=registry.url) as http:
+        for schema_id in BEYOND_INTEGERS:
+            for suffix in ("", "/schema", "/versions", "/subjects"):
+                response = await http.get(f"/schemas/ids/{schema_id}{suffix}")
+                assert response.status_code == 404, (schema_id, suffix, response.text)
+                assert response.json()["error_code"] == 40403
+    for number in BEYOND_INTEGERS:
+        assert await store.schema_by_id(number) is None
+        assert await store.schema_versions(number, include_deleted=True) == []
+        assert await store.version(subject, number, include_deleted=True) is None
+
+    poison = bytes.fromhex("00d454042a")
+    http_source = HttpSchemaRegistry(registry.url)
+    try:
+        for source in (store, http_source):
+            with pytest.raises(UnknownSchemaError, match="3562275882"):
+                await AvroCodec(source).decode(poison)
+    finally:
+        await http_source.close()
+    assert await store.schema_by_id(1) == V1
+
+
+async def test_odd_subjects_and_bodies_get_confluent_errors_never_a_500(
+    registry: Registry,
+) -> None:
+    long_subject = "".join(random.Random(16).choices(string.ascii_letters, k=MAX_SUBJECT_BYTES + 1))
+    deep_json = "[" * 100_000 + "]" * 100_000
+    deep_schema = json.dumps({"schema": '{"type":' * 100_000 + '"int"' + "}" * 100_000})
+    # A schema text holding an unpaired surrogate (the body's JSON escape decodes into one).
+    surrogate = '{"schema": "{\\"type\\":\\"record\\",\\"name\\":\\"A\\",\\"doc\\":\\"\\ud800\\"}"}'
+    nul = "a%00b"
+    v1 = json.dumps({"schema": V1})
+    cases = [
+        ("GET", f"/subjects/{nul}/versions", None, 404, 40401),
+        ("GET", f"/subjects/{nul}/versions/latest", None, 404, 40401),
+        ("GET", f"/subjects/{long_subject}/versions", None, 404, 40401),
+        ("GET", f"/config/{nul}", None, 404, 40408),
+        ("GET", "/subjects/s/versions/99999999999", None, 422, 42202),
+        ("POST", f"/subjects/{nul}", v1, 404, 40401),
+        ("POST", f"/compatibility/subjects/{nul}/versions/1", v1, 404, 40401),
+        ("POST", f"/subjects/{nul}/versions", v1, 422, 42208),
+        ("POST", f"/subjects/{long_subject}/versions", v1, 422, 42208),
+        ("PUT", f"/config/{nul}", json.dumps({"compatibility": "NONE"}), 422, 42208),
+        ("PUT", f"/config/{long_subject}", json.dumps({"compatibility": "NONE"}), 422, 42208),
+        ("DELETE", f"/subjects/{nul}", None, 404, 40401),
+        ("DELETE", f"/config/{nul}", None, 404, 40408),
+        ("POST", "/subjects/s/versions", "{not json", 422, 422),
+        ("POST", "/subjects/s/versions", deep_json, 400, 400),
+        ("POST", "/subjects/s/versions", deep_schema, 422, 42201),
+        ("POST", "/subjects/s", deep_schema, 422, 42201),
+        ("POST", "/compatibility/subjects/s/versions", deep_schema, 422, 42201),
+        ("POST", "/subjects/s/versions", surrogate, 422, 42201),
+        ("POST", "/subjects/s", surrogate, 422, 42201),
+    ]
+    headers = registry.admin | {"Content-Type": "application/json"}
+    async with httpx.AsyncClient(base_url=registry.url, headers=headers, timeout=60) as http:
+        for method, path, body, status, code in cases:
+            response = await http.request(method, path, content=body)
+            assert (response.status_code, response.json()["error_code"]) == (status, code), (
+                method,
+                path[:80],
+                response.text[:300],
+            )
+        assert await registry.store.subjects(include_deleted=True) == []
+        # Still serving, and storing.
+        created = await http.post("/subjects/s/versions", content=v1)
+        assert created.json() == {"id": 1}
+
+
+async def test_generated_subjects_never_get_a_500(registry: Registry) -> None:
+    rng = random.Random(1616)
+    # Controls, NUL, URL-special characters, multi-byte and edge code points ("/" aside: it
+    # splits the path, and the router answers).
+    alphabet = "\x00\x01\x1f\x7f ab.-_%?#+:&=;\u00e9\u4e2d\U0001d11e\ud7ff\ue000\uffff"
+    subjects = [
+        "".join(rng.choices(alphabet, k=rng.choice((1, 3, 40, 300)))) for _ in range(60)
+    ] + ["x" * MAX_SUBJECT_BYTES, "x" * (MAX_SUBJECT_BYTES + 1), "\u00e9" * 501]
+    async with httpx.AsyncClient(base_url=registry.url, headers=registry.admin) as http:
+        for subject in subjects:
+            path = quote(subject, safe="")
+            requests: list[tuple[str, str, object]] = [
+                ("GET", f"/subjects/{path}/versions", None),
+                ("POST", f"/subjects/{path}/versions", {"schema": V1}),
+                ("POST", f"/subjects/{path}", {"schema": V1}),
+                ("DELETE", f"/subjects/{path}", None),
+                ("PUT", f"/config/{path}", {"compatibility": "FULL"}),
+                ("GET", f"/config/{path}", None),
+            ]
+            for method, route, body in requests:
+                response = await http.request(method, route, json=body)
+                assert response.status_code < 500, (method, subject[:40], response.text[:200])
+                assert response.status_code in (200, 404, 422), response.text[:200]
+                if response.status_code >= 400:
+                    assert response.json()["error_code"] in (40401, 40403, 40408, 42208)
+            storable = len(subject.encode()) <= MAX_SUBJECT_BYTES and "\x00" not in subject
+            assert (await registry.store.subject_config(subject) is not None) is storable

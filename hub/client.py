@@ -7,16 +7,31 @@
         await hub.publish("vessel", [VesselEvent(...), ...])
 
 Events are typed (the models of :mod:`schemas.models`, the same contract as the Avro schemas),
-sent in batches of at most ``batch_size``, and re-sent with exponential back-off when the hub
-answers 503 or cannot be reached — safe, because the hub de-duplicates by ``event_id``. Rejected
-events are final and come back with their reason; nothing is dropped silently.
+sent in batches of at most ``batch_size``, and re-sent when they were not delivered — safe,
+because the hub de-duplicates by ``event_id``:
+
+- the hub answers 503 (a batch with ``failed`` events, or the whole request "not delivered,
+  retry" while its database or broker is unavailable), 502 or 504 (a proxy in front of it), or
+  429 (its rate limit); or it cannot be reached at all (refused, reset, timed out);
+- each retry waits longer (``backoff_s`` doubling up to ``max_backoff_s``, with jitter), and at
+  least the ``Retry-After`` the hub asked for;
+- at most ``retries`` retries and ``retry_for_s`` seconds per batch; what is still not delivered
+  then is listed in :attr:`PublishReport.failed`.
+
+Rejected events are final and come back with their reason; a request the hub refuses as a whole
+(401 bad token, 404 unknown domain, 413 too large, 500) raises :class:`PublishError` at once.
+Nothing is dropped silently.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
 
@@ -25,6 +40,8 @@ import httpx
 from schemas.models import Envelope
 
 DEFAULT_BATCH_SIZE = 500
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+"""Answers after which the same request is sent again: nothing was done, or it is safe to redo."""
 
 
 class PublishError(RuntimeError):
@@ -52,16 +69,35 @@ class HubPublisher:
         token: str,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        retries: int = 5,
+        retries: int = 8,
         backoff_s: float = 0.5,
+        max_backoff_s: float = 10.0,
+        retry_for_s: float = 120.0,
         timeout_s: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """
+        Args:
+            base_url: the hub's address (``https://hub.example.org``).
+            token: the port's publisher token.
+            batch_size: events per request (at most the hub's 1,000).
+            retries: how many times a batch is sent again at most.
+            backoff_s: the wait before the first retry; it doubles after each.
+            max_backoff_s: the longest wait between two attempts (a longer ``Retry-After``
+                is still honoured).
+            retry_for_s: how long a batch is retried at most, from its first attempt.
+            timeout_s: the timeout of one request.
+            transport: an httpx transport (tests).
+        """
         if not 1 <= batch_size <= 1000:
             raise ValueError("batch_size must be between 1 and 1000 (the hub's limit)")
+        if retries < 0 or backoff_s < 0 or max_backoff_s < 0 or retry_for_s < 0:
+            raise ValueError("retries, backoff_s, max_backoff_s and retry_for_s must be >= 0")
         self.batch_size = batch_size
         self.retries = retries
         self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.retry_for_s = retry_for_s
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {token}"},
@@ -98,21 +134,38 @@ class HubPublisher:
 
     async def _send(self, domain: str, batch: Sequence[Envelope], report: PublishReport) -> None:
         pending = list(batch)
+        give_up_at = time.monotonic() + self.retry_for_s
         for attempt in range(self.retries + 1):
             body = [event.model_dump(mode="json", exclude_none=True) for event in pending]
             try:
                 response = await self._client.post(f"/v1/events/{domain}", json=body)
             except httpx.TransportError:
-                response = None
-            if response is not None and response.status_code not in (200, 503):
-                raise PublishError(f"hub answered {response.status_code}: {response.text[:300]}")
+                response = None  # not reached, or no answer: nothing known to be delivered
             if response is not None:
-                pending = self._settle(pending, response.json()["results"], report)
-                if not pending:
-                    return
-            if attempt < self.retries:
-                await asyncio.sleep(self.backoff_s * 2**attempt)
+                results = _results(response)
+                if results is not None:
+                    pending = self._settle(pending, results, report)
+                    if not pending:
+                        return
+                elif response.status_code not in RETRY_STATUSES:
+                    raise PublishError(
+                        f"hub answered {response.status_code}: {response.text[:300]}"
+                    )
+            if attempt == self.retries:
+                break
+            wait = self._wait_before(attempt, response)
+            if time.monotonic() + wait > give_up_at:
+                break
+            await asyncio.sleep(wait)
         report.failed.extend(str(event.event_id) for event in pending)
+
+    def _wait_before(self, attempt: int, response: httpx.Response | None) -> float:
+        """The wait before retry ``attempt + 1``: exponential back-off with jitter (so that many
+        publishers do not come back at the same instant), and at least the ``Retry-After``."""
+        backoff = min(self.max_backoff_s, self.backoff_s * 2.0**attempt)
+        wait = backoff * random.uniform(0.5, 1.0)
+        asked = _retry_after(response) if response is not None else None
+        return max(wait, asked) if asked is not None else wait
 
     @staticmethod
     def _settle(
@@ -134,3 +187,33 @@ class HubPublisher:
             else:
                 again.append(event)
         return again
+
+
+def _results(response: httpx.Response) -> list[dict[str, Any]] | None:
+    """The per-event results of an answer (200, or 503 with some events failed), or None when
+    the answer is about the request as a whole."""
+    if response.status_code not in (200, 503):
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    results = body.get("results") if isinstance(body, dict) else None
+    return results if isinstance(results, list) else None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """The seconds a ``Retry-After`` header asks for (delay-seconds or an HTTP date), or None."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

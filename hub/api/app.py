@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -12,13 +12,15 @@ from typing import Any, Literal
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import Depends, FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.types import Scope
 
-from hub.api.access import READER_RESPONSES, kpi_reader
+from hub.api.access import READER_RESPONSES, kpi_reader, token_first
 from hub.api.edifact import create_edifact_router
+from hub.api.failures import handle_failures
 from hub.api.indicators import create_indicator_router
 from hub.api.ingest import create_ingest_router, open_ingest_context
 from hub.api.kpis import create_kpi_router
@@ -49,7 +51,18 @@ class _Dashboard(StaticFiles):
 
 # A worker counts as alive while its last heartbeat is younger than this many intervals.
 _HEARTBEAT_MISSES_ALLOWED = 3
-_CHECK_TIMEOUT_S = 3.0
+# /health answers within this, whatever its checks do: a component that has not answered by then
+# is "down" (a frozen PostgreSQL must not make the health check itself hang).
+HEALTH_DEADLINE_S = 1.5
+# A check still running after the deadline goes on in the background, for at most this long.
+_CHECK_TIMEOUT_S = 10.0
+# How long the API waits to open a connection to PostgreSQL: an unreachable server is a 503
+# within seconds, not a request hanging for asyncpg's default minute.
+_CONNECT_TIMEOUT_S = 5.0
+HEADER_BUFFER_BYTES = 2**20
+"""How many bytes of a request's head the HTTP server (uvicorn's h11) buffers: well over any
+honest request, so that an oversized header reaches the app and gets its 431 (see
+``hub/api/security.py``) instead of a connection reset."""
 
 Status = Literal["ok", "down"]
 
@@ -88,7 +101,13 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=8, command_timeout=10)
+        pool = await asyncpg.create_pool(
+            database_url,
+            min_size=1,
+            max_size=8,
+            command_timeout=10,
+            timeout=_CONNECT_TIMEOUT_S,
+        )
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
         try:
             async with (
@@ -112,7 +131,11 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
         summary="Events, KPIs and certificate verdicts of the Network's port communities.",
         lifespan=lifespan,
     )
-    # Metrics outermost (added last): refusals of the security layers are counted too.
+    # The last-resort handler innermost (added first), metrics outermost (added last): refusals
+    # of the security layers, 503s and 500s are counted too.
+    handle_failures(api)
+    # A guarded route checks the token before the body: 401/403 (audited) before any 422.
+    api.add_exception_handler(RequestValidationError, token_first(lambda: live["pool"]))
     secure(
         api,
         SecurityPolicy(
@@ -146,13 +169,19 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
         value: asyncpg.Pool = live["pool"]
         return value
 
+    worker_within_s = settings.worker_heartbeat_s * _HEARTBEAT_MISSES_ALLOWED
+    probes = (
+        _Probe(lambda: _check_broker(live["admin"])),
+        _Probe(lambda: _check_database(pool())),
+        _Probe(lambda: _check_worker(pool(), worker_within_s)),
+    )
+
     @api.get("/health", response_model=Health, responses={503: {"model": Health}})
     async def health() -> JSONResponse:
-        """Broker, database and worker status; 503 when any of them is down."""
+        """Broker, database and worker status; 503 when any of them is down or does not answer
+        within 1.5 s (the answer comes within that, whatever the components do)."""
         broker, database, worker = await asyncio.gather(
-            _check_broker(live["admin"]),
-            _check_database(pool()),
-            _check_worker(pool(), settings.worker_heartbeat_s * _HEARTBEAT_MISSES_ALLOWED),
+            *(probe(HEALTH_DEADLINE_S) for probe in probes)
         )
         healthy = all(c.status == "ok" for c in (broker, database, worker))
         body = Health(
@@ -174,6 +203,25 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
         return PortList(ports=ports, total_events=sum(port.events for port in ports))
 
     return api
+
+
+class _Probe:
+    """One component's check, at most one running at a time: a health request waits for it up
+    to a deadline and reports "down" past it, and the next request waits for the same check
+    instead of starting another (a frozen server does not pile up checks, nor hold up /health).
+    """
+
+    def __init__(self, check: Callable[[], Coroutine[Any, Any, ComponentHealth]]) -> None:
+        self._check = check
+        self._running: asyncio.Task[ComponentHealth] | None = None
+
+    async def __call__(self, within_s: float) -> ComponentHealth:
+        if self._running is None or self._running.done():
+            self._running = asyncio.create_task(self._check())
+        done, _ = await asyncio.wait({self._running}, timeout=within_s)
+        if not done:
+            return ComponentHealth(status="down", detail=f"no answer within {within_s:g} s")
+        return self._running.result()
 
 
 async def _check_broker(admin: AIOKafkaAdminClient) -> ComponentHealth:

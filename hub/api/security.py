@@ -6,8 +6,9 @@ Choices:
 - **Pure ASGI, not ``BaseHTTPMiddleware``.** Each layer only wraps ``receive`` and ``send``, so a
   streaming response (the Server-Sent Events of ``/v1/validations/stream``) passes through chunk
   by chunk, nothing is buffered, and lifespan and WebSocket scopes go through untouched.
-- **Order, outermost first:** headers, CORS, rate limit, size limit, then the app. The headers
-  layer is outermost so that the refusals of the other layers (403, 429, 413) carry them too;
+- **Order, outermost first:** headers, CORS, header limit, rate limit, size limit, then the app.
+  The headers layer is outermost so that the refusals of the other layers (403, 431, 429, 413)
+  carry them too;
   CORS comes before the rate limit so that a browser can read a 429 of an allowed origin.
 - **Headers never overwrite** one the app set itself (the dashboard sends its own
   Content-Security-Policy). The default policy allows exactly what the dashboard needs: its own
@@ -25,6 +26,11 @@ Choices:
   once over the limit the app is told the client left (``http.disconnect``), and the client gets
   413 if no response had started; otherwise the response is left unfinished, so that the server
   drops the connection instead of passing a truncated answer off as complete.
+- **Header limit:** an ``Authorization`` header over ``MAX_AUTHORIZATION_BYTES`` (8 KiB, far more
+  than any token of the hub) or a request head over ``MAX_HEADERS_BYTES`` is answered 431 before
+  anything else reads it (the rate limit would hash it, the audit would keep its digest). The
+  HTTP server buffers heads up to ``HEADER_BUFFER_BYTES`` of ``hub/api/app.py`` so that such a
+  request reaches this layer instead of having its connection reset.
 - **Rate limit:** a token bucket per key, the SHA-256 of the bearer token (the token itself is
   never kept) or, without one, the client address. Exempt paths match whole path segments
   (``/health`` covers ``/health`` and ``/health/…``, not ``/healthz``). A bucket untouched for
@@ -49,7 +55,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["ADDRESS_FACTOR", "SecurityPolicy", "TokenBuckets", "secure"]
+__all__ = [
+    "ADDRESS_FACTOR",
+    "MAX_AUTHORIZATION_BYTES",
+    "MAX_HEADERS_BYTES",
+    "SecurityPolicy",
+    "TokenBuckets",
+    "secure",
+]
 
 ADDRESS_FACTOR = 10
 """One client address may make this many times a token's requests (many tokens behind one
@@ -76,6 +89,11 @@ HEADERS: tuple[tuple[str, str], ...] = (
     ("Cross-Origin-Opener-Policy", "same-origin"),
     ("Permissions-Policy", "geolocation=(), camera=(), microphone=()"),
 )
+
+MAX_AUTHORIZATION_BYTES = 8 * 2**10
+"""The longest ``Authorization`` header accepted (431 beyond); the hub's tokens are ~50 bytes."""
+MAX_HEADERS_BYTES = 64 * 2**10
+"""The most bytes of header names and values one request may carry (431 beyond)."""
 
 _CORS_METHODS = ("GET", "POST")
 _CORS_HEADERS = ("Authorization", "Content-Type")
@@ -133,6 +151,7 @@ def secure(
         ),
         exempt=policy.exempt_paths,
     )
+    api.add_middleware(_HeaderLimit)
     if policy.cors_origins:
         api.add_middleware(
             CORSMiddleware,
@@ -251,6 +270,28 @@ class _NoCrossOrigin:
             names = {name.lower() for name, _ in scope["headers"]}
             if b"origin" in names and b"access-control-request-method" in names:
                 await _send_error(send, 403, "cross-origin requests are not allowed")
+                return
+        await self.app(scope, receive, send)
+
+
+class _HeaderLimit:
+    """431 for an ``Authorization`` header over ``MAX_AUTHORIZATION_BYTES`` or headers over
+    ``MAX_HEADERS_BYTES`` in all."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            total = 0
+            for name, value in scope["headers"]:
+                total += len(name) + len(value)
+                if name.lower() == b"authorization" and len(value) > MAX_AUTHORIZATION_BYTES:
+                    error = f"Authorization header over {MAX_AUTHORIZATION_BYTES} bytes"
+                    await _send_error(send, 431, error)
+                    return
+            if total > MAX_HEADERS_BYTES:
+                await _send_error(send, 431, f"request headers over {MAX_HEADERS_BYTES} bytes")
                 return
         await self.app(scope, receive, send)
 

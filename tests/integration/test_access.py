@@ -12,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import pytest
 
+from hub.db.audit import DISTINCT_REFUSALS_PER_MINUTE
 from hub.db.tokens import create_access_token, create_port_token, revoke_access_tokens
 from hub.settings import PROJECT_ROOT
 from tests.integration.helpers import (
@@ -259,7 +261,7 @@ async def test_every_tenant_is_refused_every_endpoint_that_is_not_its_own_and_it
             refused += 1
 
             logged = await pool.fetch(
-                "SELECT actor, action, outcome FROM audit_log WHERE id > $1", first_audit
+                "SELECT actor, action, outcome, repeats FROM audit_log WHERE id > $1", first_audit
             )
             not_owned = await pool.fetchval(
                 "SELECT events FROM rejected_event_counts WHERE reason = 'PORT_NOT_OWNED'"
@@ -271,7 +273,8 @@ async def test_every_tenant_is_refused_every_endpoint_that_is_not_its_own_and_it
         # Every refusal by token is in the audit log (the PORT_NOT_OWNED one is dead-lettered
         # and counted instead, as every refused event is), refused KPI reads included; allowed
         # KPI reads are not audited (see hub/api/access.py).
-        assert len(logged) == attempts - 1
+        # (A refusal repeated within a minute is one row with a count: see hub/db/audit.py.)
+        assert sum(row["repeats"] for row in logged) == attempts - 1
         assert all(row["outcome"].split(" ")[0] in ("401", "403") for row in logged)
         assert {row["action"] for row in logged} == {
         "events.publish", "edifact.publish", "validations.read", "validations.stream",
@@ -279,7 +282,8 @@ async def test_every_tenant_is_refused_every_endpoint_that_is_not_its_own_and_it
         }  # fmt: skip
         kpi_refusals = [row for row in logged if row["action"] == "kpis.read"]
         kpi_attempts = [a for attempts_of in forbidden.values() for a in attempts_of if a in kpis]
-        assert len(kpi_refusals) == len(kpi_attempts) == 8 * len(KPI_READS)
+        assert sum(row["repeats"] for row in kpi_refusals) == len(kpi_attempts)
+        assert len(kpi_attempts) == 8 * len(KPI_READS)
         assert not_owned == 1
 
 
@@ -361,15 +365,17 @@ async def test_kpi_reads_need_a_reader_or_admin_token_checked_on_every_request(
                 assert time.monotonic() - revoked_at < 10.0
 
             logged = await pool.fetch(
-                "SELECT actor, action, target, outcome FROM audit_log WHERE id > $1 ORDER BY id",
+                "SELECT actor, action, target, outcome, repeats FROM audit_log WHERE id > $1 "
+                "ORDER BY id",
                 first_audit,
             )
         finally:
             await pool.close()
         # Refusals are audited, allowed reads are not: 4 refused rounds of every read (port,
-        # customs, none, made-up), the 3 single refusals above and the revoked reader's.
+        # customs, none, made-up), the 3 single refusals above and the revoked reader's (the
+        # single ones repeat refusals of the rounds: counted on their rows).
         kpi_refusals = [row for row in logged if row["action"] == "kpis.read"]
-        assert len(kpi_refusals) == 4 * len(reads) + 3 + 1
+        assert sum(row["repeats"] for row in kpi_refusals) == 4 * len(reads) + 3 + 1
         actors = {row["actor"] for row in kpi_refusals}
         assert {"port:PECLL/terminal", "customs:PE/aduana", "anonymous"} <= actors
         assert not any(reader in row["actor"] or "kpis:" in row["actor"] for row in kpi_refusals)
@@ -381,3 +387,151 @@ async def test_kpi_reads_need_a_reader_or_admin_token_checked_on_every_request(
             ("validations.read", "403"),
             ("validations.stream", "403"),
         ]
+
+
+async def test_the_token_is_checked_before_the_body_the_scheme_in_any_case_and_headers_bounded(
+    services: Services, fresh_database: str, namespace: str, tmp_path: Path
+) -> None:
+    """Issue 16, item 11: ``bearer`` in any case is a bearer token; a guarded route with a bad
+    body answers 401/403 (audited) before 422, and 422 (audited) only to a token it allows; an
+    Authorization header of 200 KB is answered 431, not a connection reset."""
+    environment = api_environment(services, fresh_database, namespace, tmp_path)
+    async with running_api(environment, tmp_path / "api.log") as client:
+        pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
+        try:
+            reader = await reader_token(fresh_database)
+            port = await create_port_token(pool, "PECLL", "t")
+            customs = await create_access_token(pool, "customs", "PE", "t")
+            admin = await create_access_token(pool, "admin", "", "ops")
+            first_audit = await pool.fetchval("SELECT coalesce(max(id), 0) FROM audit_log")
+
+            # (a) The scheme is case-insensitive (RFC 7235).
+            for scheme in ("bearer", "BEARER", "bEaReR"):
+                lower = {"Authorization": f"{scheme} {reader}"}
+                assert (await client.get("/v1/ports", headers=lower)).status_code == 200
+            published = await client.post(
+                "/v1/events/vessel", json=[], headers={"Authorization": f"bearer {port}"}
+            )
+            assert published.status_code == 200, published.text
+            verdict = await client.get(
+                "/v1/validations/CERT-1", headers={"Authorization": f"bearer {customs}"}
+            )
+            assert verdict.status_code == 404  # let in, and there is no such verdict
+
+            # (c) The token before the body, on every admin write.
+            writes = [
+                ("PUT", "/v1/admin/issuers/PE/ABC", {"name": ""}),  # name too short
+                ("POST", "/v1/admin/issuers/PE/ABC/officials", {"name": "no certificate"}),
+                ("POST", "/v1/admin/officials/ab12/revocation", {"revoked_at": "not a time"}),
+            ]
+            expected = {None: 401, "hubk_made-up": 401, port: 403, customs: 403, admin: 422}
+            for method, path, body in writes:
+                for token, status in expected.items():
+                    headers = bearer(token) if token else {}
+                    answer = await client.request(method, path, json=body, headers=headers)
+                    assert answer.status_code == status, (method, path, token, answer.text)
+                not_json = await client.request(
+                    method, path, content=b"{not json", headers={"Content-Type": "application/json"}
+                )
+                assert not_json.status_code == 401, not_json.text
+            # A verdict stream asked with a bad parameter: the token first too.
+            bad_after = await client.get("/v1/validations/stream", params={"after": "-1"})
+            assert bad_after.status_code == 401
+
+            # (d) An oversized Authorization header: 431 from the app, not a reset connection.
+            huge = await client.get(
+                "/v1/ports", headers={"Authorization": "Bearer " + "x" * 200_000}
+            )
+            assert huge.status_code == 431, huge.text
+            assert (await client.get("/v1/ports", headers=bearer(reader))).status_code == 200
+
+            logged = await pool.fetch(
+                "SELECT actor, action, target, outcome, repeats FROM audit_log WHERE id > $1 "
+                "ORDER BY id",
+                first_audit,
+            )
+        finally:
+            await pool.close()
+    writes_logged = [row for row in logged if row["action"] != "validations.read"]
+    by_status: dict[str, int] = {}
+    for row in writes_logged:
+        status = row["outcome"][:3]
+        by_status[status] = by_status.get(status, 0) + row["repeats"]
+    # Per write: none, made-up, malformed JSON (401); port, customs (403); admin (422); and the
+    # stream's 401.
+    assert by_status == {"401": 3 * 3 + 1, "403": 3 * 2, "422": 3}
+    assert {row["action"] for row in writes_logged} == {
+        "issuers.put-entity", "issuers.add-official", "officials.revoke", "validations.stream",
+    }  # fmt: skip
+    refused_port = [row for row in writes_logged if row["actor"] == "port:PECLL/t"]
+    assert all(row["outcome"].startswith("403 a publisher token") for row in refused_port)
+    admin_rows = [row for row in writes_logged if row["actor"] == "admin:/ops"]
+    assert [row["target"] for row in admin_rows] == ["PE/ABC", "PE/ABC", "ab12"]
+    assert all(row["outcome"].startswith("422 invalid request: body") for row in admin_rows)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="hub/api/validations.py still answers 401 to a publisher token: it must identify the "
+    "token with hub.api.access.identify/check (issue 16, item 11b; see the lead's notes)",
+)
+async def test_a_publisher_token_on_verdict_and_admin_routes_is_403(
+    services: Services, fresh_database: str, namespace: str, tmp_path: Path
+) -> None:
+    environment = api_environment(services, fresh_database, namespace, tmp_path)
+    async with running_api(environment, tmp_path / "api.log") as client:
+        connection = await asyncpg.connect(fresh_database)
+        try:
+            port = await create_port_token(connection, "PECLL", "t")
+        finally:
+            await connection.close()
+        for path in ("/v1/validations/CERT-1", "/v1/validations/stream", "/v1/admin/issuers"):
+            answer = await client.get(path, headers=bearer(port))
+            assert answer.status_code == 403, (path, answer.text)
+        put = await client.put("/v1/admin/issuers/PE/ABC", json={"name": "x"}, headers=bearer(port))
+        assert put.status_code == 403, put.text
+
+
+async def test_a_flood_of_refusals_is_counted_on_few_audit_rows(
+    services: Services, fresh_database: str, namespace: str, tmp_path: Path
+) -> None:
+    """Issue 16, item 11f: the same refusal repeated is one row with a count; a new made-up
+    token on every request fills at most DISTINCT_REFUSALS_PER_MINUTE rows a minute, the rest
+    counted on one row. Nothing is lost from the count."""
+    environment = api_environment(services, fresh_database, namespace, tmp_path)
+    same, fresh = 150, DISTINCT_REFUSALS_PER_MINUTE + 50
+    async with running_api(environment, tmp_path / "api.log") as client:
+        pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
+        try:
+            # The test's requests should fall within one clock minute of the database.
+            seconds = await pool.fetchval("SELECT extract(second FROM now())")
+            if seconds > 35:
+                await asyncio.sleep(61 - float(seconds))
+            first_audit = await pool.fetchval("SELECT coalesce(max(id), 0) FROM audit_log")
+            for _ in range(same):
+                response = await client.get("/v1/ports", headers=bearer("hubk_stolen"))
+                assert response.status_code == 401
+            for number in range(fresh):
+                response = await client.get("/v1/kpis/latest", headers=bearer(f"hubk_{number}"))
+                assert response.status_code == 401
+            rows = await pool.fetch(
+                "SELECT actor, target, outcome, repeats, last_at FROM audit_log WHERE id > $1 "
+                "ORDER BY id",
+                first_audit,
+            )
+        finally:
+            await pool.close()
+    repeated = [row for row in rows if row["target"] == "/v1/ports"]
+    assert len(repeated) == 1
+    assert repeated[0]["repeats"] == same and repeated[0]["last_at"] is not None
+    assert repeated[0]["actor"].startswith("token:")
+    # The repeated refusal above was the first distinct kpis.read refusal from this address this
+    # minute: the flood gets the other DISTINCT_REFUSALS_PER_MINUTE - 1 rows, then one for all.
+    flood = [row for row in rows if row["target"] != "/v1/ports"]
+    assert len(flood) == DISTINCT_REFUSALS_PER_MINUTE
+    assert sum(row["repeats"] for row in flood) == fresh
+    assert all(row["repeats"] == 1 for row in flood[:-1])
+    various = flood[-1]
+    assert (various["actor"], various["target"]) == ("*", "*")
+    assert various["repeats"] == fresh - (DISTINCT_REFUSALS_PER_MINUTE - 1)
+    assert various["outcome"].startswith("401 various")

@@ -14,7 +14,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
-from hub.api.security import ADDRESS_FACTOR, CSP, HEADERS, SecurityPolicy, TokenBuckets, secure
+from hub.api.security import (
+    ADDRESS_FACTOR,
+    CSP,
+    HEADERS,
+    MAX_AUTHORIZATION_BYTES,
+    MAX_HEADERS_BYTES,
+    SecurityPolicy,
+    TokenBuckets,
+    secure,
+)
 
 ORIGIN = "https://port.example"
 
@@ -410,3 +419,65 @@ async def drive(api: FastAPI, scope: dict[str, Any], body: list[bytes]) -> list[
 
     await asyncio.wait_for(api(scope, receive, send), 5)
     return sent
+
+
+async def test_an_oversized_authorization_header_is_431_before_anything_reads_it() -> None:
+    api = make_app()
+    async with client(api) as http:
+        huge = await http.get("/v1/things", headers={"Authorization": "Bearer " + "x" * 200_000})
+        limit = "Bearer " + "x" * (MAX_AUTHORIZATION_BYTES - 7)
+        at_limit = await http.get("/v1/things", headers={"Authorization": limit})
+        over = await http.get("/v1/things", headers={"Authorization": limit + "x"})
+        many = await http.get(
+            "/v1/things", headers={f"X-Filler-{i}": "y" * 1000 for i in range(70)}
+        )
+    assert huge.status_code == 431
+    assert huge.json() == {"error": f"Authorization header over {MAX_AUTHORIZATION_BYTES} bytes"}
+    assert_secured(huge)
+    assert at_limit.status_code == 200
+    assert over.status_code == 431
+    assert many.status_code == 431
+    assert many.json() == {"error": f"request headers over {MAX_HEADERS_BYTES} bytes"}
+
+
+async def test_oversized_headers_do_not_use_up_the_rate_limit() -> None:
+    # Refused before the rate limit: an attacker's 431s do not count against the token.
+    api = make_app(SecurityPolicy(rate_per_s=1, burst=1))
+    async with client(api) as http:
+        for _ in range(3):
+            response = await http.get(
+                "/v1/things", headers={"Authorization": "Bearer " + "x" * 9000}
+            )
+            assert response.status_code == 431
+        assert (await http.get("/v1/things")).status_code == 200
+
+
+def test_every_verdict_and_admin_route_checks_its_token_before_its_body() -> None:
+    """The routes whose token is checked inside the route (not by a dependency) are listed in
+    ``GUARDED_ROUTES``, so that a bad body or parameter is never answered 422 before the token
+    is checked (``hub/api/access.py``, ``token_first``)."""
+    from hub.api.access import GUARDED_ROUTES, guard_of
+    from hub.api.app import create_api
+    from hub.settings import load_settings
+
+    try:
+        api = create_api(load_settings({}), "127.0.0.1:1", None)
+    except Exception as error:  # e.g. a setting the environment lacks: not this module's fault
+        pytest.skip(f"the real app cannot be built here: {error}")
+    guarded = {
+        (method.upper(), path)
+        for path, operations in api.openapi()["paths"].items()
+        if path.startswith(("/v1/admin", "/v1/validations"))
+        for method in operations
+    }
+    assert guarded, "no verdict or admin route found"
+    assert guarded <= GUARDED_ROUTES.keys()
+    assert (
+        guard_of("GET", "/v1/validations/stream") == GUARDED_ROUTES["GET", "/v1/validations/stream"]
+    )
+    assert (
+        guard_of("GET", "/v1/validations/C-1")
+        == GUARDED_ROUTES["GET", "/v1/validations/{certificate_id}"]
+    )
+    assert guard_of("DELETE", "/v1/admin/anything").scopes == {"admin"}  # type: ignore[union-attr]
+    assert guard_of("GET", "/v1/ports") is None

@@ -21,7 +21,7 @@ import time
 import asyncpg
 import uvicorn
 
-from hub.api.app import create_api
+from hub.api.app import HEADER_BUFFER_BYTES, create_api
 from hub.db import store
 from hub.dev_credentials import dashboard_url, ensure_dashboard_token, uses_local_postgres
 from hub.errors import ConfigError, ServiceError
@@ -74,6 +74,7 @@ async def _serve(
             port=settings.http_port,
             log_level="warning",
             lifespan="on",
+            h11_max_incomplete_event_size=HEADER_BUFFER_BYTES,  # oversized headers: 431, not reset
         )
     )
     server_task = asyncio.create_task(server.serve(), name="http-api")

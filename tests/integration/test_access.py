@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from hub.db.audit import DISTINCT_REFUSALS_PER_MINUTE
 from hub.db.tokens import create_access_token, create_port_token, revoke_access_tokens
@@ -470,11 +469,6 @@ async def test_the_token_is_checked_before_the_body_the_scheme_in_any_case_and_h
     assert all(row["outcome"].startswith("422 invalid request: body") for row in admin_rows)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub/api/validations.py still answers 401 to a publisher token: it must identify the "
-    "token with hub.api.access.identify/check (issue 16, item 11b; see the lead's notes)",
-)
 async def test_a_publisher_token_on_verdict_and_admin_routes_is_403(
     services: Services, fresh_database: str, namespace: str, tmp_path: Path
 ) -> None:

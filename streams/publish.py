@@ -10,6 +10,7 @@ these topics do: a key keeps its partition, so compaction and per-key order stil
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
@@ -17,11 +18,21 @@ from aiokafka.partitioner import DefaultPartitioner
 
 
 class BulkProducer:
-    """An aiokafka producer of its own (acks from every in-sync replica), started on first use."""
+    """An aiokafka producer of its own (acks from every in-sync replica), started on first use.
+
+    Several agents publish through one instance and their first uses may come at once: starting
+    and closing are serialised, so that one producer at a time exists and ``close`` stops it.
+    """
 
     def __init__(self, bootstrap: str) -> None:
         self.bootstrap = bootstrap
         self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+        # Publishes under way, which close() lets finish: aiokafka never answers a send on a
+        # producer stopped beneath it.
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._partitions: dict[str, list[int]] = {}
         self._partitioner = DefaultPartitioner()
 
@@ -30,7 +41,17 @@ class BulkProducer:
 
         Returns how many were sent. Raises a ``KafkaError`` if the broker does not take them.
         """
-        producer = await self._started()
+        producer = await self._acquire()
+        try:
+            return await self._send(producer, records)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _send(
+        self, producer: AIOKafkaProducer, records: Iterable[tuple[str, bytes, bytes]]
+    ) -> int:
         by_partition: dict[tuple[str, int], list[tuple[bytes, bytes]]] = {}
         for topic, key, value in records:
             partitions = self._partitions.get(topic)
@@ -51,15 +72,37 @@ class BulkProducer:
         return sum(len(items) for items in by_partition.values())
 
     async def close(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        """Stop the producer, if one was started, once the publishes under way are done; safe
+        to call twice or while a start is under way (it waits for it). A later ``publish``
+        starts a new producer."""
+        async with self._lock:
+            producer, self._producer = self._producer, None
+            if producer is not None:
+                await self._idle.wait()
+                await producer.stop()
+
+    async def _acquire(self) -> AIOKafkaProducer:
+        """The producer, started if need be, counted in use until ``publish`` is done."""
+        producer = self._producer if self._producer is not None else await self._started()
+        # No await between taking the producer and counting it: close() cannot come between.
+        self._in_flight += 1
+        self._idle.clear()
+        return producer
 
     async def _started(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self.bootstrap, acks="all", max_batch_size=1 << 20
-            )
-            await producer.start()
-            self._producer = producer
-        return self._producer
+        # Without the lock, two first users would each start a producer and one would be
+        # left unclosed ("Unclosed AIOKafkaProducer", a pending sender task at exit).
+        async with self._lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self.bootstrap, acks="all", max_batch_size=1 << 20
+                )
+                try:
+                    await producer.start()
+                except BaseException:
+                    # A producer that failed to start still holds a client: release it.
+                    with contextlib.suppress(Exception):
+                        await producer.stop()
+                    raise
+                self._producer = producer
+            return self._producer

@@ -113,6 +113,29 @@ async def running_api(environment: dict[str, str], log: Path) -> AsyncIterator[h
         stop_process(api, signal.SIGTERM, 30)
 
 
+@asynccontextmanager
+async def running_hub(environment: dict[str, str], folder: Path) -> AsyncIterator[str]:
+    """A `hub api` and a `hub worker` on ``environment`` (logs in ``folder``), once ``/health``
+    says both are up; yields the API's base URL. Both are stopped (SIGTERM) when the block ends."""
+    api = start_hub(["api"], environment, folder / "api.log")
+    worker = start_hub(["worker"], environment, folder / "worker.log")
+    base_url = f"http://127.0.0.1:{environment['HUB_HTTP_PORT']}"
+    try:
+        async with httpx.AsyncClient(base_url=base_url) as client:
+
+            async def healthy() -> bool:
+                try:
+                    return (await client.get("/health")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await eventually(healthy, 90, "the API and worker to be healthy")
+        yield base_url
+    finally:
+        stop_process(api, signal.SIGTERM, 30)
+        stop_process(worker, signal.SIGTERM, 30)
+
+
 def settings_for(
     services: Services, database_url: str, namespace: str, **extra: object
 ) -> HubSettings:

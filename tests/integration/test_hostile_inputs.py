@@ -12,7 +12,6 @@ API is healthy and both the gateway and the worker still take in events.
 from __future__ import annotations
 
 import json
-import signal
 import struct
 import time
 import uuid
@@ -41,8 +40,7 @@ from tests.integration.helpers import (
     api_environment,
     eventually,
     read_topic,
-    start_hub,
-    stop_process,
+    running_hub,
 )
 from tests.samples import samples
 
@@ -88,39 +86,26 @@ async def hub(services: Services, tmp_path_factory: pytest.TempPathFactory) -> A
     namespace = f"t{services.run_id}-hostile."
     environment = api_environment(services, services.database_url(name), namespace, folder)
     environment["HUB_LOG_LEVEL"] = "warning"
-    api = start_hub(["api"], environment, folder / "api.log")
-    worker = start_hub(["worker"], environment, folder / "worker.log")
-    base = f"http://127.0.0.1:{environment['HUB_HTTP_PORT']}"
     admin = AIOKafkaAdminClient(bootstrap_servers=services.bootstrap)
     await admin.start()
     try:
-        async with httpx.AsyncClient(base_url=base) as client:
-
-            async def healthy() -> bool:
-                try:
-                    return (await client.get("/health")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(healthy, 90, "the API and worker to be healthy")
-        # The port's own topics, as `hub tenants add-port` makes them (the test producer is the
-        # broker's super user, so no SASL principal is needed to write them).
-        await admin.create_topics(
-            [NewTopic(f"{namespace}ports.{PORT}.{d}", 2, 1) for d in INGEST_TOPICS]
-        )
-        connection = await asyncpg.connect(services.database_url(name))
-        try:
-            token = await create_port_token(connection, PORT, "hostile")
-        finally:
-            await connection.close()
-        yield Hub(base, services.database_url(name), namespace, services.bootstrap, token)
+        async with running_hub(environment, folder) as base:
+            # The port's own topics, as `hub tenants add-port` makes them (the test producer is
+            # the broker's super user, so no SASL principal is needed to write them).
+            await admin.create_topics(
+                [NewTopic(f"{namespace}ports.{PORT}.{d}", 2, 1) for d in INGEST_TOPICS]
+            )
+            connection = await asyncpg.connect(services.database_url(name))
+            try:
+                token = await create_port_token(connection, PORT, "hostile")
+            finally:
+                await connection.close()
+            yield Hub(base, services.database_url(name), namespace, services.bootstrap, token)
     finally:
         mine = [t for t in await admin.list_topics() if t.startswith(namespace)]
         if mine:
             await admin.delete_topics(mine)
         await admin.close()
-        stop_process(api, signal.SIGTERM, 30)
-        stop_process(worker, signal.SIGTERM, 30)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -36,8 +35,7 @@ from tests.integration.helpers import (
     free_port,
     hub_environment,
     read_topic,
-    start_hub,
-    stop_process,
+    running_hub,
 )
 from tests.samples import samples
 
@@ -71,23 +69,8 @@ async def hub(services: Services, tmp_path_factory: pytest.TempPathFactory) -> A
         HUB_WORKER_HEARTBEAT_S="1",
         HUB_LOG_LEVEL="warning",
     )
-    api = start_hub(["api"], environment, folder / "api.log")
-    worker = start_hub(["worker"], environment, folder / "worker.log")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base) as client:
-
-            async def healthy() -> bool:
-                try:
-                    return (await client.get("/health")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(healthy, 90, "the API and worker to be healthy")
+    async with running_hub(environment, folder) as base:
         yield Hub(base, services.database_url(name), namespace, services.bootstrap)
-    finally:
-        stop_process(api, signal.SIGTERM, 30)
-        stop_process(worker, signal.SIGTERM, 30)
 
 
 @pytest.fixture(scope="module")

@@ -227,6 +227,20 @@ def test_generated_hostile_events_get_an_answer_each_never_a_500(
     post(client, domain, json.dumps(items).encode(), len(items))
 
 
+def test_nul_and_a_lone_surrogate_in_every_string_field_are_refused(client: httpx.Client) -> None:
+    for domain in DOMAINS:
+        batch: list[dict[str, Any]] = []
+        for name, value in valid_item(domain).items():
+            for bad in ("\x00", "\ud800"):
+                if isinstance(value, str):
+                    batch.append(valid_item(domain) | {name: value[:3] + bad})
+                elif name == "goods":  # the strings of a customs declaration's goods lines
+                    line = value[0] | {"description": "wool" + bad}
+                    batch.append(valid_item(domain) | {name: [line]})
+        answer = post(client, domain, json.dumps(batch).encode(), len(batch)).json()
+        assert answer["rejected"] == len(batch) > 10, answer
+
+
 def test_the_issues_reproductions_over_http_are_refused_one_by_one(client: httpx.Client) -> None:
     nul = valid_item("vessel") | {"port_call_id": "PECLL-\x00-1"}
     answer = post(client, "vessel", json.dumps(nul).encode(), 1).json()

@@ -241,8 +241,8 @@ async def test_only_an_admin_token_changes_the_registry_and_every_attempt_is_aud
                 ("DELETE", f"/registry/subjects/{NEW_SUBJECT}?permanent=true", None, 200),
                 ("PUT", "/registry/config", {"compatibility": "SIDEWAYS"}, 422),
             ]
-            for method, path, body, status in expected:
-                answer = await client.request(method, path, json=body, headers=as_admin)
+            for method, path, payload, status in expected:
+                answer = await client.request(method, path, json=payload, headers=as_admin)
                 assert answer.status_code == status, (method, path, answer.text)
             bad = await client.put("/registry/config", content="{not json", headers=as_admin)
             assert (bad.status_code, bad.json()["error_code"]) == (422, 422)

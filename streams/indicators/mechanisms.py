@@ -13,11 +13,16 @@ from pathlib import Path
 from typing import Final
 
 from hub.errors import ConfigError
-from hub.settings import BUNDLED_MECHANISMS_FILE  # PA, CAN, MERCOSUR, SICA, CARICOM
 from streams.indicators.model import Mechanism
 
 __all__ = ["BUNDLED_MECHANISMS_FILE", "load_mechanisms"]
 
+# PA, CAN, MERCOSUR, SICA, CARICOM. The file ships with the hub's other reference data; it is
+# named by its path, not imported from hub.settings, so the domain loads nothing of the hub
+# (.importlinter). The setting's default (hub.settings) is the same path, and a test says so.
+BUNDLED_MECHANISMS_FILE: Final = (
+    Path(__file__).resolve().parents[2] / "hub" / "reference" / "mechanisms.csv"
+)
 
 _COLUMNS: Final = ("mechanism", "name", "member_countries")
 _CODE: Final = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from hub import settings
 from hub.errors import ConfigError
 from streams.indicators.mechanisms import BUNDLED_MECHANISMS_FILE, load_mechanisms
 
@@ -20,6 +21,12 @@ def test_the_bundled_file_has_the_five_mechanisms() -> None:
     assert {code for code, m in mechanisms.items() if "CO" in m.countries} == {"CAN", "PA"}
     assert BUNDLED_MECHANISMS_FILE.parent.name == "reference"
     assert BUNDLED_MECHANISMS_FILE.parent.parent.name == "hub"
+
+
+def test_the_setting_defaults_to_the_bundled_file() -> None:
+    """The domain names the file by its path (it imports nothing of the hub): the same path."""
+    assert settings.BUNDLED_MECHANISMS_FILE == BUNDLED_MECHANISMS_FILE
+    assert settings.HubSettings.model_fields["mechanisms_file"].default == BUNDLED_MECHANISMS_FILE
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from streams.publish import BulkProducer
 from tests.integration.helpers import Services, read_topic
 
 
-class _CountingProducer(AIOKafkaProducer):  # type: ignore[misc]
+class _CountingProducer(AIOKafkaProducer):  # type: ignore[misc]  # aiokafka ships no types
     """The real aiokafka producer, counting how many were started and stopped."""
 
     started: ClassVar[list[_CountingProducer]] = []

@@ -479,5 +479,6 @@ def test_every_verdict_and_admin_route_checks_its_token_before_its_body() -> Non
         guard_of("GET", "/v1/validations/C-1")
         == GUARDED_ROUTES["GET", "/v1/validations/{certificate_id}"]
     )
-    assert guard_of("DELETE", "/v1/admin/anything").scopes == {"admin"}  # type: ignore[union-attr]
+    admin_only = guard_of("DELETE", "/v1/admin/anything")
+    assert admin_only is not None and admin_only.scopes == {"admin"}
     assert guard_of("GET", "/v1/ports") is None

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import TypedDict, Unpack
 
 import httpx
 import pytest
@@ -59,8 +60,16 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return recorded
 
 
-def publisher(hub: Hub, **options: float) -> HubPublisher:
-    return HubPublisher("http://hub", "hubp_x", transport=httpx.MockTransport(hub), **options)  # type: ignore[arg-type]
+class Options(TypedDict, total=False):
+    """The retry options of HubPublisher that these tests vary."""
+
+    retries: int
+    backoff_s: float
+    retry_for_s: float
+
+
+def publisher(hub: Hub, **options: Unpack[Options]) -> HubPublisher:
+    return HubPublisher("http://hub", "hubp_x", transport=httpx.MockTransport(hub), **options)
 
 
 async def test_a_503_not_delivered_and_refused_connections_are_retried_until_delivered(

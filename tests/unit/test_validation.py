@@ -19,7 +19,8 @@ PORTS = frozenset({"PECLL", "BRSSZ", "ECGYE"})
 
 
 def as_json(event: Envelope, **changes: Any) -> dict[str, Any]:
-    return json.loads(event.model_dump_json()) | changes
+    data: dict[str, Any] = json.loads(event.model_dump_json())
+    return data | changes
 
 
 def refusal(domain: str, data: dict[str, Any]) -> Rejected:

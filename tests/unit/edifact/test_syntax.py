@@ -57,7 +57,9 @@ def test_without_una_the_defaults_apply() -> None:
     result = read_interchange(default, published_at=PUBLISHED)
 
     assert result.problem_lines() == []
-    assert result.events[0].vessel_name == "O'HIGGINS + SONS: "  # type: ignore[attr-defined]
+    first = result.events[0]
+    assert isinstance(first, VesselEvent)
+    assert first.vessel_name == "O'HIGGINS + SONS: "
 
 
 def test_writing_escapes_separators_and_release_character() -> None:
@@ -80,7 +82,8 @@ def test_writing_escapes_separators_and_release_character() -> None:
     assert "9345673:146:11:CAP D?'ANTIFER ?+ SONS?: 100?? '" in text
     assert "RFF+VON:COCTG?+1'" in text
     (read,) = read_interchange(text, published_at=PUBLISHED).events
-    assert read.vessel_name == event.vessel_name  # type: ignore[attr-defined]
+    assert isinstance(read, VesselEvent)
+    assert read.vessel_name == event.vessel_name
 
 
 def test_written_interchange_is_one_segment_per_line_after_una() -> None:

@@ -126,7 +126,7 @@ def test_a_naive_time_is_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
         period_start(datetime(2026, 3, 1), "day")
     with pytest.raises(ValueError, match="period"):
-        period_start(T0, "week")  # type: ignore[arg-type]
+        period_start(T0, "week")  # type: ignore[arg-type]  # on purpose: not a Period
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,7 @@ def test_as_json() -> None:
 
 def test_a_bad_period_is_refused() -> None:
     with pytest.raises(ValueError, match="period"):
-        all_indicators([], [], [], [], PORTS, MECHANISMS, "week")  # type: ignore[arg-type]
+        all_indicators([], [], [], [], PORTS, MECHANISMS, "week")  # type: ignore[arg-type]  # on purpose: not a Period
 
 
 def test_it_reads_what_the_kpi_reference_computes() -> None:

@@ -136,18 +136,18 @@ def test_gate_out_waits_for_every_container_since_arrival() -> None:
 
 
 def test_the_batch_reference_takes_arrival_from_the_call_and_gate_out_from_the_boxes() -> None:
-    call = [
+    call: list[Envelope] = [
         vessel(Operation.ARRI, Facility.PORT, -3),
         vessel(Operation.ARRI, Facility.BRTH, 0),  # T_af: the declaration's arrival
         vessel(Operation.DEPA, Facility.BRTH, 15),
     ]
-    boxes = [
+    boxes: list[Envelope] = [
         cargo(Move.GTOT, -200, truck="TV-0"),  # an earlier visit of the same box
         cargo(Move.DISC, 1),
         cargo(Move.DISC, 1.5, box=BOX2),
         cargo(Move.GTOT, 16, truck="TV-1"),
     ]
-    declaration = [
+    declaration: list[Envelope] = [
         customs(LODGED, -10, regime=Regime.IMPORT, boxes=(BOX, BOX2), call=CALL),
         customs(CHANNEL, 2, channel=Channel.GREEN),
         customs(RELEASED, 12),

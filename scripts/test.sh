@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole check of the hub, as CI runs it: install what is missing, lint, type-check, then every
-# test. The integration tests start their own Kafka broker and PostgreSQL cluster (and stop them
-# again); nothing needs to be running beforehand. Extra arguments go to pytest.
+# The whole check of the hub, as CI runs it: install what is missing, lint, type-check, check the
+# import contracts, then every test. The integration tests start their own Kafka broker and
+# PostgreSQL cluster (and stop them again); nothing needs to be running beforehand. Extra
+# arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,9 @@ echo "test: ruff" >&2
 .venv/bin/ruff format --check --quiet hub streams schemas connectors bench tests
 echo "test: mypy" >&2
 .venv/bin/mypy
+# The import contracts between the layers, in .importlinter.
+echo "test: import contracts" >&2
+.venv/bin/lint-imports
 echo "test: pytest" >&2
 .venv/bin/pytest --durations=10 "$@"
 echo "test: all checks passed in $(( $(date +%s) - began )) s" >&2

@@ -28,7 +28,6 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from connectors.certificates import CertificateIssuer, CertifiedShipment
-from connectors.generator import domain_of, key_of
 from hub.db.issuers import load_registry
 from hub.generate import register_test_issuers
 from hub.kafka_topics import INGEST_TOPICS
@@ -46,6 +45,7 @@ from schemas.models import (
     Regime,
     to_avro_datum,
 )
+from schemas.routing import domain_of, partition_key
 from streams.certificates.registry import IssuerRegistry
 from streams.certificates.rules import evaluate
 
@@ -171,7 +171,7 @@ async def _encode(codec: AvroCodec, run: str, event: Envelope) -> tuple[str, byt
     domain = domain_of(event)
     topic = f"{run}.{INGEST_TOPICS[domain]}"
     value = await codec.encode(subject_for(topic), schema_text(domain), to_avro_datum(event))
-    return topic, key_of(event), value
+    return topic, partition_key(event), value
 
 
 async def _produce(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> None:

@@ -48,7 +48,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastavro import schemaless_reader
 from prometheus_client.parser import text_string_to_metric_families
 
-from connectors.generator import PortTrafficGenerator, domain_of, key_of
+from connectors.simulator import PortTrafficGenerator
 from hub.generate import register_test_issuers
 from hub.kafka_topics import INGEST_TOPICS
 from hub.reference import load_agreements, load_ports
@@ -58,6 +58,7 @@ from hub.settings import PROJECT_ROOT, HubSettings, load_settings
 from schemas.avro_schemas import parsed_schema, schema_text, subject_for
 from schemas.codec import AvroCodec
 from schemas.models import to_avro_datum
+from schemas.routing import domain_of, partition_key
 from streams.app import LagProbe
 
 # About 10,000 events per hour of history at scale 1 over the 28 reference ports.
@@ -227,7 +228,7 @@ async def _encoded(
         domain = domain_of(event)
         topic = settings.topic(INGEST_TOPICS[domain])
         value = await codec.encode(subject_for(topic), schema_text(domain), to_avro_datum(event))
-        yield Record(topic, key_of(event), value)
+        yield Record(topic, partition_key(event), value)
         if number == 1:
             began = last = time.monotonic()  # the warm-up is over
         elif time.monotonic() - last > _PROGRESS_EVERY_S:

@@ -2,7 +2,7 @@
 
 The traffic generator submits a certificate for each import declaration that invokes one. Its
 issuing entities are test entities (EHId ``TST``, named as tests) of each exporting country,
-whose officials' keys :class:`~connectors.test_pki.TestPki` derives at run time from a fixed
+whose officials' keys :class:`~connectors.dev_pki.TestPki` derives at run time from a fixed
 seed: the same keys on every run, nothing secret in the repository, and nothing that could pass
 for a real authority's key. :func:`test_issuers` lists what the hub must register for those
 certificates to validate.
@@ -24,7 +24,7 @@ from typing import Final
 
 from cryptography.hazmat.primitives import serialization
 
-from connectors.test_pki import TEST_ENTITY_ID, TestPki
+from connectors.dev_pki import TEST_ENTITY_ID, TestPki
 from connectors.traffic_profiles import AGREEMENTS
 from schemas.models import CertificateSubmission, GoodsLine
 from streams.certificates.document import (

@@ -384,7 +384,7 @@ def _open_for_writing(path: Path) -> TextIO:
 
 
 def _write_traffic(settings: HubSettings, arguments: argparse.Namespace) -> int:
-    from connectors.generator import jsonl_line
+    from connectors.event_files import jsonl_line
     from hub.generate import write_traffic_files
 
     if arguments.rate is not None:
@@ -423,7 +423,7 @@ async def _generate(
     scale: float | None,
     file: Path | None,
 ) -> int:
-    from connectors.generator import jsonl_line
+    from connectors.event_files import jsonl_line
     from hub.generate import run_generator
     from hub.services import resolve_endpoints
 
@@ -447,7 +447,7 @@ def _kpi_reference(file: Path) -> int:
     """Print the batch reference's KPIs of the events in ``file``, one JSON object a line."""
     import json
 
-    from connectors.generator import read_jsonl
+    from connectors.event_files import read_jsonl
     from streams.kpis.reference import all_kpis
 
     if not file.is_file():

@@ -28,10 +28,10 @@ from typing import Any, Literal
 from aiokafka.errors import KafkaError
 
 from connectors.edifact import InterchangeResult, MessageResult, format_problem, read_interchange
-from connectors.generator import domain_of
 from hub.api.ingest import EventTooLarge, IngestContext, check_item, dead_letter, send_event
 from schemas.models import Envelope
 from schemas.rejections import Rejected, RejectReason
+from schemas.routing import domain_of
 
 __all__ = ["DOMAIN", "InterchangeOutcome", "MessageOutcome", "take_interchange"]
 

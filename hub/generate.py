@@ -18,7 +18,8 @@ import asyncpg
 
 from connectors.ais import load_port_areas
 from connectors.certificates import test_issuers
-from connectors.generator import PortTrafficGenerator, publish
+from connectors.publisher import publish
+from connectors.simulator import PortTrafficGenerator
 from connectors.traffic_files import ais_log, edifact_interchanges
 from hub.db.issuers import add_official, put_entity
 from hub.errors import ConfigError

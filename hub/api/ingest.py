@@ -43,6 +43,7 @@ from schemas.codec import AvroCodec
 from schemas.models import Envelope, to_avro_datum
 from schemas.registry_client import HttpSchemaRegistry
 from schemas.rejections import Rejected, RejectReason, printable
+from schemas.routing import partition_key
 from schemas.validation import validate
 
 MAX_BATCH = 1000
@@ -236,9 +237,10 @@ class EventTooLarge(ValueError):
 async def send_event(
     context: IngestContext, domain: str, event: Envelope, origin: str | None = None
 ) -> asyncio.Future[Any]:
-    """Produce an accepted event to its ingest topic as Confluent Avro, keyed by its entity;
-    the future resolves once all in-sync replicas have it. ``origin``: the record it was first
-    published as, if another (:data:`~hub.kafka_topics.ORIGIN_HEADER`).
+    """Produce an accepted event to its ingest topic as Confluent Avro, keyed by its port
+    (:func:`~schemas.routing.partition_key`); the future resolves once all in-sync replicas
+    have it. ``origin``: the record it was first published as, if another
+    (:data:`~hub.kafka_topics.ORIGIN_HEADER`).
 
     Raises:
         EventTooLarge: the event is too large for one Kafka record (refuse it: final).
@@ -252,18 +254,9 @@ async def send_event(
         raise EventTooLarge(f"the event is {len(value)} bytes as Avro; at most {MAX_EVENT_BYTES}")
     headers = [(ORIGIN_HEADER, origin.encode())] if origin is not None else None
     delivery: asyncio.Future[Any] = await context.producer.send(
-        topic, value, key=partition_key(event).encode(), headers=headers
+        topic, value, key=partition_key(event), headers=headers
     )
     return delivery
-
-
-def partition_key(event: Envelope) -> str:
-    # Keyed by the entity that owns the state, so its events stay in order on one partition.
-    for name in ("port_call_id", "container", "declaration_id", "certificate_id"):
-        value = getattr(event, name, None)
-        if value:
-            return str(value)
-    return str(event.event_id)
 
 
 def _rejected(index: int, item: Any, rejection: Rejected) -> EventResult:

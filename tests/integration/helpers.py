@@ -20,7 +20,6 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from connectors.generator import domain_of
 from hub.db.tokens import create_access_token
 from hub.kafka_topics import INGEST_TOPICS
 from hub.local.kafka import LocalKafka
@@ -30,6 +29,7 @@ from hub.settings import PROJECT_ROOT, HubSettings, load_settings
 from schemas.avro_schemas import schema_text, subject_for
 from schemas.codec import AvroCodec
 from schemas.models import Envelope, to_avro_datum
+from schemas.routing import domain_of
 from streams.kpis.model import KpiValue
 from streams.kpis.windows import window_aggregates
 

@@ -26,7 +26,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from connectors.test_pki import TestPki
+from connectors.dev_pki import TestPki
 from hub.db import issuers
 from hub.db.tokens import create_access_token
 from hub.kafka_topics import validations_topic

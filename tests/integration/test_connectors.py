@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 
 from connectors.ais import load_port_areas
-from connectors.generator import PortTrafficGenerator
+from connectors.simulator import PortTrafficGenerator
 from connectors.traffic_files import ais_log, edifact_interchanges
 from hub.db.tokens import create_port_token
 from hub.kafka_topics import DEADLETTER, INGEST_TOPICS

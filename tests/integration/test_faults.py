@@ -25,7 +25,7 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from connectors.generator import PortTrafficGenerator
+from connectors.simulator import PortTrafficGenerator
 from hub.kafka_topics import DEADLETTER, INGEST_TOPICS
 from hub.reference import load_ports
 from hub.registry.store import SchemaRegistryStore

@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from connectors.generator import PortTrafficGenerator
+from connectors.simulator import PortTrafficGenerator
 from hub.db.indicator_store import certificate_outcomes
 from hub.reference import load_ports
 from hub.settings import BUNDLED_MECHANISMS_FILE, BUNDLED_PORTS_FILE

@@ -13,11 +13,12 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from connectors.generator import PortTrafficGenerator, domain_of
+from connectors.simulator import PortTrafficGenerator
 from hub.kafka_topics import KPI_WINDOWS
 from hub.reference import load_ports
 from hub.settings import BUNDLED_PORTS_FILE
 from schemas.models import Classifier, Facility, Operation, VesselEvent
+from schemas.routing import domain_of
 from streams.kpis.reference import all_kpis
 from streams.kpis.windows import window_aggregates
 from tests.integration.helpers import (

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from stdnum import imo
 
-from connectors.generator import PortTrafficGenerator
+from connectors.simulator import PortTrafficGenerator
 from hub.reference import load_ports
 from hub.settings import BUNDLED_PORTS_FILE
 from schemas.models import Classifier, Facility, Operation, VesselEvent

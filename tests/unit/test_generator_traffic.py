@@ -15,15 +15,10 @@ from typing import Any, ClassVar, TypeVar
 import pytest
 from stdnum import iso6346
 
-import connectors.generator as generator_module
-from connectors.generator import (
-    PortTrafficGenerator,
-    domain_of,
-    key_of,
-    publish,
-    read_jsonl,
-    write_jsonl,
-)
+import connectors.publisher as publisher_module
+from connectors.event_files import read_jsonl, write_jsonl
+from connectors.publisher import publish
+from connectors.simulator import PortTrafficGenerator
 from connectors.traffic_profiles import (
     DEFAULT_PROFILES,
     HUB_PROFILES,
@@ -52,6 +47,7 @@ from schemas.models import (
     VesselEvent,
 )
 from schemas.rejections import Rejected
+from schemas.routing import domain_of, partition_key
 from schemas.validation import validate
 from streams.certificates.document import parse_document
 
@@ -486,7 +482,7 @@ class FakeCodec:
 async def test_publish_sends_each_domain_to_its_topic_and_never_early(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(generator_module, "AIOKafkaProducer", FakeProducer)
+    monkeypatch.setattr(publisher_module, "AIOKafkaProducer", FakeProducer)
     FakeProducer.sent = []
     now = datetime.now(UTC)
     generator = PortTrafficGenerator(
@@ -511,7 +507,7 @@ async def test_publish_sends_each_domain_to_its_topic_and_never_early(
         assert topic == f"test.{INGEST_TOPICS[domain]}"
         assert datum["_subject"] == f"{topic}-value"
         assert datum["_schema"] == schema_text(domain)
-        assert key == key_of(event)
+        assert key == partition_key(event)
         assert datum["event_id"] == str(event.event_id)
         assert event.published_at <= datum["published_at"] <= after
     assert {topic for topic, _, _ in FakeProducer.sent} == {
@@ -520,7 +516,7 @@ async def test_publish_sends_each_domain_to_its_topic_and_never_early(
 
 
 async def test_publish_holds_events_until_they_happen(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(generator_module, "AIOKafkaProducer", FakeProducer)
+    monkeypatch.setattr(publisher_module, "AIOKafkaProducer", FakeProducer)
     FakeProducer.sent = []
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(1.5, stop.set)

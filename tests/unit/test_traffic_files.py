@@ -9,7 +9,7 @@ import pytest
 
 from connectors.ais import load_port_areas
 from connectors.edifact import read_interchange
-from connectors.generator import PortTrafficGenerator
+from connectors.simulator import PortTrafficGenerator
 from connectors.traffic_files import ais_log, edifact_interchanges
 from hub.reference import load_ports
 from hub.settings import BUNDLED_PORTS_FILE

@@ -16,7 +16,7 @@ from connectors.ais.calls import CallBook
 from connectors.ais.nmea import NmeaDecoder, Position
 from connectors.ais.tracker import Ignored, Sighting, VesselTracker
 from connectors.ais.tracks import CallTrack, nmea_for_call
-from connectors.generator import PortTrafficGenerator
+from connectors.simulator import PortTrafficGenerator
 from hub.reference import load_ports
 from hub.settings import BUNDLED_PORTS_FILE
 from schemas.models import Classifier, Facility, Operation, VesselEvent

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from connectors.test_pki import TEST_ENTITY_ID, TestPki
+from connectors.dev_pki import TEST_ENTITY_ID, TestPki
 from schemas.models import CertificateSubmission, CustomsEvent, CustomsKind, GoodsLine, Regime
 from streams.certificates.document import (
     CertificateOfOrigin,

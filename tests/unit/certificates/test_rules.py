@@ -586,7 +586,7 @@ def test_no_streaming_http_or_database_imports() -> None:
     """Pure functions: importing the package loads none of faust, HTTP or PostgreSQL."""
     forbidden = ["faust", "mode", "aiokafka", "asyncpg", "fastapi", "httpx", "uvicorn"]
     code = (
-        "import sys, streams.certificates, connectors.test_pki\n"
+        "import sys, streams.certificates, connectors.dev_pki\n"
         f"loaded = sorted({{m.split('.')[0] for m in sys.modules}} & set({forbidden!r}))\n"
         "print(','.join(loaded))"
     )

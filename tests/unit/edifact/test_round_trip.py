@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from connectors.edifact import read_interchange, writable, write_interchange
-from connectors.generator import PortTrafficGenerator
+from connectors.simulator import PortTrafficGenerator
 from hub.reference import load_ports
 from hub.settings import BUNDLED_PORTS_FILE
 from schemas.models import (

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
-from connectors.test_pki import TEST_ENTITY_ID, TestPki
+from connectors.dev_pki import TEST_ENTITY_ID, TestPki
 from streams.certificates.registry import fingerprint
 from streams.certificates.signing import SigningKey
 
@@ -49,7 +49,7 @@ def test_the_same_seed_gives_the_same_keys_and_certificate_bytes() -> None:
 def test_the_same_seed_gives_the_same_fingerprint_in_another_process() -> None:
     """The registry matches officials by fingerprint across restarts of the generator."""
     code = (
-        "from connectors.test_pki import TestPki\n"
+        "from connectors.dev_pki import TestPki\n"
         "from streams.certificates.registry import fingerprint\n"
         "print(fingerprint(TestPki('restart').official('PE').certificate))"
     )

@@ -1,4 +1,5 @@
-"""A test PKI: keys and X.509 certificates for signing certificates of origin in tests and traffic.
+"""The development PKI: keys and X.509 certificates for signing the sample certificates of origin
+of the traffic generator and the tests; never for production.
 
 Nothing secret is committed: every key is derived at run time from a seed, so the same seed gives
 the same keys and byte-identical certificates in every process. That matters because the issuer

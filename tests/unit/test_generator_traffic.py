@@ -496,7 +496,7 @@ async def test_publish_sends_each_domain_to_its_topic_and_never_early(
         generator,
         rate_per_s=100_000,
         stop=stop,
-        codec=FakeCodec(),  # type: ignore[arg-type]
+        codec=FakeCodec(),  # type: ignore[arg-type]  # a stand-in: publish only calls encode
         limit=500,
     )
     assert published == len(FakeProducer.sent) == 500
@@ -534,7 +534,7 @@ async def test_publish_holds_events_until_they_happen(monkeypatch: pytest.Monkey
         generator,
         rate_per_s=100_000,
         stop=stop,
-        codec=FakeCodec(),  # type: ignore[arg-type]
+        codec=FakeCodec(),  # type: ignore[arg-type]  # a stand-in: publish only calls encode
     )
     assert 0 < published == len(FakeProducer.sent)
     upcoming = next(e for e in itertools.islice(generator.events(), published, None))

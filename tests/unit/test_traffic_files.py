@@ -18,6 +18,16 @@ from schemas.models import CargoEvent, CertificateSubmission, Envelope, Move, Ve
 END = datetime(2026, 3, 10, tzinfo=UTC)
 
 
+def tag_times(lines: list[str]) -> list[int]:
+    """The ``c:`` time (Unix seconds) of each line of an AIS log."""
+    times = []
+    for line in lines:
+        tag = re.search(r"c:(\d+)", line)
+        assert tag is not None, line
+        times.append(int(tag.group(1)))
+    return times
+
+
 @pytest.fixture(scope="module")
 def two_days() -> list[Envelope]:
     ports = [p for p in load_ports(BUNDLED_PORTS_FILE) if p.unlocode in {"PECLL", "CLSAI"}]
@@ -55,7 +65,7 @@ def test_the_ais_log_is_in_time_order_and_has_one_track_per_vessel_at_a_time(
 ) -> None:
     log = ais_log(two_days, load_port_areas(), seed=1)
 
-    times = [int(re.search(r"c:(\d+)", line).group(1)) for line in log.lines]  # type: ignore[union-attr]
+    times = tag_times(log.lines)
     assert times == sorted(times)
     assert log.calls, "no complete call in two days"
     by_vessel: dict[str, list[tuple[datetime, datetime]]] = {}
@@ -84,7 +94,7 @@ def test_the_ais_log_can_stop_at_a_time(two_days: list[Envelope]) -> None:
 
     cut = ais_log(two_days, load_port_areas(), seed=1, until=until)
 
-    times = [int(re.search(r"c:(\d+)", line).group(1)) for line in cut.lines]  # type: ignore[union-attr]
+    times = tag_times(cut.lines)
     assert max(times) <= until.timestamp()
     assert len(cut.lines) < len(full.lines)
     assert cut.lines == full.lines[: len(cut.lines)]

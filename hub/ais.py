@@ -38,6 +38,7 @@ from connectors.ais import (
     to_vessel_event,
 )
 from hub.api.ingest import IngestContext, check_item, dead_letter, send_event
+from hub.db.store import vessel_events_ingested_after
 from schemas.models import VesselEvent
 from schemas.rejections import Rejected
 
@@ -99,14 +100,8 @@ class AisBridge:
         """Read the vessel events taken in since the last look; returns how many."""
         learnt = 0
         while True:
-            rows = await self.context.pool.fetch(
-                """
-                SELECT payload, ingested_at FROM ingested_events
-                WHERE domain = 'vessel' AND ingested_at > $1
-                ORDER BY ingested_at LIMIT $2
-                """,
-                self._learnt_up_to - _LEARN_OVERLAP,
-                _LEARN_BATCH,
+            rows = await vessel_events_ingested_after(
+                self.context.pool, self._learnt_up_to - _LEARN_OVERLAP, _LEARN_BATCH
             )
             for row in rows:
                 event = VesselEvent.model_validate_json(row["payload"])

@@ -489,7 +489,7 @@ async def _tokens(
     settings: HubSettings, action: str, subject: str, label: str, expires_days: float
 ) -> int:
     from hub.db.audit import cli_actor, record
-    from hub.db.store import check_subject
+    from hub.db.ports import check_subject
     from hub.db.tokens import (
         create_access_token,
         create_port_token,

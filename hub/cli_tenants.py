@@ -8,7 +8,8 @@ import sys
 import asyncpg
 
 from hub.db import audit
-from hub.db.store import check_subject
+from hub.db.ports import check_subject
+from hub.db.tenants import all_tenants, put_tenant, revoke_tenant, tenant_active
 from hub.errors import ConfigError
 from hub.services import check_database, check_kafka, connect, resolve_endpoints
 from hub.settings import HubSettings
@@ -53,9 +54,7 @@ async def _add(
     *,
     rotate: bool,
 ) -> None:
-    active = await connection.fetchval(
-        "SELECT revoked_at IS NULL FROM kafka_tenants WHERE user_name = $1", who.user_name
-    )
+    active = await tenant_active(connection, who.user_name)
     if active and not rotate:
         raise ConfigError(
             f"{who.user_name} exists; `hub tenants add-{who.kind} {who.subject} --rotate` gives it "
@@ -63,13 +62,7 @@ async def _add(
         )
     password = new_password()
     await admin.grant(settings, who, password)
-    await connection.execute(
-        "INSERT INTO kafka_tenants (user_name, kind, subject) VALUES ($1, $2, $3) "
-        "ON CONFLICT (user_name) DO UPDATE SET credential_set_at = now(), revoked_at = NULL",
-        who.user_name,
-        who.kind,
-        who.subject,
-    )
+    await put_tenant(connection, who.user_name, who.kind, who.subject)
     outcome = "password rotated" if active else "created"
     await audit.record(connection, audit.cli_actor(), f"tenants.add-{who.kind}",
                        who.user_name, outcome)  # fmt: skip
@@ -89,11 +82,7 @@ async def _add(
 
 async def _revoke(connection: asyncpg.Connection, admin: TenantAdmin, who: Tenant) -> None:
     await admin.withdraw(who)
-    result: str = await connection.execute(
-        "UPDATE kafka_tenants SET revoked_at = now() WHERE user_name = $1 AND revoked_at IS NULL",
-        who.user_name,
-    )
-    known = result.endswith(" 1")
+    known = await revoke_tenant(connection, who.user_name)
     outcome = "revoked" if known else "no active principal; ACLs and credential cleared anyway"
     await audit.record(connection, audit.cli_actor(), f"tenants.revoke-{who.kind}",
                        who.user_name, outcome)  # fmt: skip
@@ -101,10 +90,7 @@ async def _revoke(connection: asyncpg.Connection, admin: TenantAdmin, who: Tenan
 
 
 async def _list(connection: asyncpg.Connection, admin: TenantAdmin, settings: HubSettings) -> int:
-    rows = await connection.fetch(
-        "SELECT user_name, kind, subject, credential_set_at, revoked_at FROM kafka_tenants "
-        "ORDER BY kind, subject"
-    )
+    rows = await all_tenants(connection)
     if not rows:
         print("hub: no tenants yet (`hub tenants add-port PORT`, `hub tenants add-customs "
               "COUNTRY`)", file=sys.stderr)  # fmt: skip

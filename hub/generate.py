@@ -21,7 +21,7 @@ from connectors.certificates import test_issuers
 from connectors.publisher import publish
 from connectors.simulator import PortTrafficGenerator
 from connectors.traffic_files import ais_log, edifact_interchanges
-from hub.db.issuers import add_official, put_entity
+from hub.db.issuers import add_official, agreement_codes, put_entity
 from hub.errors import ConfigError
 from hub.kafka_topics import INGEST_TOPICS
 from hub.reference import load_agreements, load_ports
@@ -135,7 +135,7 @@ async def register_test_issuers(connection: asyncpg.Connection, countries: set[s
     """Register the generator's test issuing entities of ``countries`` and their officials
     (idempotent); agreements missing from the agreements file are left out. Returns how many
     entities."""
-    configured = {row["code"] for row in await connection.fetch("SELECT code FROM agreements")}
+    configured = await agreement_codes(connection)
     issuers = test_issuers(countries)
     for issuer in issuers:
         agreements = [code for code in issuer.agreements if code in configured]

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 
-from hub.db import store
 from hub.db.issuers import upsert_agreements
 from hub.db.migrations import migrate
+from hub.db.ports import upsert_ports
 from hub.errors import DatabaseError, KafkaError, ServiceError
 from hub.kafka_topics import INGEST_TOPICS, create_topics, hub_topics
 from hub.local.kafka import LocalKafka
@@ -129,7 +129,7 @@ async def prepare(settings: HubSettings, endpoints: Endpoints) -> None:
     connection = await connect(endpoints.database_url)
     try:
         await migrate(connection)
-        await store.upsert_ports(connection, ports)
+        await upsert_ports(connection, ports)
         await upsert_agreements(connection, load_agreements(settings.agreements_file))
         if settings.schema_registry_url is None:
             await register_event_schemas(settings, schema_source(settings, connection))

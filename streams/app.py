@@ -37,6 +37,7 @@ from faust.types import EventT
 
 from hub.db import store
 from hub.db.kpi_store import mark_dirty
+from hub.db.ports import port_berths
 from hub.db.store import IngestedEvent
 from hub.db.verdicts import StoredVerdict
 from hub.deadletter import dead_letter
@@ -141,14 +142,14 @@ class WorkerState:
                     self.database_url, min_size=1, max_size=6, command_timeout=30
                 )
                 try:
-                    ports = await pool.fetch("SELECT unlocode, berths FROM ports")
+                    berths = await port_berths(pool)
                 except BaseException:
                     await pool.close()
                     raise
-                self.known_ports = frozenset(row["unlocode"] for row in ports)
+                self.known_ports = frozenset(berths)
                 # In place: the KPI flusher holds this mapping.
                 self.berths.clear()
-                self.berths.update({row["unlocode"]: row["berths"] for row in ports})
+                self.berths.update(berths)
                 self._pool = pool
             return self._pool
 

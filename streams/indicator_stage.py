@@ -20,15 +20,18 @@ import asyncpg
 from hub.db.indicator_store import (
     certificate_outcomes,
     changed_days,
+    database_now,
     events_between,
+    indicator_job,
     kpi_values,
+    progress,
     replace_indicators,
+    save_progress,
 )
 from streams.indicators.inputs import call_infos, declaration_infos, trade_flows
 from streams.indicators.model import Indicator, Mechanism, Period, PortInfo, period_start
 from streams.indicators.reference import all_indicators
 
-_LOCK = "indicators"
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # A call is placed at its first vessel event; an estimated arrival can come this much earlier.
 _CALL_LOOKBACK = timedelta(days=7)
@@ -43,13 +46,10 @@ async def update_indicators(
 ) -> list[Indicator]:
     """Recompute the indicators of the days (and, when due, months) whose inputs changed.
     Returns the rows written; empty when nothing changed or another worker holds the job."""
-    async with pool.acquire() as connection:
-        if not await connection.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", _LOCK):
+    async with pool.acquire() as connection, indicator_job(connection) as held:
+        if not held:
             return []
-        try:
-            return await _run(connection, ports, mechanisms, month_interval)
-        finally:
-            await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", _LOCK)
+        return await _run(connection, ports, mechanisms, month_interval)
 
 
 async def _run(
@@ -58,10 +58,8 @@ async def _run(
     mechanisms: Mapping[str, Mechanism],
     month_interval: timedelta,
 ) -> list[Indicator]:
-    progress = await connection.fetchrow("SELECT day_since, month_since FROM indicator_progress")
-    day_since = progress["day_since"] if progress else _EPOCH
-    month_since = progress["month_since"] if progress else _EPOCH
-    mark = await connection.fetchval("SELECT now()")  # before reading: nothing falls between
+    day_since, month_since = await progress(connection) or (_EPOCH, _EPOCH)
+    mark = await database_now(connection)  # before reading: nothing falls between
     written: list[Indicator] = []
     for day in await changed_days(connection, day_since):
         written += await _recompute(connection, "day", day, ports, mechanisms)
@@ -70,14 +68,7 @@ async def _run(
         for month in sorted(months):
             written += await _recompute(connection, "month", month, ports, mechanisms)
         month_since = mark
-    await connection.execute(
-        """
-        INSERT INTO indicator_progress (id, day_since, month_since) VALUES (true, $1, $2)
-        ON CONFLICT (id) DO UPDATE SET day_since = $1, month_since = $2
-        """,
-        mark,
-        month_since,
-    )
+    await save_progress(connection, mark, month_since)
     return written
 
 

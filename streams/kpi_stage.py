@@ -47,6 +47,7 @@ from hub.db.kpi_store import (
     mark_dirty,
     payloads_of,
     recompute_windows,
+    release_claims,
     replace_entity_kpis,
 )
 from hub.db.store import lock_keys
@@ -176,7 +177,7 @@ class KpiFlusher:
                     await self.publish(update)
                     await clear_marks(connection, marks)
             finally:
-                await connection.execute("SELECT pg_advisory_unlock_all()")
+                await release_claims(connection)
         return len(marks)
 
     async def _expand_dependents(self, connection: asyncpg.Connection) -> None:

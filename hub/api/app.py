@@ -28,6 +28,7 @@ from hub.api.metrics import instrument
 from hub.api.security import SecurityPolicy, secure
 from hub.api.validations import create_validations_router
 from hub.db import store
+from hub.db.ports import ports_with_counts
 from hub.gateway import tenant_gateway
 from hub.registry.api import create_registry_router
 from hub.registry.store import SchemaRegistryStore
@@ -198,7 +199,7 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
     async def list_ports() -> PortList:
         """The reference ports, each with the number of events the hub has taken in for it
         (a read:kpis or admin token is needed)."""
-        rows = await store.ports_with_counts(pool())
+        rows = await ports_with_counts(pool())
         ports = [PortSummary(**dict(row)) for row in rows]
         return PortList(ports=ports, total_events=sum(port.events for port in ports))
 
@@ -237,7 +238,7 @@ async def _check_broker(admin: AIOKafkaAdminClient) -> ComponentHealth:
 
 async def _check_database(pool: asyncpg.Pool) -> ComponentHealth:
     try:
-        version = await asyncio.wait_for(pool.fetchval("SHOW server_version"), _CHECK_TIMEOUT_S)
+        version = await asyncio.wait_for(store.server_version(pool), _CHECK_TIMEOUT_S)
     except Exception as error:
         return ComponentHealth(status="down", detail=f"{type(error).__name__}: {error}")
     return ComponentHealth(status="ok", detail=f"PostgreSQL {version}")

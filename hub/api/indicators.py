@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 
 from hub.api.access import READER_RESPONSES, kpi_reader
-from hub.db.indicator_store import indicator_json
+from hub.db.indicator_store import indicator_json, stored_indicators
 
 _COLUMNS = (
     "level", "entity", "period", "period_start", "indicator", "unit", "count", "value", "median",
@@ -42,16 +42,8 @@ def create_indicator_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
         start = _aware(from_) if from_ else end - DEFAULT_SPAN[period]
         if not start < end:
             raise HTTPException(422, "from must be before to")
-        rows = await get_pool().fetch(
-            """
-            SELECT level, entity, period, period_start, indicator, unit, count, value, median,
-                   p90, detail, computed_at
-            FROM indicators
-            WHERE level = $1 AND ($2::text IS NULL OR entity = $2) AND period = $3
-              AND period_start >= $4 AND period_start < $5
-              AND ($6::text IS NULL OR indicator = $6)
-            ORDER BY entity, period_start, indicator
-            """,
+        rows = await stored_indicators(
+            get_pool(),
             level,
             "LAC" if level == "region" and id is None else id,
             period,

@@ -32,6 +32,7 @@ from pydantic import BaseModel
 
 from hub.api.access import bearer_token
 from hub.db import audit, store
+from hub.db.ports import port_berths
 from hub.db.tokens import Publisher, publisher_for
 from hub.deadletter import dead_letter as dead_letter_copy
 from hub.errors import DatabaseError
@@ -92,7 +93,7 @@ async def open_ingest_context(
     registry = schema_source(settings, pool)
     try:
         try:
-            ports = await pool.fetch("SELECT unlocode FROM ports")
+            ports = await port_berths(pool)
         except asyncpg.UndefinedTableError:
             raise DatabaseError(
                 "the database has no hub tables yet: run `hub migrate` (or start the hub) first"
@@ -102,7 +103,7 @@ async def open_ingest_context(
             pool=pool,
             producer=producer,
             codec=AvroCodec(registry),
-            known_ports=frozenset(row["unlocode"] for row in ports),
+            known_ports=frozenset(ports),
         )
     finally:
         await producer.stop()

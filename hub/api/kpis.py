@@ -22,6 +22,16 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from hub.api.access import READER_RESPONSES, kpi_reader, reader_still_valid
+from hub.db.kpi_reads import (
+    call_kpis,
+    call_vessel_events,
+    calls_kpi_values,
+    latest_daily_windows,
+    port_windows,
+    recent_vessel_events,
+    windows_changed_at,
+)
+from hub.db.ports import berths_of, is_reference_port, port_berths
 from streams.kpis.model import WindowAggregate
 from streams.kpis.windows import berth_occupancy
 
@@ -113,26 +123,16 @@ def create_kpi_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
         if not start < end or end - start > MAX_SPAN:
             raise HTTPException(422, f"from must be before to, at most {MAX_SPAN.days} days apart")
         pool = get_pool()
-        port = await pool.fetchrow("SELECT berths FROM ports WHERE unlocode = $1", unlocode)
-        if port is None:
+        known, berths = await berths_of(pool, unlocode)
+        if not known:
             raise HTTPException(404, f"{unlocode} is not a reference port")
-        rows = await pool.fetch(
-            """
-            SELECT port, granularity, window_start, kpi, unit, count, total, mean, median, p90
-            FROM kpi_windows
-            WHERE port = $1 AND granularity = $2 AND window_start >= $3 AND window_start < $4
-            """,
-            unlocode,
-            granularity,
-            start,
-            end,
-        )
+        rows = await port_windows(pool, unlocode, granularity, start, end)
         return PortKpis(
             port=unlocode,
             granularity=granularity,
             from_time=start,
             to_time=end,
-            windows=_with_occupancy(rows, {unlocode: port["berths"]}),
+            windows=_with_occupancy(rows, {unlocode: berths}),
         )
 
     @router.get("/v1/port-calls/{port}/{port_call_id}", response_model=PortCall)
@@ -140,19 +140,8 @@ def create_kpi_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
         """One call: its KPIs (open ones with value null) and its actual timeline."""
         pool = get_pool()
         entity = f"{port}/{port_call_id}"
-        kpis = await pool.fetch(
-            "SELECT kpi, value, unit, flag, anchor_time FROM entity_kpis "
-            "WHERE entity_kind = 'port_call' AND entity_id = $1 ORDER BY kpi",
-            entity,
-        )
-        events = await pool.fetch(
-            """
-            SELECT e.payload FROM event_entity_keys k JOIN ingested_events e USING (event_id)
-            WHERE k.key = $1 AND e.domain = 'vessel'
-            ORDER BY e.occurred_at
-            """,
-            f"port_call:{entity}",
-        )
+        kpis = await call_kpis(pool, entity)
+        events = await call_vessel_events(pool, f"port_call:{entity}")
         if not kpis and not events:
             raise HTTPException(404, f"no port call {port_call_id} at {port}")
         timeline = [_call_event(row["payload"]) for row in events]
@@ -195,17 +184,9 @@ def create_kpi_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
         """The port's calls under way: not departed, with a vessel event in the last 3 days,
         each with its state and KPIs (open ones null)."""
         pool = get_pool()
-        if not await pool.fetchval("SELECT 1 FROM ports WHERE unlocode = $1", unlocode):
+        if not await is_reference_port(pool, unlocode):
             raise HTTPException(404, f"{unlocode} is not a reference port")
-        rows = await pool.fetch(
-            """
-            SELECT payload FROM ingested_events
-            WHERE domain = 'vessel' AND port = $1 AND occurred_at > now() - interval '3 days'
-              AND occurred_at <= now()
-            ORDER BY occurred_at
-            """,
-            unlocode,
-        )
+        rows = await recent_vessel_events(pool, unlocode)
         timelines: dict[str, list[CallEvent]] = {}
         names: dict[str, str | None] = {}
         for row in rows:
@@ -214,11 +195,7 @@ def create_kpi_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
             timelines.setdefault(call_id, []).append(_call_event(data))
             names[call_id] = names.get(call_id) or data.get("vessel_name")
         under_way = {c: t for c, t in timelines.items() if _state(t) != "departed"}
-        kpis = await pool.fetch(
-            "SELECT entity_id, kpi, value FROM entity_kpis "
-            "WHERE entity_kind = 'port_call' AND entity_id = ANY($1::text[])",
-            [f"{unlocode}/{call_id}" for call_id in under_way],
-        )
+        kpis = await calls_kpi_values(pool, [f"{unlocode}/{call_id}" for call_id in under_way])
         values: dict[str, dict[str, float | None]] = {}
         for row in kpis:
             values.setdefault(row["entity_id"].split("/", 1)[1], {})[row["kpi"]] = row["value"]
@@ -238,22 +215,14 @@ def create_kpi_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
     return router
 
 
-_BERTHS = "SELECT unlocode, berths FROM ports"
 # How often a KPI stream looks for changed windows, and sends a keep-alive when idle.
 STREAM_POLL_S = 2.0
 STREAM_KEEPALIVE_S = 15.0
 
 
 async def _latest(pool: asyncpg.Pool) -> LatestKpis:
-    rows = await pool.fetch(
-        """
-        SELECT DISTINCT ON (port, kpi)
-               port, granularity, window_start, kpi, unit, count, total, mean, median, p90
-        FROM kpi_windows WHERE granularity = 'day'
-        ORDER BY port, kpi, window_start DESC
-        """
-    )
-    berths = {row["unlocode"]: row["berths"] for row in await pool.fetch(_BERTHS)}
+    rows = await latest_daily_windows(pool)
+    berths = await port_berths(pool)
     ports: dict[str, dict[str, WindowValue]] = {}
     for row in rows:
         for value in _with_occupancy([row], berths):
@@ -272,7 +241,7 @@ async def _kpi_events(
     seen: object = None
     idle_since = asyncio.get_running_loop().time()
     while not await request.is_disconnected() and await allowed():
-        changed = await pool.fetchval("SELECT max(computed_at) FROM kpi_windows")
+        changed = await windows_changed_at(pool)
         now = asyncio.get_running_loop().time()
         if changed != seen or seen is None:
             seen = changed if changed is not None else "empty"

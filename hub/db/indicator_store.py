@@ -1,10 +1,12 @@
-"""Queries of the indicator stage: what changed, a period's inputs, and the indicator rows."""
+"""Queries of the indicator stage (what changed, a period's inputs, the indicator rows, its
+progress and its lock) and of the indicators API."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 import asyncpg
@@ -19,6 +21,48 @@ INDICATOR_KPIS = (
     "truck_turnaround_min", "release_time_h", "physical_inspection_flag", "throughput_teu",
     "throughput_t", "call_size_moves",
 )  # fmt: skip
+# The name of the session advisory lock that one worker at a time holds to run the stage.
+_JOB_LOCK = "indicators"
+
+
+@asynccontextmanager
+async def indicator_job(connection: asyncpg.Connection) -> AsyncIterator[bool]:
+    """Whether ``connection`` got the indicator stage's advisory lock (False: another worker
+    runs the stage now, skip this turn); a lock got is released when the block ends."""
+    held = bool(await connection.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", _JOB_LOCK))
+    try:
+        yield held
+    finally:
+        if held:
+            await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", _JOB_LOCK)
+
+
+async def progress(connection: asyncpg.Connection) -> tuple[datetime, datetime] | None:
+    """(day_since, month_since): the database times up to which the stage has seen the changes
+    of days and of months; None before its first run."""
+    row = await connection.fetchrow("SELECT day_since, month_since FROM indicator_progress")
+    return None if row is None else (row["day_since"], row["month_since"])
+
+
+async def database_now(connection: asyncpg.Connection) -> datetime:
+    """The database's clock: the one ``computed_at``, ``ingested_at`` and ``issued_at`` are
+    written with, so a mark taken from it before reading lets nothing fall between two runs."""
+    now: datetime = await connection.fetchval("SELECT now()")
+    return now
+
+
+async def save_progress(
+    connection: asyncpg.Connection, day_since: datetime, month_since: datetime
+) -> None:
+    """Record how far the stage has seen (the next run looks for changes after these)."""
+    await connection.execute(
+        """
+        INSERT INTO indicator_progress (id, day_since, month_since) VALUES (true, $1, $2)
+        ON CONFLICT (id) DO UPDATE SET day_since = $1, month_since = $2
+        """,
+        day_since,
+        month_since,
+    )
 
 
 async def changed_days(connection: asyncpg.Connection, since: datetime) -> list[datetime]:
@@ -144,6 +188,38 @@ async def replace_indicators(
             for r in rows
         ],
     )
+
+
+async def stored_indicators(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    level: str,
+    entity: str | None,
+    period: str,
+    start: datetime,
+    end: datetime,
+    indicator: str | None,
+) -> list[asyncpg.Record]:
+    """The indicators of one level (and entity; None: every entity), one kind of period,
+    starting in [start, end) (and of one ``indicator``; None: all), by entity, time and name:
+    what the indicators API serves."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        """
+        SELECT level, entity, period, period_start, indicator, unit, count, value, median,
+               p90, detail, computed_at
+        FROM indicators
+        WHERE level = $1 AND ($2::text IS NULL OR entity = $2) AND period = $3
+          AND period_start >= $4 AND period_start < $5
+          AND ($6::text IS NULL OR indicator = $6)
+        ORDER BY entity, period_start, indicator
+        """,
+        level,
+        entity,
+        period,
+        start,
+        end,
+        indicator,
+    )
+    return rows
 
 
 def indicator_json(row: asyncpg.Record) -> dict[str, object]:

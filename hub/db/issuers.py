@@ -60,6 +60,11 @@ async def upsert_agreements(
     )
 
 
+async def agreement_codes(connection: asyncpg.Connection | asyncpg.Pool) -> set[str]:
+    """The codes of the agreements loaded (an issuing entity may only name these)."""
+    return {row["code"] for row in await connection.fetch("SELECT code FROM agreements")}
+
+
 async def put_entity(
     connection: asyncpg.Connection | asyncpg.Pool,
     country: str,

@@ -155,7 +155,7 @@ async def mark_dirty(connection: asyncpg.Connection | asyncpg.Pool, keys: Collec
 
 async def claim_marks(connection: asyncpg.Connection, limit: int) -> list[DirtyMark]:
     """Up to ``limit`` of the oldest entity marks that no other flusher holds, each now held by
-    a session advisory lock of ``connection`` (release with ``pg_advisory_unlock_all``)."""
+    a session advisory lock of ``connection`` (release with :func:`release_claims`)."""
     rows = await connection.fetch(
         """
         SELECT key, seq FROM (
@@ -168,6 +168,12 @@ async def claim_marks(connection: asyncpg.Connection, limit: int) -> list[DirtyM
         limit,
     )
     return [DirtyMark(row["key"], row["seq"]) for row in rows]
+
+
+async def release_claims(connection: asyncpg.Connection) -> None:
+    """Release every session advisory lock of ``connection``: the marks :func:`claim_marks`
+    held, done with or not (a pooled connection must not keep them)."""
+    await connection.execute("SELECT pg_advisory_unlock_all()")
 
 
 async def dependency_marks(connection: asyncpg.Connection, limit: int) -> list[DirtyMark]:

@@ -1,17 +1,15 @@
-"""Queries of the hub's own tables (ports, ingested events, rejections, worker heartbeats)."""
+"""Queries of the hub's own tables (ingested events, rejections, worker heartbeats) and of the
+database server itself; the reference ports are in :mod:`hub.db.ports`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 import asyncpg
-
-from hub.errors import ConfigError
-from hub.reference import Port
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,21 +134,6 @@ async def record_rejections(
     )
 
 
-async def upsert_ports(
-    connection: asyncpg.Connection | asyncpg.Pool, ports: Iterable[Port]
-) -> None:
-    await connection.executemany(
-        """
-        INSERT INTO ports (unlocode, name, country, lat, lon, berths)
-        VALUES ($1, $2, $3, $4, $5, $6)
-        ON CONFLICT (unlocode) DO UPDATE
-        SET name = excluded.name, country = excluded.country, lat = excluded.lat,
-            lon = excluded.lon, berths = excluded.berths, updated_at = now()
-        """,
-        [(p.unlocode, p.name, p.country, p.lat, p.lon, p.berths) for p in ports],
-    )
-
-
 async def heartbeat(
     connection: asyncpg.Connection | asyncpg.Pool,
     worker_id: str,
@@ -173,22 +156,6 @@ async def heartbeat(
         started_at,
         events_in,
     )
-
-
-async def ports_with_counts(connection: asyncpg.Connection | asyncpg.Pool) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await connection.fetch(
-        """
-        SELECT p.unlocode, p.name, p.country, p.lat, p.lon,
-               coalesce(sum(c.events), 0)::bigint AS events,
-               coalesce(sum(c.events) FILTER (WHERE c.domain = 'vessel'), 0)::bigint
-                   AS vessel_events,
-               max(c.last_event_at) AS last_event_at
-        FROM ports p LEFT JOIN port_event_counts c ON c.port = p.unlocode
-        GROUP BY p.unlocode
-        ORDER BY p.unlocode
-        """
-    )
-    return rows
 
 
 async def live_workers(
@@ -216,14 +183,25 @@ async def lock_keys(connection: asyncpg.Connection, keys: Collection[str]) -> No
     )
 
 
-async def check_subject(connection: asyncpg.Connection, kind: str, subject: str) -> None:
-    """Refuse a token or principal for a port (``kind`` "port") that is not a reference port,
-    or for a customs authority ("customs") of a country with none."""
-    if kind == "port" and not await connection.fetchval(
-        "SELECT 1 FROM ports WHERE unlocode = $1", subject
-    ):
-        raise ConfigError(f"{subject} is not a reference port (`hub settings`: HUB_PORTS_FILE)")
-    if kind == "customs" and not await connection.fetchval(
-        "SELECT 1 FROM ports WHERE country = $1", subject
-    ):
-        raise ConfigError(f"{subject} is not the country of any reference port")
+async def server_version(connection: asyncpg.Connection | asyncpg.Pool) -> str:
+    """The PostgreSQL server's version: the API's health check of the database (any answer
+    means it is up)."""
+    version: str = await connection.fetchval("SHOW server_version")
+    return version
+
+
+async def vessel_events_ingested_after(
+    connection: asyncpg.Connection | asyncpg.Pool, after: datetime, limit: int
+) -> list[asyncpg.Record]:
+    """``payload`` and ``ingested_at`` of at most ``limit`` vessel events taken in after
+    ``after``, oldest first: how the AIS bridge learns the calls the ports announced."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        """
+        SELECT payload, ingested_at FROM ingested_events
+        WHERE domain = 'vessel' AND ingested_at > $1
+        ORDER BY ingested_at LIMIT $2
+        """,
+        after,
+        limit,
+    )
+    return rows

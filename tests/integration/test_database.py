@@ -12,6 +12,7 @@ import pytest
 
 from hub.db import store
 from hub.db.migrations import MIGRATIONS_DIR, discover, migrate
+from hub.db.ports import ports_with_counts, upsert_ports
 from hub.db.store import IngestedEvent
 from hub.errors import DatabaseError
 from hub.reference import load_ports
@@ -87,7 +88,7 @@ async def test_recording_the_same_events_twice_counts_them_once(fresh_database: 
     connection = await asyncpg.connect(fresh_database)
     try:
         await migrate(connection)
-        await store.upsert_ports(connection, load_ports(BUNDLED_PORTS_FILE))
+        await upsert_ports(connection, load_ports(BUNDLED_PORTS_FILE))
         occurred = datetime(2026, 3, 1, 12, tzinfo=UTC)
         batch = [
             IngestedEvent(uuid.uuid4(), "vessel", "vessel", port, occurred)
@@ -96,9 +97,7 @@ async def test_recording_the_same_events_twice_counts_them_once(fresh_database: 
         await store.record_events(connection, batch)
         await store.record_events(connection, batch)  # re-delivery of the whole batch
         await store.record_events(connection, batch[:1])
-        counts = {
-            row["unlocode"]: row["events"] for row in await store.ports_with_counts(connection)
-        }
+        counts = {row["unlocode"]: row["events"] for row in await ports_with_counts(connection)}
         assert counts["PECLL"] == 3
         assert counts["BRSSZ"] == 2
         assert sum(counts.values()) == 5

@@ -1,0 +1,114 @@
+"""Reads of the KPI API (``hub/api/kpis.py``): stored windows, port calls' KPIs and timelines.
+
+The KPI stage writes these tables (:mod:`hub.db.kpi_store`); the API only reads them, as they
+were last committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+
+async def port_windows(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    port: str,
+    granularity: str,
+    start: datetime,
+    end: datetime,
+) -> list[asyncpg.Record]:
+    """The stored windows of one port and granularity that start in [start, end)."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        """
+        SELECT port, granularity, window_start, kpi, unit, count, total, mean, median, p90
+        FROM kpi_windows
+        WHERE port = $1 AND granularity = $2 AND window_start >= $3 AND window_start < $4
+        """,
+        port,
+        granularity,
+        start,
+        end,
+    )
+    return rows
+
+
+async def latest_daily_windows(
+    connection: asyncpg.Connection | asyncpg.Pool,
+) -> list[asyncpg.Record]:
+    """For each port and KPI, its most recent daily window: every port's current values."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        """
+        SELECT DISTINCT ON (port, kpi)
+               port, granularity, window_start, kpi, unit, count, total, mean, median, p90
+        FROM kpi_windows WHERE granularity = 'day'
+        ORDER BY port, kpi, window_start DESC
+        """
+    )
+    return rows
+
+
+async def windows_changed_at(connection: asyncpg.Connection | asyncpg.Pool) -> datetime | None:
+    """When a window was last computed (None: none yet): a KPI stream polls it to send the
+    latest values only when they changed."""
+    changed: datetime | None = await connection.fetchval("SELECT max(computed_at) FROM kpi_windows")
+    return changed
+
+
+async def call_kpis(
+    connection: asyncpg.Connection | asyncpg.Pool, entity_id: str
+) -> list[asyncpg.Record]:
+    """Every KPI row (``kpi``, ``value``, ``unit``, ``flag``, ``anchor_time``) of the port call
+    ``entity_id`` (``PORT/CALL_ID``), by KPI name; open KPIs have a null value."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        "SELECT kpi, value, unit, flag, anchor_time FROM entity_kpis "
+        "WHERE entity_kind = 'port_call' AND entity_id = $1 ORDER BY kpi",
+        entity_id,
+    )
+    return rows
+
+
+async def calls_kpi_values(
+    connection: asyncpg.Connection | asyncpg.Pool, entity_ids: Sequence[str]
+) -> list[asyncpg.Record]:
+    """``entity_id``, ``kpi`` and ``value`` of every KPI of the port calls ``entity_ids``."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        "SELECT entity_id, kpi, value FROM entity_kpis "
+        "WHERE entity_kind = 'port_call' AND entity_id = ANY($1::text[])",
+        list(entity_ids),
+    )
+    return rows
+
+
+async def call_vessel_events(
+    connection: asyncpg.Connection | asyncpg.Pool, call_key: str
+) -> list[asyncpg.Record]:
+    """The ``payload`` of every vessel event of one port call (its entity key, ``port_call:…``),
+    in event time order: the call's timeline."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        """
+        SELECT e.payload FROM event_entity_keys k JOIN ingested_events e USING (event_id)
+        WHERE k.key = $1 AND e.domain = 'vessel'
+        ORDER BY e.occurred_at
+        """,
+        call_key,
+    )
+    return rows
+
+
+async def recent_vessel_events(
+    connection: asyncpg.Connection | asyncpg.Pool, port: str
+) -> list[asyncpg.Record]:
+    """The ``payload`` of every vessel event of ``port`` that occurred in the last 3 days (and
+    not in the future), in event time order: the calls under way."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        """
+        SELECT payload FROM ingested_events
+        WHERE domain = 'vessel' AND port = $1 AND occurred_at > now() - interval '3 days'
+          AND occurred_at <= now()
+        ORDER BY occurred_at
+        """,
+        port,
+    )
+    return rows

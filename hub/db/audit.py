@@ -20,6 +20,8 @@ from datetime import datetime
 
 import asyncpg
 
+from schemas.rejections import printable
+
 __all__ = [
     "DISTINCT_REFUSALS_PER_MINUTE",
     "AuditEntry",
@@ -140,4 +142,4 @@ def presented_actor(authorization: str | None) -> str:
 
 def _text(value: str, limit: int) -> str:
     # PostgreSQL text holds neither NUL nor lone surrogates; a path or a header may carry them.
-    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode()[:limit]
+    return printable(value)[:limit]

@@ -30,6 +30,7 @@ import asyncpg
 from hub.db import audit
 from hub.db.tokens import access_grant_for, publisher_for
 from hub.registry.errors import Forbidden, RegistryError, Unauthorized
+from schemas.rejections import printable
 
 __all__ = ["WRITE_SCOPES", "Admission", "admit", "presented_token", "record"]
 
@@ -113,7 +114,8 @@ async def record(
     A write already done (or refused) stays so whether its row could be written or not: the
     client is told what happened, and the log keeps the row that PostgreSQL did not.
     """
-    target, outcome = printable(target), printable(outcome)
+    # The log line may be all that is left of the row: keep it printable and short.
+    target, outcome = printable(target)[:_MAX_TEXT], printable(outcome)[:_MAX_TEXT]
     try:
         await audit.record(database, actor, action, target, outcome, remote)
     except _DATABASE_FAILURES as error:
@@ -127,9 +129,3 @@ async def record(
             outcome,
             remote,
         )
-
-
-def printable(text: str) -> str:
-    """``text`` as PostgreSQL can store it (no NUL, valid UTF-8), at most 300 characters."""
-    text = text.replace("\x00", "\\x00")
-    return text.encode("utf-8", "backslashreplace").decode()[:_MAX_TEXT]

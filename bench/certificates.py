@@ -5,7 +5,7 @@ one ``hub worker`` on its own topic namespace, publishes the declarations and th
 certificates to the broker as fast as it can, and waits until every certificate has its final
 verdict in PostgreSQL. Signing happens before the clock starts. Prints one JSON line: the
 worker's certificates per second (first publish to last verdict stored) and, for comparison, the
-rules alone in this process (:func:`streams.certificates.rules.evaluate`).
+rules alone in this process (:func:`hub.domain.certificates.rules.evaluate`).
 
 Uses the services the hub would use (``HUB_KAFKA_BOOTSTRAP`` / ``DATABASE_URL``, else the local
 broker and database, started if needed and stopped again). Not part of the test run.
@@ -29,9 +29,11 @@ from aiokafka import AIOKafkaProducer
 
 from connectors.certificates import CertificateIssuer, CertifiedShipment
 from hub.db.issuers import load_registry
-from hub.generate import register_test_issuers
+from hub.db.schema_registry import SchemaRegistryStore
+from hub.domain.certificates.issuer_registry import IssuerRegistry
+from hub.domain.certificates.rules import evaluate
 from hub.kafka_topics import INGEST_TOPICS
-from hub.registry.store import SchemaRegistryStore
+from hub.run.generate import register_test_issuers
 from hub.services import connect, ensure_services
 from hub.settings import PROJECT_ROOT, load_settings
 from schemas.avro_schemas import schema_text, subject_for
@@ -46,8 +48,6 @@ from schemas.models import (
     to_avro_datum,
 )
 from schemas.routing import domain_of, partition_key
-from streams.certificates.registry import IssuerRegistry
-from streams.certificates.rules import evaluate
 
 
 def main() -> int:

@@ -49,10 +49,10 @@ from fastavro import schemaless_reader
 from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.simulator import PortTrafficGenerator
-from hub.generate import register_test_issuers
+from hub.db.schema_registry import SchemaRegistryStore
+from hub.domain.reference import load_agreements, load_ports
 from hub.kafka_topics import INGEST_TOPICS
-from hub.reference import load_agreements, load_ports
-from hub.registry.store import SchemaRegistryStore
+from hub.run.generate import register_test_issuers
 from hub.services import Endpoints, connect, ensure_services, prepare
 from hub.settings import PROJECT_ROOT, HubSettings, load_settings
 from schemas.avro_schemas import parsed_schema, schema_text, subject_for

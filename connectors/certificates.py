@@ -26,14 +26,14 @@ from cryptography.hazmat.primitives import serialization
 
 from connectors.dev_pki import TEST_ENTITY_ID, TestPki
 from connectors.traffic_profiles import AGREEMENTS
-from schemas.models import CertificateSubmission, GoodsLine
-from streams.certificates.document import (
+from hub.domain.certificates.document import (
     CertificateOfOrigin,
     CertifiedGoods,
     Invoice,
     Party,
 )
-from streams.certificates.signing import SigningKey, sign_document
+from hub.domain.certificates.signing import SigningKey, sign_document
+from schemas.models import CertificateSubmission, GoodsLine
 
 __all__ = [
     "GENERATOR_PKI_SEED",

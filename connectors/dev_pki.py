@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
-from streams.certificates.signing import SigningKey
+from hub.domain.certificates.signing import SigningKey
 
 __all__ = ["TEST_ENTITY_ID", "TestPki"]
 

@@ -168,7 +168,7 @@ HUB_PROFILES: Final[Mapping[str, TrafficProfile]] = {
     "DOCAU": replace(_MEDIUM, transshipment_share=0.70),
 }  # fmt: skip
 """Hand-set profiles of the large hubs (and the Caribbean's medium transshipment hubs). Their
-berth counts are in the ports file (``hub/reference/ports.csv``)."""
+berth counts are in the ports file (``hub/domain/reference/ports.csv``)."""
 
 
 def profile_for(unlocode: str) -> TrafficProfile:

@@ -38,7 +38,7 @@ HUB_TOPICS = (
     INDICATORS,
 )
 
-# The KPI topic of each kind of entity (streams.kpis.model.KpiValue.entity_kind).
+# The KPI topic of each kind of entity (hub.domain.kpis.model.KpiValue.entity_kind).
 KPI_TOPICS = {
     "port_call": KPI_PORT_CALLS,
     "berth_hour": KPI_PORT_CALLS,

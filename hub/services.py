@@ -20,13 +20,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 from hub.db.issuers import upsert_agreements
 from hub.db.migrations import migrate
 from hub.db.ports import upsert_ports
+from hub.db.schema_registry import IncompatibleSchema, InvalidSchema, SchemaRegistryStore
+from hub.domain.reference import load_agreements, load_ports
 from hub.errors import DatabaseError, KafkaError, ServiceError
 from hub.kafka_topics import INGEST_TOPICS, create_topics, hub_topics
 from hub.local.kafka import LocalKafka
 from hub.local.postgres import LocalPostgres
 from hub.local.process import quiet_logger
-from hub.reference import load_agreements, load_ports
-from hub.registry.store import IncompatibleSchema, InvalidSchema, SchemaRegistryStore
 from hub.settings import HubSettings
 from schemas.avro_schemas import schema_text, subject_for
 from schemas.codec import SchemaSource

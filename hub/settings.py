@@ -16,14 +16,16 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.domain.reference import (
+    BUNDLED_AGREEMENTS_FILE,
+    BUNDLED_MECHANISMS_FILE,
+    BUNDLED_PORT_AREAS_FILE,
+    BUNDLED_PORTS_FILE,
+)
 from hub.errors import ConfigError
 
 ENV_PREFIX = "HUB_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_PORTS_FILE = Path(__file__).resolve().parent / "reference" / "ports.csv"
-BUNDLED_PORT_AREAS_FILE = Path(__file__).resolve().parent / "reference" / "port_areas.json"
-BUNDLED_AGREEMENTS_FILE = Path(__file__).resolve().parent / "reference" / "agreements.csv"
-BUNDLED_MECHANISMS_FILE = Path(__file__).resolve().parent / "reference" / "mechanisms.csv"
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 

@@ -1,8 +1,8 @@
 """Kafka tenants: one SASL/SCRAM principal per port and per customs authority, and its ACLs.
 
 A port (``port-PECLL``) may write its own topics ``ports.PECLL.<domain>`` and nothing else: the
-hub's gateway (:mod:`hub.gateway`) moves what it writes to the ingest topics after checking that
-every event is the port's own. A customs authority (``customs-PE``) may read
+hub's gateway (:mod:`hub.ingest.gateway`) moves what it writes to the ingest topics after checking
+that every event is the port's own. A customs authority (``customs-PE``) may read
 ``validations.PE`` only, in consumer groups whose names start with ``customs.PE.``. Everything
 else is refused by the broker (``allow.everyone.if.no.acl.found=false``) and written to its
 authorizer log. The hub's own processes reach the broker on a loopback PLAINTEXT listener.

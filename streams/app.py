@@ -1,7 +1,7 @@
 """The faust application: built from the hub's settings, run by ``hub worker``.
 
 One intake agent per event domain reads ``ingest.<domain>`` (Confluent-framed Avro), checks each
-record (:mod:`streams.intake`), records accepted events idempotently in PostgreSQL and sends
+record (:mod:`hub.ingest.decode`), records accepted events idempotently in PostgreSQL and sends
 refused ones to ``hub.deadletter`` with their reason. A poison record never stops a worker: it
 is dead-lettered like any other refusal.
 
@@ -40,7 +40,11 @@ from hub.db.kpi_store import mark_dirty
 from hub.db.ports import port_berths
 from hub.db.store import IngestedEvent
 from hub.db.verdicts import StoredVerdict
-from hub.deadletter import dead_letter
+from hub.domain.indicators.mechanisms import load_mechanisms
+from hub.domain.indicators.model import PortInfo
+from hub.domain.reference import load_ports
+from hub.ingest.deadletter import dead_letter
+from hub.ingest.decode import take_in
 from hub.kafka_topics import (
     DEADLETTER,
     INDICATORS,
@@ -50,7 +54,6 @@ from hub.kafka_topics import (
     ORIGIN_HEADER,
     validations_topic,
 )
-from hub.reference import load_ports
 from hub.services import schema_source
 from hub.settings import HubSettings
 from schemas.avro_schemas import parsed_schema
@@ -61,9 +64,6 @@ from schemas.rejections import Rejected, RejectReason
 from streams import metrics
 from streams.certificate_stage import certificate_keys, update_verdicts
 from streams.indicator_stage import update_indicators
-from streams.indicators.mechanisms import load_mechanisms
-from streams.indicators.model import PortInfo
-from streams.intake import take_in
 from streams.kpi_stage import (
     EventCache,
     KpiFlusher,

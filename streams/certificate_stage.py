@@ -4,7 +4,7 @@ A certificate's verdict depends on its submitted document, the issuer registry, 
 declarations that invoke it (SPEC §3). Both the submission and those declarations are stored
 under the key ``certificate:<id>``, so whichever arrives second finds the other: for every
 certificate a batch touches, the stage loads them all, runs the rules
-(:func:`streams.certificates.rules.evaluate`, the single definition) and stores the verdict as a
+(:func:`hub.domain.certificates.rules.evaluate`, the single definition) and stores the verdict as a
 new version if it changed. Re-delivered events give the same verdict, so no new version (the
 current one is published again: consumers keep the latest version per certificate).
 
@@ -30,9 +30,9 @@ from hub.db.kpi_store import events_of
 from hub.db.ownership import submitting_ports
 from hub.db.store import lock_keys
 from hub.db.verdicts import StoredVerdict, record_verdict
+from hub.domain.certificates.rules import evaluate
+from hub.domain.kpis.events import effective_events
 from schemas.models import MODELS, CertificateSubmission, CustomsEvent, CustomsKind, Envelope
-from streams.certificates.rules import evaluate
-from streams.kpis.events import effective_events
 
 _KEY = "certificate:"
 

@@ -2,7 +2,7 @@
 
 Every ``HUB_INDICATORS_INTERVAL_S`` it finds the UTC days whose inputs changed since its last run
 (KPI values recomputed, events taken in, verdicts issued), loads each such day's inputs from
-PostgreSQL and runs the batch reference (:func:`streams.indicators.reference.all_indicators`, the
+PostgreSQL and runs the batch reference (:func:`hub.domain.indicators.reference.all_indicators`, the
 single definition) on them, replacing that day's rows; the months of those days are recomputed
 the same way at most every ``HUB_INDICATORS_MONTH_INTERVAL_S`` (a month's inputs are thirty
 times a day's). Streaming equals batch by construction: the same function on the same inputs.
@@ -28,9 +28,9 @@ from hub.db.indicator_store import (
     replace_indicators,
     save_progress,
 )
-from streams.indicators.inputs import call_infos, declaration_infos, trade_flows
-from streams.indicators.model import Indicator, Mechanism, Period, PortInfo, period_start
-from streams.indicators.reference import all_indicators
+from hub.domain.indicators.inputs import call_infos, declaration_infos, trade_flows
+from hub.domain.indicators.model import Indicator, Mechanism, Period, PortInfo, period_start
+from hub.domain.indicators.reference import all_indicators
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # A call is placed at its first vessel event; an estimated arrival can come this much earlier.

@@ -2,7 +2,7 @@
 
 Streaming equals batch by construction: for each entity group (port call, container, truck visit,
 declaration, cargo move) the stage loads *all* of that group's stored events and runs the batch
-reference (:func:`streams.kpis.reference.all_kpis`) on them, then replaces the group's KPI rows
+reference (:func:`hub.domain.kpis.reference.all_kpis`) on them, then replaces the group's KPI rows
 and rebuilds the hourly and daily windows those rows fall in. Arrival order, duplicates and late
 events therefore cannot change a result: the same events give the same KPIs.
 
@@ -51,11 +51,11 @@ from hub.db.kpi_store import (
     replace_entity_kpis,
 )
 from hub.db.store import lock_keys
+from hub.domain.kpis.model import KpiValue, WindowAggregate
+from hub.domain.kpis.port_calls import DEFAULT_ARRIVAL_TOLERANCE
+from hub.domain.kpis.reference import all_kpis, entity_keys_of
+from hub.domain.kpis.windows import berth_occupancy
 from schemas.models import MODELS, CargoEvent, CustomsEvent, Envelope, Move, VesselEvent
-from streams.kpis.model import KpiValue, WindowAggregate
-from streams.kpis.port_calls import DEFAULT_ARRIVAL_TOLERANCE
-from streams.kpis.reference import all_kpis, entity_keys_of
-from streams.kpis.windows import berth_occupancy
 
 # Entity groups of entity_keys_of → the kinds of KPI rows they own. A container's group owns all
 # its visits ("PORT/CONTAINER/n"), because a new event can split or merge visits; a port call

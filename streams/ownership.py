@@ -8,7 +8,7 @@ Kafka principal); what an event *names* is checked here, before a batch is recor
   ``CERTIFICATE_ID_TAKEN``. Within a batch the first submission of an id wins.
 
 "Known" is stored, or in the same batch. The certificate stage and
-:func:`streams.kpis.events.effective_events` apply the same ownership again, so that an event
+:func:`hub.domain.kpis.events.effective_events` apply the same ownership again, so that an event
 recorded before these checks existed, or by two workers racing, never changes another port's
 data.
 """

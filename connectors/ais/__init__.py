@@ -8,7 +8,7 @@ The layers, each its own module and usable alone (no Kafka, database or network 
     calls.to_vessel_event Sighting + call -> VesselEvent    (source "AIS", ACT, stable id)
 
 ``areas`` reads the port areas the tracker measures against (GeoJSON; bundled approximations
-in ``hub/reference/port_areas.json``), ``geo`` does the small-scale geodesy, and ``tracks``
+in ``hub/domain/reference/port_areas.json``), ``geo`` does the small-scale geodesy, and ``tracks``
 writes synthetic AIS logs of generated calls, for tests and the traffic generator.
 See ``docs/ais.md``.
 """

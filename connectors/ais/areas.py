@@ -9,7 +9,7 @@ Choices:
   Polygons with holes are refused (no port limit needs one, and a hole would silently change
   what "inside" means).
 - **In Python every point is** ``(lat, lon)`` like :class:`~connectors.ais.nmea.Position` and
-  :class:`~hub.reference.Port`; only the file uses GeoJSON's ``[lon, lat]``.
+  :class:`~hub.domain.reference.Port`; only the file uses GeoJSON's ``[lon, lat]``.
 - **Inside** is an even-odd ray cast in the lon/lat plane; **distance to the boundary** is
   measured in a flat projection around the point (exact to metres at port scale).
 - :data:`BUNDLED_AREAS_FILE` holds *approximations* for every reference port, written once by
@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import hub.reference
+import hub.domain.reference
 from connectors.ais.geo import EARTH_RADIUS_M, NAUTICAL_MILE_M, LatLon, destination
-from hub.reference import Port
+from hub.domain.reference import Port
 
 __all__ = [
     "ANCHORAGE_OFFSET_NM",
@@ -44,7 +44,7 @@ __all__ = [
     "to_geojson",
 ]
 
-BUNDLED_AREAS_FILE: Final = Path(hub.reference.__file__).resolve().parent / "port_areas.json"
+BUNDLED_AREAS_FILE: Final = Path(hub.domain.reference.__file__).resolve().parent / "port_areas.json"
 
 LIMITS_RADIUS_NM: Final = 8.0
 ANCHORAGE_RADIUS_NM: Final = 1.5

@@ -16,7 +16,7 @@ from connectors.certificates import CertificateFault, CertificateIssuer, Certifi
 from connectors.simulator.parameters import TARE_KG
 from connectors.simulator.units import datetime_at
 from connectors.traffic_profiles import Goods, TrafficProfile
-from hub.reference import Port
+from hub.domain.reference import Port
 from schemas.models import (
     CargoEvent,
     Channel,

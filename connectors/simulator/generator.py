@@ -12,7 +12,7 @@ from connectors.simulator.parameters import DEFAULT_WARMUP
 from connectors.simulator.simulation import Simulation
 from connectors.simulator.units import epoch_ms
 from connectors.traffic_profiles import TrafficProfile, profile_for
-from hub.reference import Port
+from hub.domain.reference import Port
 from schemas.models import Envelope
 
 

@@ -12,7 +12,7 @@ from stdnum import imo as stdnum_imo
 from connectors.simulator.entities import Service, Vessel
 from connectors.simulator.parameters import FLAGS, SERVICE_NAMES, VESSEL_WORDS
 from connectors.traffic_profiles import OUTSIDE_PORTS, PortSize, TrafficProfile
-from hub.reference import Port
+from hub.domain.reference import Port
 
 
 def liner_services(

@@ -25,13 +25,13 @@ from hub.api.indicators import create_indicator_router
 from hub.api.ingest import create_ingest_router, open_ingest_context
 from hub.api.kpis import create_kpi_router
 from hub.api.metrics import instrument
+from hub.api.schema_registry import create_registry_router
 from hub.api.security import SecurityPolicy, secure
 from hub.api.validations import create_validations_router
 from hub.db import store
 from hub.db.ports import ports_with_counts
-from hub.gateway import tenant_gateway
-from hub.registry.api import create_registry_router
-from hub.registry.store import SchemaRegistryStore
+from hub.db.schema_registry import SchemaRegistryStore
+from hub.ingest.gateway import tenant_gateway
 from hub.settings import HubSettings
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard" / "static"

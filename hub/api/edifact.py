@@ -3,10 +3,10 @@
 The body is the interchange as sent between partners (any content type; UTF-8, else read as
 ISO 8859-1, the UNOC repertoire), with a publisher token of the port its events are for. The
 answer says, per message, whether its events were published or why it was refused (every problem
-with its line); see :mod:`hub.edifact` for what is refused and how. Status: 200 when at least one
-message was published and none failed, 422 when nothing was (the interchange or every message
-refused), 503 when a delivery failed (send it again: the hub de-duplicates), 401/413 as for
-``/v1/events``.
+with its line); see :mod:`hub.ingest.edifact` for what is refused and how. Status: 200 when at
+least one message was published and none failed, 422 when nothing was (the interchange or every
+message refused), 503 when a delivery failed (send it again: the hub de-duplicates), 401/413 as
+for ``/v1/events``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from hub.api.ingest import IngestContext, authenticate, refuse_publisher
-from hub.edifact import take_interchange
+from hub.ingest.edifact import take_interchange
 
 __all__ = ["create_edifact_router", "decode_interchange"]
 

@@ -34,8 +34,8 @@ from hub.api.access import bearer_token
 from hub.db import audit, store
 from hub.db.ports import port_berths
 from hub.db.tokens import Publisher, publisher_for
-from hub.deadletter import dead_letter as dead_letter_copy
 from hub.errors import DatabaseError
+from hub.ingest.deadletter import dead_letter as dead_letter_copy
 from hub.kafka_topics import DEADLETTER, INGEST_TOPICS, ORIGIN_HEADER
 from hub.services import check_database, check_kafka, resolve_endpoints, schema_source
 from hub.settings import HubSettings

@@ -32,8 +32,8 @@ from hub.db.kpi_reads import (
     windows_changed_at,
 )
 from hub.db.ports import berths_of, is_reference_port, port_berths
-from streams.kpis.model import WindowAggregate
-from streams.kpis.windows import berth_occupancy
+from hub.domain.kpis.model import WindowAggregate
+from hub.domain.kpis.windows import berth_occupancy
 
 DEFAULT_SPAN = timedelta(days=7)
 MAX_SPAN = timedelta(days=366)

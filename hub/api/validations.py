@@ -24,7 +24,7 @@ from hub.api.access import Guard, actor_of, check, identify
 from hub.db import audit, issuers
 from hub.db.tokens import AccessGrant
 from hub.db.verdicts import recent_verdicts_start, verdict_history, verdicts_after
-from streams.certificates.registry import Official
+from hub.domain.certificates.issuer_registry import Official
 
 _T = TypeVar("_T")
 

@@ -11,11 +11,11 @@ from datetime import datetime
 
 import asyncpg
 
+from hub.domain.indicators.model import CertificateOutcome, Indicator
+from hub.domain.kpis.model import KpiValue
 from schemas.models import MODELS, Envelope
-from streams.indicators.model import CertificateOutcome, Indicator
-from streams.kpis.model import KpiValue
 
-# The KPIs the indicators aggregate (streams/indicators/aggregates.py reads these names).
+# The KPIs the indicators aggregate (hub/domain/indicators/aggregates.py reads these names).
 INDICATOR_KPIS = (
     "port_hours_h", "waiting_time_h", "berth_productivity_moves_per_h", "dwell_days",
     "truck_turnaround_min", "release_time_h", "physical_inspection_flag", "throughput_teu",

@@ -16,7 +16,7 @@ import asyncpg
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from streams.certificates.registry import (
+from hub.domain.certificates.issuer_registry import (
     Agreement,
     IssuerRegistry,
     IssuingEntity,

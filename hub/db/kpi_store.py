@@ -1,7 +1,7 @@
 """Queries of the KPI stage: events by entity, entity KPIs, and per-port windows.
 
 Windows are aggregated by PostgreSQL itself (``percentile_cont``), from the entity KPIs of the
-windows a batch touched; ``streams.kpis.windows`` is the same definition in Python, and the tests
+windows a batch touched; ``hub.domain.kpis.windows`` is the same definition in Python, and the tests
 hold the two equal.
 """
 
@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from streams.kpis.model import KpiValue, WindowAggregate
+from hub.domain.kpis.model import KpiValue, WindowAggregate
 
 GRANULARITIES = ("hour", "day")
 

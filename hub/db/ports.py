@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 import asyncpg
 
+from hub.domain.reference import Port
 from hub.errors import ConfigError
-from hub.reference import Port
 
 
 async def upsert_ports(

@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from streams.certificates.rules import Verdict
+from hub.domain.certificates.rules import Verdict
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,18 +20,18 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from hub.db.schema_registry import SchemaRegistryStore
 from hub.db.tokens import create_access_token
+from hub.domain.kpis.model import KpiValue
+from hub.domain.kpis.windows import window_aggregates
 from hub.kafka_topics import INGEST_TOPICS
 from hub.local.kafka import LocalKafka
 from hub.local.postgres import LocalPostgres
-from hub.registry.store import SchemaRegistryStore
 from hub.settings import PROJECT_ROOT, HubSettings, load_settings
 from schemas.avro_schemas import schema_text, subject_for
 from schemas.codec import AvroCodec
 from schemas.models import Envelope, to_avro_datum
 from schemas.routing import domain_of
-from streams.kpis.model import KpiValue
-from streams.kpis.windows import window_aggregates
 
 TEST_STATE_DIR = PROJECT_ROOT / ".hub" / "test-services"
 TEST_KAFKA_PORT = int(os.environ.get("HUB_TEST_KAFKA_PORT", "29092"))

@@ -27,6 +27,7 @@ import pytest
 from hub.db import store
 from hub.db.migrations import migrate
 from hub.db.tokens import create_access_token, create_port_token
+from hub.domain.certificates.document import Party
 from hub.kafka_topics import (
     DEADLETTER,
     DEADLETTER_DETAIL_HEADER,
@@ -36,7 +37,6 @@ from hub.kafka_topics import (
 )
 from schemas.models import Envelope, VesselEvent
 from streams.certificate_stage import certificate_keys, update_verdicts
-from streams.certificates.document import Party
 from streams.kpi_stage import stored_keys
 from tests.integration.helpers import (
     Services,

@@ -29,6 +29,14 @@ from cryptography.hazmat.primitives import serialization
 from connectors.dev_pki import TestPki
 from hub.db import issuers
 from hub.db.tokens import create_access_token
+from hub.domain.certificates.document import (
+    CertificateOfOrigin,
+    CertifiedGoods,
+    Invoice,
+    Party,
+)
+from hub.domain.certificates.issuer_registry import fingerprint
+from hub.domain.certificates.signing import SigningKey, sign_document
 from hub.kafka_topics import validations_topic
 from hub.settings import PROJECT_ROOT
 from schemas.models import (
@@ -38,14 +46,6 @@ from schemas.models import (
     GoodsLine,
     Regime,
 )
-from streams.certificates.document import (
-    CertificateOfOrigin,
-    CertifiedGoods,
-    Invoice,
-    Party,
-)
-from streams.certificates.registry import fingerprint
-from streams.certificates.signing import SigningKey, sign_document
 from tests.integration.helpers import (
     Services,
     eventually,

@@ -17,11 +17,11 @@ from connectors.ais import load_port_areas
 from connectors.simulator import PortTrafficGenerator
 from connectors.traffic_files import ais_log, edifact_interchanges
 from hub.db.tokens import create_port_token
+from hub.domain.kpis.reference import all_kpis
+from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from hub.kafka_topics import DEADLETTER, INGEST_TOPICS
-from hub.reference import load_ports
-from hub.settings import BUNDLED_PORTS_FILE, PROJECT_ROOT
+from hub.settings import PROJECT_ROOT
 from schemas.models import Classifier, Envelope, Facility, Operation, VesselEvent
-from streams.kpis.reference import all_kpis
 from tests.integration.helpers import (
     Services,
     api_environment,

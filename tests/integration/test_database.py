@@ -14,9 +14,8 @@ from hub.db import store
 from hub.db.migrations import MIGRATIONS_DIR, discover, migrate
 from hub.db.ports import ports_with_counts, upsert_ports
 from hub.db.store import IngestedEvent
+from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from hub.errors import DatabaseError
-from hub.reference import load_ports
-from hub.settings import BUNDLED_PORTS_FILE
 
 EXPECTED_TABLES = {
     "schema_migrations",

@@ -1,5 +1,5 @@
 """The development dashboard token of `hub run` on the hub's own PostgreSQL
-(``hub/dev_credentials.py``): made once, kept in a file only its owner reads, used again while the
+(``hub/run/dev_credentials.py``): made once, kept in a file only its owner reads, used again while the
 database honours it, replaced when it does not; none with an external database."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import pytest
 
 from hub.db.migrations import migrate
 from hub.db.tokens import token_digest
-from hub.dev_credentials import DEV_TOKEN_LABEL, dev_credentials_path, ensure_dashboard_token
+from hub.run.dev_credentials import DEV_TOKEN_LABEL, dev_credentials_path, ensure_dashboard_token
+from hub.run.supervisor import _dev_dashboard_token
 from hub.services import PG_VARIABLES, Endpoints
 from hub.settings import HubSettings, load_settings
-from hub.supervisor import _dev_dashboard_token
 
 
 @pytest.fixture

@@ -26,15 +26,14 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from connectors.simulator import PortTrafficGenerator
+from hub.db.schema_registry import SchemaRegistryStore
+from hub.domain.kpis.model import KpiValue
+from hub.domain.kpis.reference import all_kpis
+from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from hub.kafka_topics import DEADLETTER, INGEST_TOPICS
-from hub.reference import load_ports
-from hub.registry.store import SchemaRegistryStore
-from hub.settings import BUNDLED_PORTS_FILE
 from schemas.avro_schemas import schema_text, subject_for
 from schemas.codec import AvroCodec, frame
 from schemas.models import Envelope, to_avro_datum
-from streams.kpis.model import KpiValue
-from streams.kpis.reference import all_kpis
 from tests.integration.helpers import (
     KpiKey,
     Services,

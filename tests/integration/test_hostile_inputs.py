@@ -28,10 +28,10 @@ from confluent_kafka import Producer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hub.db.schema_registry import SchemaRegistryStore
 from hub.db.tokens import create_port_token
-from hub.deadletter import KEPT_BYTES, ORIGINAL_SHA256_HEADER, ORIGINAL_SIZE_HEADER, header
+from hub.ingest.deadletter import KEPT_BYTES, ORIGINAL_SHA256_HEADER, ORIGINAL_SIZE_HEADER, header
 from hub.kafka_topics import DEADLETTER, DEADLETTER_REASON_HEADER, INGEST_TOPICS
-from hub.registry.store import SchemaRegistryStore
 from schemas.avro_schemas import DOMAINS, schema_text, subject_for
 from schemas.codec import AvroCodec
 from schemas.models import to_avro_datum

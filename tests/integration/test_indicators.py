@@ -14,13 +14,12 @@ import httpx
 
 from connectors.simulator import PortTrafficGenerator
 from hub.db.indicator_store import certificate_outcomes
-from hub.reference import load_ports
-from hub.settings import BUNDLED_MECHANISMS_FILE, BUNDLED_PORTS_FILE
-from streams.indicators.inputs import call_infos, declaration_infos, trade_flows
-from streams.indicators.mechanisms import load_mechanisms
-from streams.indicators.model import Indicator, PortInfo
-from streams.indicators.reference import all_indicators
-from streams.kpis.reference import all_kpis
+from hub.domain.indicators.inputs import call_infos, declaration_infos, trade_flows
+from hub.domain.indicators.mechanisms import load_mechanisms
+from hub.domain.indicators.model import Indicator, PortInfo
+from hub.domain.indicators.reference import all_indicators
+from hub.domain.kpis.reference import all_kpis
+from hub.domain.reference import BUNDLED_MECHANISMS_FILE, BUNDLED_PORTS_FILE, load_ports
 from tests.integration.helpers import (
     Services,
     bearer,

@@ -23,9 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.client import HubPublisher, PublishError
+from hub.db.schema_registry import SchemaRegistryStore
 from hub.db.tokens import create_port_token
 from hub.kafka_topics import DEADLETTER, INGEST_TOPICS
-from hub.registry.store import SchemaRegistryStore
 from schemas.avro_schemas import DOMAINS, schema_text
 from schemas.codec import AvroCodec
 from schemas.models import Envelope, from_avro_datum, to_avro_datum

@@ -14,13 +14,12 @@ import asyncpg
 import httpx
 
 from connectors.simulator import PortTrafficGenerator
+from hub.domain.kpis.reference import all_kpis
+from hub.domain.kpis.windows import window_aggregates
+from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from hub.kafka_topics import KPI_WINDOWS
-from hub.reference import load_ports
-from hub.settings import BUNDLED_PORTS_FILE
 from schemas.models import Classifier, Facility, Operation, VesselEvent
 from schemas.routing import domain_of
-from streams.kpis.reference import all_kpis
-from streams.kpis.windows import window_aggregates
 from tests.integration.helpers import (
     Services,
     bearer,

@@ -28,11 +28,10 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 from fastapi import FastAPI
 
+from hub.api.schema_registry import REGISTRY_MEDIA_TYPE, create_registry_router
 from hub.db.migrations import migrate
+from hub.db.schema_registry import MAX_SUBJECT_BYTES, SchemaRegistryStore
 from hub.db.tokens import create_access_token
-from hub.registry import SchemaRegistryStore
-from hub.registry.api import REGISTRY_MEDIA_TYPE, create_registry_router
-from hub.registry.store import MAX_SUBJECT_BYTES
 from schemas.codec import AvroCodec, UnknownSchemaError
 from schemas.registry_client import HttpSchemaRegistry
 from tests.integration.helpers import eventually, free_port

@@ -19,6 +19,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from hub.db.schema_registry import SchemaRegistryStore
 from hub.kafka_topics import (
     DEADLETTER,
     INGEST_CUSTOMS,
@@ -26,7 +27,6 @@ from hub.kafka_topics import (
     KPI_PORT_CALLS,
     validations_topic,
 )
-from hub.registry.store import SchemaRegistryStore
 from hub.settings import PROJECT_ROOT
 from schemas.avro_schemas import schema_text, subject_for
 from schemas.codec import AvroCodec

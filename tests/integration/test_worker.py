@@ -12,8 +12,8 @@ from typing import Any
 
 import asyncpg
 
+from hub.db.schema_registry import SchemaRegistryStore
 from hub.kafka_topics import DEADLETTER, INGEST_TOPICS
-from hub.registry.store import SchemaRegistryStore
 from schemas.avro_schemas import DOMAINS, schema_text, subject_for
 from schemas.codec import AvroCodec, frame
 from schemas.models import Envelope, to_avro_datum

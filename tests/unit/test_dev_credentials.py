@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hub.dev_credentials import dashboard_url, uses_local_postgres
+from hub.run.dev_credentials import dashboard_url, uses_local_postgres
+from hub.run.supervisor import _dashboard_hint
 from hub.services import PG_VARIABLES
 from hub.settings import load_settings
-from hub.supervisor import _dashboard_hint
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 from stdnum import imo
 
 from connectors.simulator import PortTrafficGenerator
-from hub.reference import load_ports
-from hub.settings import BUNDLED_PORTS_FILE
+from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from schemas.models import Classifier, Facility, Operation, VesselEvent
 
 PORTS = load_ports(BUNDLED_PORTS_FILE)

@@ -27,9 +27,9 @@ from connectors.traffic_profiles import (
     TrafficProfile,
     profile_for,
 )
+from hub.domain.certificates.document import parse_document
+from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from hub.kafka_topics import INGEST_TOPICS
-from hub.reference import load_ports
-from hub.settings import BUNDLED_PORTS_FILE
 from schemas.avro_schemas import schema_text
 from schemas.models import (
     CargoEvent,
@@ -49,7 +49,6 @@ from schemas.models import (
 from schemas.rejections import Rejected
 from schemas.routing import domain_of, partition_key
 from schemas.validation import validate
-from streams.certificates.document import parse_document
 
 PORTS = load_ports(BUNDLED_PORTS_FILE)
 KNOWN_PORTS = frozenset(port.unlocode for port in PORTS)

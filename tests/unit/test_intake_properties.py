@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hub.ingest.decode import take_in
 from schemas.avro_schemas import DOMAINS, parsed_schema, schema_text
 from schemas.codec import AvroCodec, frame
 from schemas.models import Envelope, to_avro_datum
 from schemas.rejections import Rejected, RejectReason
-from streams.intake import take_in
 from tests.samples import samples
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)

@@ -8,9 +8,13 @@ from pathlib import Path
 import pytest
 
 from connectors.traffic_profiles import AGREEMENTS
+from hub.domain.reference import (
+    BUNDLED_AGREEMENTS_FILE,
+    BUNDLED_PORTS_FILE,
+    load_agreements,
+    load_ports,
+)
 from hub.errors import ConfigError
-from hub.reference import load_agreements, load_ports
-from hub.settings import BUNDLED_AGREEMENTS_FILE, BUNDLED_PORTS_FILE
 
 
 def test_the_bundled_ports_are_28_communities_in_14_countries() -> None:

@@ -1,4 +1,4 @@
-"""How the schema registry reads a token from ``Authorization`` (hub.registry.access)."""
+"""How the schema registry reads a token from ``Authorization`` (hub.api.schema_registry_access)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from hub.registry.access import presented_token
+from hub.api.schema_registry_access import presented_token
 
 
 def basic(credentials: bytes) -> str:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from hub.domain.reference import BUNDLED_PORTS_FILE
 from hub.errors import ConfigError
-from hub.settings import BUNDLED_PORTS_FILE, HubSettings, env_name, load_settings, setting_names
+from hub.settings import HubSettings, env_name, load_settings, setting_names
 
 
 def test_defaults_describe_a_local_hub() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hub import supervisor
 from hub.errors import ServiceError
+from hub.run import supervisor
 from hub.services import Endpoints
 from hub.settings import HubSettings, load_settings
 from tests.integration.helpers import eventually

@@ -11,8 +11,7 @@ from connectors.ais import load_port_areas
 from connectors.edifact import read_interchange
 from connectors.simulator import PortTrafficGenerator
 from connectors.traffic_files import ais_log, edifact_interchanges
-from hub.reference import load_ports
-from hub.settings import BUNDLED_PORTS_FILE
+from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from schemas.models import CargoEvent, CertificateSubmission, Envelope, Move, VesselEvent
 
 END = datetime(2026, 3, 10, tzinfo=UTC)

@@ -20,8 +20,7 @@ from connectors.ais.areas import (
     to_geojson,
 )
 from connectors.ais.geo import NAUTICAL_MILE_M, bearing_deg, destination, distance_m
-from hub.reference import load_ports
-from hub.settings import BUNDLED_PORTS_FILE
+from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 
 PORTS = load_ports(BUNDLED_PORTS_FILE)
 # A square about 1.1 km a side on the equator: 0.01 degrees is 1,111.95 m.

@@ -17,8 +17,7 @@ from connectors.ais.nmea import NmeaDecoder, Position
 from connectors.ais.tracker import Ignored, Sighting, VesselTracker
 from connectors.ais.tracks import CallTrack, nmea_for_call
 from connectors.simulator import PortTrafficGenerator
-from hub.reference import load_ports
-from hub.settings import BUNDLED_PORTS_FILE
+from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from schemas.models import Classifier, Facility, Operation, VesselEvent
 
 PORTS = [port for port in load_ports(BUNDLED_PORTS_FILE) if port.unlocode in {"PECLL", "CLSAI"}]

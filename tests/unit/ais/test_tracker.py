@@ -12,7 +12,7 @@ from connectors.ais.areas import PortArea, approximate_area
 from connectors.ais.geo import LatLon, destination
 from connectors.ais.nmea import Position, StaticData
 from connectors.ais.tracker import Ignored, Sighting, VesselTracker
-from hub.reference import Port
+from hub.domain.reference import Port
 from schemas.models import Facility, Operation
 
 CALLAO = approximate_area(Port("PECLL", "Callao", "PE", -12.0523, -77.1391), 285)

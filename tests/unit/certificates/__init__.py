@@ -1,1 +1,1 @@
-"""Tests of the certificate-of-origin package (``streams.certificates``) and its test PKI."""
+"""Tests of the certificate-of-origin package (``hub.domain.certificates``) and its test PKI."""

@@ -15,21 +15,21 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.dev_pki import TEST_ENTITY_ID, TestPki
-from schemas.models import CertificateSubmission, CustomsEvent, CustomsKind, GoodsLine, Regime
-from streams.certificates.document import (
+from hub.domain.certificates.document import (
     CertificateOfOrigin,
     CertifiedGoods,
     Invoice,
     Party,
 )
-from streams.certificates.registry import (
+from hub.domain.certificates.issuer_registry import (
     Agreement,
     IssuerRegistry,
     IssuingEntity,
     Official,
     fingerprint,
 )
-from streams.certificates.signing import SigningKey, sign_document
+from hub.domain.certificates.signing import SigningKey, sign_document
+from schemas.models import CertificateSubmission, CustomsEvent, CustomsKind, GoodsLine, Regime
 
 PKI = TestPki(seed="unit-tests")
 EXPORTING = "PE"

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
 from connectors.dev_pki import TEST_ENTITY_ID, TestPki
-from streams.certificates.registry import fingerprint
-from streams.certificates.signing import SigningKey
+from hub.domain.certificates.issuer_registry import fingerprint
+from hub.domain.certificates.signing import SigningKey
 
 
 def _der(key: SigningKey) -> bytes:
@@ -50,7 +50,7 @@ def test_the_same_seed_gives_the_same_fingerprint_in_another_process() -> None:
     """The registry matches officials by fingerprint across restarts of the generator."""
     code = (
         "from connectors.dev_pki import TestPki\n"
-        "from streams.certificates.registry import fingerprint\n"
+        "from hub.domain.certificates.issuer_registry import fingerprint\n"
         "print(fingerprint(TestPki('restart').official('PE').certificate))"
     )
     result = subprocess.run(

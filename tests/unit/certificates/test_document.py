@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from lxml import etree
 
-from streams.certificates.document import (
+from hub.domain.certificates.document import (
     MAX_DOCUMENT_BYTES,
     DocumentError,
     UnreadableDocument,

@@ -14,11 +14,9 @@ from decimal import Decimal
 
 import pytest
 
-import streams.certificates
-from schemas.models import CertificateSubmission, CustomsEvent, CustomsKind
-from schemas.validation import check
-from streams.certificates.registry import IssuerRegistry, fingerprint
-from streams.certificates.rules import (
+import hub.domain.certificates
+from hub.domain.certificates.issuer_registry import IssuerRegistry, fingerprint
+from hub.domain.certificates.rules import (
     RULES,
     Outcome,
     ReasonCode,
@@ -26,6 +24,8 @@ from streams.certificates.rules import (
     Verdict,
     evaluate,
 )
+from schemas.models import CertificateSubmission, CustomsEvent, CustomsKind
+from schemas.validation import check
 from tests.unit.certificates.builders import (
     AGREEMENTS,
     AVOCADOS,
@@ -132,7 +132,7 @@ def test_the_reason_codes_are_specs_twelve_in_specs_order_each_documented() -> N
         "SIGNER_NOT_VALID_AT_SIGNING", "SIGNER_REVOKED", "ISSUER_NOT_AUTHORISED", "EXPIRED",
         "GOODS_NOT_COVERED", "DECLARATION_MISMATCH", "QUANTITY_EXCEEDED", "ALREADY_USED",
     ]  # fmt: skip
-    source = streams.certificates.rules.__doc__ or ""
+    source = hub.domain.certificates.rules.__doc__ or ""
     for code in ReasonCode:
         assert f"``{code.value}``" in source, code  # the module docstring states each choice
         assert RULES[code].__doc__, code
@@ -569,7 +569,7 @@ def test_the_builders_make_events_that_pass_validation() -> None:
 
 
 def test_public_api() -> None:
-    assert sorted(streams.certificates.__all__) == sorted(
+    assert sorted(hub.domain.certificates.__all__) == sorted(
         [
             "DEFAULT_VALIDITY_DAYS", "MAX_DOCUMENT_BYTES", "RULES", "Agreement",
             "CertificateOfOrigin", "CertifiedGoods", "DocumentError", "DocumentSignatures",
@@ -586,7 +586,7 @@ def test_no_streaming_http_or_database_imports() -> None:
     """Pure functions: importing the package loads none of faust, HTTP or PostgreSQL."""
     forbidden = ["faust", "mode", "aiokafka", "asyncpg", "fastapi", "httpx", "uvicorn"]
     code = (
-        "import sys, streams.certificates, connectors.dev_pki\n"
+        "import sys, hub.domain.certificates, connectors.dev_pki\n"
         f"loaded = sorted({{m.split('.')[0] for m in sys.modules}} & set({forbidden!r}))\n"
         "print(','.join(loaded))"
     )

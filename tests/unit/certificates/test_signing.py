@@ -12,8 +12,8 @@ from lxml import etree
 from signxml.algorithms import SignatureConstructionMethod
 from signxml.signer import XMLSigner
 
-from streams.certificates.document import unsigned_document
-from streams.certificates.signing import (
+from hub.domain.certificates.document import unsigned_document
+from hub.domain.certificates.signing import (
     DocumentSignatures,
     SignatureStatus,
     check_signatures,

@@ -18,8 +18,7 @@ import pytest
 
 from connectors.edifact import read_interchange, writable, write_interchange
 from connectors.simulator import PortTrafficGenerator
-from hub.reference import load_ports
-from hub.settings import BUNDLED_PORTS_FILE
+from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from schemas.models import (
     CargoEvent,
     Channel,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from streams.indicators.mechanisms import BUNDLED_MECHANISMS_FILE, load_mechanisms
-from streams.indicators.model import (
+from hub.domain.indicators.mechanisms import BUNDLED_MECHANISMS_FILE, load_mechanisms
+from hub.domain.indicators.model import (
     CallInfo,
     CertificateOutcome,
     Indicator,
@@ -15,7 +15,7 @@ from streams.indicators.model import (
     PortInfo,
     TradeFlow,
 )
-from streams.kpis.model import UNITS, KpiName, KpiValue
+from hub.domain.kpis.model import UNITS, KpiName, KpiValue
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 """A Tuesday in March 2026 (a month of 31 days)."""

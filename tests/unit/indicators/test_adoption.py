@@ -7,10 +7,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from hub.domain.indicators.inputs import declaration_infos
+from hub.domain.indicators.model import Mechanism, PortInfo
+from hub.domain.indicators.reference import all_indicators
 from schemas.models import CustomsEvent, CustomsKind, GoodsLine, Regime
-from streams.indicators.inputs import declaration_infos
-from streams.indicators.model import Mechanism, PortInfo
-from streams.indicators.reference import all_indicators
 
 DAY = datetime(2026, 3, 2, tzinfo=UTC)
 PORTS = [PortInfo("PECLL", "PE"), PortInfo("COCTG", "CO")]

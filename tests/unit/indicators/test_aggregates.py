@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from streams.indicators.aggregates import (
+from hub.domain.indicators.aggregates import (
     call_size_adjusted_port_hours,
     call_size_band,
     kpi_aggregates,
 )
-from streams.indicators.model import Network, PortInfo, period_start
-from streams.kpis.model import KpiName
+from hub.domain.indicators.model import Network, PortInfo, period_start
+from hub.domain.kpis.model import KpiName
 from tests.unit.indicators.builders import MECHANISMS, NETWORK, T0, call_kpis, kpi, one, pick
 
 

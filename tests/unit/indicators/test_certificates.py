@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from streams.indicators.certificates import certificate_indicators
-from streams.indicators.model import rejection_indicator
+from hub.domain.indicators.certificates import certificate_indicators
+from hub.domain.indicators.model import rejection_indicator
 from tests.unit.indicators.builders import NETWORK, certificate, one
 
 # Five certificates for Peru in March, one for a country without a hub port:

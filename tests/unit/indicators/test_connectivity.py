@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from streams.indicators.connectivity import connectivity_indicators
+from hub.domain.indicators.connectivity import connectivity_indicators
 from tests.unit.indicators.builders import NETWORK, T0, call, one, pick
 
 # Five calls at Callao in March 2026 (31 days), one at Paita, one next month:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from hub import settings
+from hub.domain.indicators.mechanisms import BUNDLED_MECHANISMS_FILE, load_mechanisms
 from hub.errors import ConfigError
-from streams.indicators.mechanisms import BUNDLED_MECHANISMS_FILE, load_mechanisms
 
 HEADER = "mechanism,name,member_countries\n"
 
@@ -20,12 +20,11 @@ def test_the_bundled_file_has_the_five_mechanisms() -> None:
     assert mechanisms["CAN"].name == "Andean Community"
     assert {code for code, m in mechanisms.items() if "CO" in m.countries} == {"CAN", "PA"}
     assert BUNDLED_MECHANISMS_FILE.parent.name == "reference"
-    assert BUNDLED_MECHANISMS_FILE.parent.parent.name == "hub"
+    assert BUNDLED_MECHANISMS_FILE.parent.parent.name == "domain"
 
 
 def test_the_setting_defaults_to_the_bundled_file() -> None:
-    """The domain names the file by its path (it imports nothing of the hub): the same path."""
-    assert settings.BUNDLED_MECHANISMS_FILE == BUNDLED_MECHANISMS_FILE
+    """The setting names the domain's bundled file."""
     assert settings.HubSettings.model_fields["mechanisms_file"].default == BUNDLED_MECHANISMS_FILE
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import streams.indicators
-from streams.indicators.model import INDICATOR_UNITS, IndicatorName, rejection_indicator
+import hub.domain.indicators
+from hub.domain.indicators.model import INDICATOR_UNITS, IndicatorName, rejection_indicator
 
 
 def test_public_api() -> None:
-    assert sorted(streams.indicators.__all__) == sorted(
+    assert sorted(hub.domain.indicators.__all__) == sorted(
         [
             "BUNDLED_MECHANISMS_FILE",
             "CALL_SIZE_BANDS",
@@ -44,15 +44,15 @@ def test_public_api() -> None:
             "trade_indicators",
         ]
     )
-    for name in streams.indicators.__all__:
-        assert hasattr(streams.indicators, name), name
+    for name in hub.domain.indicators.__all__:
+        assert hasattr(hub.domain.indicators, name), name
 
 
 def test_no_streaming_http_or_database_imports() -> None:
     """Pure functions: importing the package loads none of faust, HTTP or PostgreSQL."""
     forbidden = ["faust", "mode", "aiokafka", "asyncpg", "fastapi", "httpx", "uvicorn"]
     code = (
-        "import sys, streams.indicators\n"
+        "import sys, hub.domain.indicators\n"
         f"loaded = sorted({{m.split('.')[0] for m in sys.modules}} & set({forbidden!r}))\n"
         "print(','.join(loaded))"
     )

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from hub.domain.indicators.model import Indicator
+from hub.domain.indicators.reference import all_indicators
+from hub.domain.kpis.reference import all_kpis
 from schemas.models import Facility, Move, Operation
-from streams.indicators.model import Indicator
-from streams.indicators.reference import all_indicators
-from streams.kpis.reference import all_kpis
 from tests.unit.indicators.builders import (
     MECHANISMS,
     PORTS,

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from streams.indicators.reference import all_indicators
-from streams.indicators.score import (
+from hub.domain.indicators.reference import all_indicators
+from hub.domain.indicators.score import (
     PORT_HOURS_GOALPOSTS,
     PORT_HOURS_WEIGHT,
     SCORE_INPUTS,
@@ -15,7 +15,7 @@ from streams.indicators.score import (
     port_score,
     score_indicators,
 )
-from streams.kpis.model import KpiName, KpiValue
+from hub.domain.kpis.model import KpiName, KpiValue
 from tests.unit.indicators.builders import MECHANISMS, NETWORK, PORTS, call_kpis, kpi, one, pick
 
 

@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import pytest
 
-from streams.indicators.model import Mechanism, Network, PortInfo
-from streams.indicators.trade import introversion, trade_indicators
+from hub.domain.indicators.model import Mechanism, Network, PortInfo
+from hub.domain.indicators.trade import introversion, trade_indicators
 from tests.unit.indicators.builders import T0, at, flow, one, pick
 
 # Two hub ports, PECLL (PE) and CLVAP (CL), and one mechanism DUO = {PE, CL}; CN is outside the

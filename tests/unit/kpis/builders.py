@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from hub.domain.kpis.model import KpiValue
 from schemas.models import (
     CargoEvent,
     Channel,
@@ -22,7 +23,6 @@ from schemas.models import (
     Trade,
     VesselEvent,
 )
-from streams.kpis.model import KpiValue
 from tests.samples import container
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from hub.domain.kpis.port_calls import port_call_kpis
+from hub.domain.kpis.reference import all_kpis
 from schemas.models import Facility, Operation, VesselEvent
-from streams.kpis.port_calls import port_call_kpis
-from streams.kpis.reference import all_kpis
 from tests.unit.kpis.builders import at, by_kpi, call_events, vessel
 
 ARRI, DEPA = Operation.ARRI, Operation.DEPA

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.models import Move, Trade
-from streams.kpis.containers import (
+from hub.domain.kpis.containers import (
     container_visit_kpis,
     container_visits,
     move_kpis,
     teu,
     truck_visit_kpis,
 )
-from streams.kpis.reference import all_kpis
-from streams.kpis.windows import window_aggregates
+from hub.domain.kpis.reference import all_kpis
+from hub.domain.kpis.windows import window_aggregates
+from schemas.models import Move, Trade
 from tests.unit.kpis.builders import BOX, BOX2, PORT, T0, at, by_kpi, cargo, retraction
 
 DAY = 24.0

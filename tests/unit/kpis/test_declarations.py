@@ -6,6 +6,9 @@ from collections.abc import Sequence
 
 import pytest
 
+from hub.domain.kpis.declarations import declaration_kpis, gate_out_of, release_of
+from hub.domain.kpis.model import KpiValue
+from hub.domain.kpis.reference import all_kpis
 from schemas.models import (
     Channel,
     CustomsEvent,
@@ -16,9 +19,6 @@ from schemas.models import (
     Operation,
     Regime,
 )
-from streams.kpis.declarations import declaration_kpis, gate_out_of, release_of
-from streams.kpis.model import KpiValue
-from streams.kpis.reference import all_kpis
 from tests.unit.kpis.builders import BOX, BOX2, CALL, PORT, at, by_kpi, cargo, customs, vessel
 
 LODGED, CHANNEL, RELEASED, HELD = (

@@ -7,17 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import streams.kpis
+import hub.domain.kpis
+from hub.domain.kpis.model import UNITS, KpiName
 from schemas.models import Channel, CustomsKind, Facility, Move, Operation
 from schemas.validation import check
-from streams.kpis.model import UNITS, KpiName
 from tests.unit.kpis.builders import PORT, cargo, customs, vessel
 
 DOCS = Path(__file__).parents[3] / "docs" / "kpis.md"
 
 
 def test_public_api() -> None:
-    assert sorted(streams.kpis.__all__) == sorted(
+    assert sorted(hub.domain.kpis.__all__) == sorted(
         [
             "UNITS",
             "EntityKind",
@@ -49,7 +49,7 @@ def test_no_streaming_http_or_database_imports() -> None:
     """Pure functions: importing the package loads none of faust, HTTP or PostgreSQL."""
     forbidden = ["faust", "mode", "aiokafka", "asyncpg", "fastapi", "httpx", "uvicorn"]
     code = (
-        "import sys, streams.kpis\n"
+        "import sys, hub.domain.kpis\n"
         f"loaded = sorted({{m.split('.')[0] for m in sys.modules}} & set({forbidden!r}))\n"
         "print(','.join(loaded))"
     )

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
+from hub.domain.kpis.port_calls import call_berth_hours, crane_hours, port_call_kpis
 from schemas.models import CargoEvent, Classifier, Facility, Move, Operation, VesselEvent
-from streams.kpis.port_calls import call_berth_hours, crane_hours, port_call_kpis
 from tests.unit.kpis.builders import CALL, PORT, at, by_kpi, call_events, cargo, retraction, vessel
 
 ARRI, DEPA, STRT, CMPL = Operation.ARRI, Operation.DEPA, Operation.STRT, Operation.CMPL

@@ -6,6 +6,13 @@ import random
 
 import pytest
 
+from hub.domain.kpis.model import KpiValue
+from hub.domain.kpis.reference import (
+    all_kpis,
+    declaration_dependencies,
+    declarations_depending_on,
+    entity_keys_of,
+)
 from schemas.models import (
     CargoEvent,
     Channel,
@@ -18,13 +25,6 @@ from schemas.models import (
     Operation,
     Regime,
     Trade,
-)
-from streams.kpis.model import KpiValue
-from streams.kpis.reference import (
-    all_kpis,
-    declaration_dependencies,
-    declarations_depending_on,
-    entity_keys_of,
 )
 from tests.samples import samples
 from tests.unit.kpis.builders import (

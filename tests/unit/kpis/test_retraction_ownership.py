@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from hub.domain.kpis.events import effective_events
 from schemas.models import Facility, Operation
-from streams.kpis.events import effective_events
 from tests.unit.kpis.builders import PORT, retraction, vessel
 
 

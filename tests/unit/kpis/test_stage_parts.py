@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import random
 
+from hub.domain.kpis.events import effective_events
+from hub.domain.kpis.model import KpiValue
+from hub.domain.kpis.reference import all_kpis, entity_keys_of
 from schemas.models import (
     CargoEvent,
     CustomsEvent,
@@ -15,9 +18,6 @@ from schemas.models import (
     VesselEvent,
 )
 from streams.kpi_stage import EventCache, PendingLatency, dirty_keys
-from streams.kpis.events import effective_events
-from streams.kpis.model import KpiValue
-from streams.kpis.reference import all_kpis, entity_keys_of
 from tests.unit.kpis.builders import BOX, BOX2, CALL, PORT, cargo, customs, retraction, vessel
 from tests.unit.kpis.test_reference import ARRI, _a_day, _owned
 

@@ -6,15 +6,15 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from schemas.models import Facility, Operation
-from streams.kpis.model import KpiValue
-from streams.kpis.reference import all_kpis
-from streams.kpis.windows import (
+from hub.domain.kpis.model import KpiValue
+from hub.domain.kpis.reference import all_kpis
+from hub.domain.kpis.windows import (
     berth_occupancy,
     percentile_cont,
     window_aggregates,
     window_start,
 )
+from schemas.models import Facility, Operation
 from tests.unit.kpis.builders import PORT, T0, vessel
 
 HOUR = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""The ``hub`` command (:mod:`hub.cli.main`) and its groups; nothing else imports these modules."""

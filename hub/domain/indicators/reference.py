@@ -1,0 +1,89 @@
+"""The batch reference of the regional indicators: :func:`all_indicators`.
+
+:func:`all_indicators` is THE definition of SPEC §4's indicators over a set of inputs: the
+stream runs it on what PostgreSQL holds for the periods a batch touched, the tests compare the
+stream with it, and the modules it calls document each indicator:
+
+- :mod:`~hub.domain.indicators.aggregates` — the §2 aggregates and the call-size-adjusted port
+  hours;
+- :mod:`~hub.domain.indicators.score` — the port performance score;
+- :mod:`~hub.domain.indicators.trade` — intra-regional trade shares and introversion indices;
+- :mod:`~hub.domain.indicators.connectivity` — calls per week, services, connections, largest ship;
+- :mod:`~hub.domain.indicators.certificates` — certificates of origin per importing country.
+
+Every indicator of a period depends only on the inputs of that period (by event time), so the
+stream recomputes a period from that period's inputs alone. The indicators of one entity also
+depend on the other ports of the same period where SPEC says so: the call-size-adjusted port
+hours (the network's mean per band) and the trade indices (T_w, and the region's W for a
+country).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from hub.domain.indicators.aggregates import call_size_adjusted_port_hours, kpi_aggregates
+from hub.domain.indicators.certificates import adoption_indicators, certificate_indicators
+from hub.domain.indicators.connectivity import connectivity_indicators
+from hub.domain.indicators.model import (
+    CallInfo,
+    CertificateOutcome,
+    DeclarationInfo,
+    Indicator,
+    Mechanism,
+    Network,
+    Period,
+    PortInfo,
+    TradeFlow,
+)
+from hub.domain.indicators.score import score_indicators
+from hub.domain.indicators.trade import trade_indicators
+from hub.domain.kpis.model import KpiValue
+
+__all__ = ["all_indicators"]
+
+
+def all_indicators(
+    kpis: Iterable[KpiValue],
+    flows: Iterable[TradeFlow],
+    calls: Iterable[CallInfo],
+    certificates: Iterable[CertificateOutcome],
+    ports: Sequence[PortInfo],
+    mechanisms: Mapping[str, Mechanism],
+    period: Period,
+    declarations: Iterable[DeclarationInfo] = (),
+) -> list[Indicator]:
+    """Every indicator of SPEC §4 of every entity and ``period``, sorted by (level, entity,
+    period_start, indicator).
+
+    Args:
+        kpis: entity KPI values as ``hub.domain.kpis.reference.all_kpis`` returns them (open and
+            flagged ones are left out here).
+        flows: the DISC and LOAD moves with their cargo's trade data.
+        calls: one :class:`CallInfo` per port call.
+        certificates: one :class:`CertificateOutcome` per certificate, its latest verdict.
+        ports: the hub's ports; inputs of any other port count nowhere.
+        mechanisms: the integration mechanisms by code (``load_mechanisms``); those without a
+            hub port produce nothing.
+        period: ``"day"`` or ``"month"`` (UTC, by event time).
+        declarations: the import declarations lodged (:class:`DeclarationInfo`), for
+            digital certificate adoption.
+
+    Raises:
+        ValueError: ``period`` is not a period, an event time is naive, or an input repeats
+            an entity (a port call, a certificate, a KPI of a call).
+    """
+    if period not in ("day", "month"):
+        raise ValueError(f"period must be 'day' or 'month', not {period!r}")
+    network = Network(ports, mechanisms)
+    kpi_values = list(kpis)
+    rows = [
+        *kpi_aggregates(kpi_values, network, period),
+        *call_size_adjusted_port_hours(kpi_values, network, period),
+        *score_indicators(kpi_values, network, period),
+        *trade_indicators(flows, network, period),
+        *connectivity_indicators(calls, network, period),
+        *certificate_indicators(certificates, network, period),
+        *adoption_indicators(declarations, network, period),
+    ]
+    return sorted(rows, key=lambda r: (r.level, r.entity, r.period_start, r.indicator))

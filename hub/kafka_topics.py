@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from hub.errors import KafkaError
+from hub.errors import BrokerError
 from hub.settings import HubSettings
 
 INGEST_VESSEL = "ingest.vessel"
@@ -97,7 +97,7 @@ async def create_topics(
             # Another hub process may have created it between our list and create.
             if code and code != TopicAlreadyExistsError.errno:
                 message = rest[0] if rest else ""
-                raise KafkaError(f"could not create topic {topic}: error {code} {message}")
+                raise BrokerError(f"could not create topic {topic}: error {code} {message}")
         await _until_visible(admin, [topic.name for topic in missing])
         return [topic.name for topic in missing]
     finally:
@@ -114,5 +114,5 @@ async def _until_visible(admin: AIOKafkaAdminClient, names: list[str]) -> None:
         if all(topic.get("error_code") == 0 and topic.get("partitions") for topic in described):
             return
         if asyncio.get_running_loop().time() > deadline:
-            raise KafkaError(f"new topics not visible on the broker after {_VISIBLE_WITHIN_S:g} s")
+            raise BrokerError(f"new topics not visible on the broker after {_VISIBLE_WITHIN_S:g} s")
         await asyncio.sleep(0.2)

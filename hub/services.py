@@ -22,7 +22,7 @@ from hub.db.migrations import migrate
 from hub.db.ports import upsert_ports
 from hub.db.schema_registry import IncompatibleSchema, InvalidSchema, SchemaRegistryStore
 from hub.domain.reference import load_agreements, load_ports
-from hub.errors import DatabaseError, KafkaError, ServiceError
+from hub.errors import BrokerError, DatabaseError, ServiceError
 from hub.kafka_topics import INGEST_TOPICS, create_topics, hub_topics
 from hub.local.kafka import LocalKafka
 from hub.local.postgres import LocalPostgres
@@ -30,7 +30,7 @@ from hub.local.process import quiet_logger
 from hub.settings import HubSettings
 from schemas.avro_schemas import schema_text, subject_for
 from schemas.codec import SchemaSource
-from schemas.registry_client import HttpSchemaRegistry, RegistryError
+from schemas.registry_client import HttpSchemaRegistry, SchemaRegistryClientError
 
 PG_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")
 _REACH_TIMEOUT_S = 10.0
@@ -139,7 +139,7 @@ async def prepare(settings: HubSettings, endpoints: Endpoints) -> None:
         registry = HttpSchemaRegistry(settings.schema_registry_url)
         try:
             await register_event_schemas(settings, registry)
-        except RegistryError as error:
+        except SchemaRegistryClientError as error:
             raise ServiceError(f"{error} (HUB_SCHEMA_REGISTRY_URL)") from None
         finally:
             await registry.close()
@@ -204,7 +204,7 @@ async def check_kafka(bootstrap: str) -> None:
             await asyncio.wait_for(admin.describe_cluster(), _REACH_TIMEOUT_S)
         except Exception as error:  # any failure means "does not answer", with its reason
             reason = str(error) or type(error).__name__
-            raise KafkaError(
+            raise BrokerError(
                 f"cannot reach Kafka at {bootstrap} (HUB_KAFKA_BOOTSTRAP): {reason}"
             ) from None
         finally:

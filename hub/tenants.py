@@ -35,7 +35,7 @@ from confluent_kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
-from hub.errors import ConfigError, KafkaError
+from hub.errors import BrokerError, ConfigError
 from hub.kafka_topics import INGEST_TOPICS, create_topics, validations_topic
 from hub.settings import HubSettings
 
@@ -178,7 +178,7 @@ class TenantAdmin:
                 lambda: self._admin.alter_user_scram_credentials([deletion]),
                 "delete the credential",
             )
-        except KafkaError as error:
+        except BrokerError as error:
             if "RESOURCE_NOT_FOUND" not in str(error):  # already gone: nothing to withdraw
                 raise
 
@@ -197,7 +197,7 @@ class TenantAdmin:
         try:
             return await asyncio.to_thread(describe)
         except KafkaException as error:
-            raise KafkaError(
+            raise BrokerError(
                 f"could not read the credentials on {self.bootstrap}: {error}"
             ) from None
 
@@ -209,7 +209,7 @@ class TenantAdmin:
         try:
             await asyncio.to_thread(run)
         except (KafkaException, TimeoutError) as error:
-            raise KafkaError(
+            raise BrokerError(
                 f"could not {what} on {self.bootstrap}: {error} (the hub's connection must be "
                 "allowed to alter the cluster's credentials and ACLs)"
             ) from None

@@ -34,7 +34,7 @@ from avro.compatibility import (
 
 __all__ = [
     "CompatibilityLevel",
-    "InvalidSchema",
+    "UnparsableSchema",
     "canonical_form",
     "check",
     "parse_avro",
@@ -86,7 +86,7 @@ _FORWARD_LEVELS = frozenset(
 )
 
 
-class InvalidSchema(ValueError):
+class UnparsableSchema(ValueError):
     """The text is not JSON, or not an Avro schema; the message says why in one line."""
 
 
@@ -94,18 +94,18 @@ def parse_avro(schema_text: str) -> avro.schema.Schema:
     """Parse an Avro schema (JSON text), with names and enum symbols validated.
 
     Raises:
-        InvalidSchema: not JSON, or JSON that is not a valid Avro schema.
+        UnparsableSchema: not JSON, or JSON that is not a valid Avro schema.
     """
     try:
         json.loads(schema_text)
     except ValueError as error:
-        raise InvalidSchema(f"schema is not valid JSON: {error}") from None
+        raise UnparsableSchema(f"schema is not valid JSON: {error}") from None
     try:
         return avro.schema.parse(schema_text)
     # Avro raises AvroException for most bad schemas, but a few shapes it does not expect
     # (a number where a list belongs, say) escape as plain Python errors.
     except (avro.errors.AvroException, TypeError, ValueError, AttributeError, KeyError) as error:
-        raise InvalidSchema(f"not a valid Avro schema: {_one_line(str(error))}") from None
+        raise UnparsableSchema(f"not a valid Avro schema: {_one_line(str(error))}") from None
 
 
 def canonical_form(schema_text: str) -> str:
@@ -117,12 +117,12 @@ def canonical_form(schema_text: str) -> str:
     Confluent registry): defaults and aliases change how data is read.
 
     Raises:
-        InvalidSchema: the text is not JSON.
+        UnparsableSchema: the text is not JSON.
     """
     try:
         parsed = json.loads(schema_text)
     except ValueError as error:
-        raise InvalidSchema(f"schema is not valid JSON: {error}") from None
+        raise UnparsableSchema(f"schema is not valid JSON: {error}") from None
     return json.dumps(parsed, sort_keys=True, separators=(",", ":"))
 
 
@@ -148,7 +148,7 @@ def check(
         list means compatible.
 
     Raises:
-        InvalidSchema: the new schema (or an existing one) is not a valid Avro schema.
+        UnparsableSchema: the new schema (or an existing one) is not a valid Avro schema.
         ValueError: ``level`` is not a compatibility level, or ``names`` has the wrong length.
     """
     level = CompatibilityLevel(level)

@@ -16,8 +16,8 @@ from schemas.codec import SchemaSource
 _CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
 
-class RegistryError(RuntimeError):
-    """The registry refused a request or could not be reached."""
+class SchemaRegistryClientError(RuntimeError):
+    """The schema registry (a client's view of it) refused a request or could not be reached."""
 
 
 class HttpSchemaRegistry(SchemaSource):
@@ -56,7 +56,9 @@ class HttpSchemaRegistry(SchemaSource):
         try:
             return await self._client.request(method, path, **options)  # type: ignore[arg-type]
         except httpx.HTTPError as error:
-            raise RegistryError(f"schema registry {self.url} not reachable: {error}") from None
+            raise SchemaRegistryClientError(
+                f"schema registry {self.url} not reachable: {error}"
+            ) from None
 
     def _raise_for(self, response: httpx.Response, what: str) -> None:
         if response.is_success:
@@ -65,7 +67,9 @@ class HttpSchemaRegistry(SchemaSource):
             message = response.json().get("message", response.text)
         except ValueError:
             message = response.text
-        raise RegistryError(f"schema registry {self.url}, {what}: {response.status_code} {message}")
+        raise SchemaRegistryClientError(
+            f"schema registry {self.url}, {what}: {response.status_code} {message}"
+        )
 
 
 def _without_credentials(url: str) -> str:

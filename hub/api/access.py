@@ -23,7 +23,7 @@ token allows gets the 422, audited too.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -36,6 +36,8 @@ from fastapi.exception_handlers import (
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
+from hub.api.dependencies import Pool
+from hub.api.dependencies import pool as database_pool
 from hub.db import audit
 from hub.db.tokens import AccessGrant, Publisher, access_grant_for, publisher_for
 
@@ -178,18 +180,12 @@ async def authorize(
         raise
 
 
-def kpi_reader(
-    get_pool: Callable[[], asyncpg.Pool],
-) -> Callable[..., Awaitable[AccessGrant]]:
+async def kpi_reader(
+    request: Request, pool: Pool, authorization: Annotated[str | None, Header()] = None
+) -> AccessGrant:
     """A FastAPI dependency: the grant of the request's read:kpis or admin token, or a 401/403
     refusal (written to the audit log)."""
-
-    async def require_reader(
-        request: Request, authorization: Annotated[str | None, Header()] = None
-    ) -> AccessGrant:
-        return await authorize(get_pool(), KPI_READER, request, authorization, request.url.path)
-
-    return require_reader
+    return await authorize(pool, KPI_READER, request, authorization, request.url.path)
 
 
 async def reader_still_valid(pool: asyncpg.Pool, authorization: str | None) -> bool:
@@ -226,30 +222,24 @@ _GUARD_PATTERNS = sorted(
 )
 
 
-def token_first(
-    get_pool: Callable[[], asyncpg.Pool],
-) -> Callable[[Request, Exception], Awaitable[Response]]:
+async def token_first(request: Request, error: Exception) -> Response:
     """The app's handler of request validation errors (422): on a guarded route the token is
     checked first, and a refusal (401/403) answered instead; either way the attempt is
     audited."""
-
-    async def on_invalid_request(request: Request, error: Exception) -> Response:
-        assert isinstance(error, RequestValidationError)
-        guard = guard_of(request.method, request.url.path)
-        if guard is None:
-            return await request_validation_exception_handler(request, error)
-        pool = get_pool()
-        authorization = request.headers.get("authorization")
-        target = "/".join(str(value) for value in request.path_params.values())
-        try:
-            grant = await authorize(pool, guard, request, authorization, target)
-        except HTTPException as refusal:
-            return await http_exception_handler(request, refusal)
-        outcome = f"422 invalid request: {_first_problem(error)}"
-        await audit.record(pool, grant.actor, guard.action, target, outcome, _remote(request))
+    assert isinstance(error, RequestValidationError)
+    guard = guard_of(request.method, request.url.path)
+    if guard is None:
         return await request_validation_exception_handler(request, error)
-
-    return on_invalid_request
+    pool = database_pool(request)
+    authorization = request.headers.get("authorization")
+    target = "/".join(str(value) for value in request.path_params.values())
+    try:
+        grant = await authorize(pool, guard, request, authorization, target)
+    except HTTPException as refusal:
+        return await http_exception_handler(request, refusal)
+    outcome = f"422 invalid request: {_first_problem(error)}"
+    await audit.record(pool, grant.actor, guard.action, target, outcome, _remote(request))
+    return await request_validation_exception_handler(request, error)
 
 
 def _first_problem(error: RequestValidationError) -> str:

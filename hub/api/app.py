@@ -5,32 +5,30 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.types import Scope
 
+from hub.api import edifact, indicators, ingest, kpis, schema_registry, validations
 from hub.api.access import READER_RESPONSES, kpi_reader, token_first
-from hub.api.edifact import create_edifact_router
+from hub.api.dependencies import Pool, opened, provide, withdraw
 from hub.api.failures import handle_failures
-from hub.api.indicators import create_indicator_router
-from hub.api.ingest import create_ingest_router, open_ingest_context
-from hub.api.kpis import create_kpi_router
 from hub.api.metrics import instrument
-from hub.api.schema_registry import create_registry_router
 from hub.api.security import SecurityPolicy, secure
-from hub.api.validations import create_validations_router
 from hub.db import store
 from hub.db.ports import ports_with_counts
 from hub.db.schema_registry import SchemaRegistryStore
+from hub.ingest.core import open_ingest_context
 from hub.ingest.gateway import tenant_gateway
 from hub.settings import HubSettings
 
@@ -98,10 +96,10 @@ class PortList(BaseModel):
 
 def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) -> FastAPI:
     """The ASGI app, bound to one broker and one database."""
-    live: dict[str, Any] = {}
+    worker_within_s = settings.worker_heartbeat_s * _HEARTBEAT_MISSES_ALLOWED
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await asyncpg.create_pool(
             database_url,
             min_size=1,
@@ -112,16 +110,22 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
         try:
             async with (
-                open_ingest_context(settings, bootstrap, pool) as ingest,
-                tenant_gateway(ingest, bootstrap),
+                open_ingest_context(settings, bootstrap, pool) as context,
+                tenant_gateway(context, bootstrap),
             ):
-                live.update(
+                provide(
+                    app,
                     pool=pool,
-                    admin=admin,
-                    registry_store=SchemaRegistryStore(pool),
-                    ingest=ingest,
+                    ingest=context,
+                    kafka_admin=admin,
+                    schema_registry_store=SchemaRegistryStore(pool),
                 )
-                yield
+                app.state.health_probes = HealthProbes.of(admin, pool, worker_within_s)
+                try:
+                    yield
+                finally:
+                    withdraw(app)
+                    app.state.health_probes = None
         finally:
             await admin.close()
             await pool.close()
@@ -136,7 +140,7 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
     # of the security layers, 503s and 500s are counted too.
     handle_failures(api)
     # A guarded route checks the token before the body: 401/403 (audited) before any 422.
-    api.add_exception_handler(RequestValidationError, token_first(lambda: live["pool"]))
+    api.add_exception_handler(RequestValidationError, token_first)
     secure(
         api,
         SecurityPolicy(
@@ -147,62 +151,14 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
         ),
     )
     instrument(api)
-    api.include_router(create_ingest_router(lambda: live["ingest"]), tags=["ingestion"])
-    api.include_router(create_edifact_router(lambda: live["ingest"]), tags=["ingestion"])
-    api.include_router(create_kpi_router(lambda: live["pool"]), tags=["kpis"])
-    api.include_router(create_indicator_router(lambda: live["pool"]), tags=["indicators"])
-    api.include_router(
-        create_validations_router(lambda: live["pool"]), tags=["certificates of origin"]
-    )
-    api.include_router(
-        create_registry_router(lambda: live["registry_store"]),
-        prefix="/registry",
-        tags=["schema registry"],
-    )
-
+    api.include_router(ingest.router, tags=["ingestion"])
+    api.include_router(edifact.router, tags=["ingestion"])
+    api.include_router(kpis.router, tags=["kpis"])
+    api.include_router(indicators.router, tags=["indicators"])
+    api.include_router(validations.router, tags=["certificates of origin"])
+    api.include_router(schema_registry.router, prefix="/registry", tags=["schema registry"])
     api.mount("/dashboard", _Dashboard(directory=DASHBOARD, html=True), name="dashboard")
-
-    @api.get("/", include_in_schema=False)
-    async def home() -> RedirectResponse:
-        return RedirectResponse("/dashboard/")
-
-    def pool() -> asyncpg.Pool:
-        value: asyncpg.Pool = live["pool"]
-        return value
-
-    worker_within_s = settings.worker_heartbeat_s * _HEARTBEAT_MISSES_ALLOWED
-    probes = (
-        _Probe(lambda: _check_broker(live["admin"])),
-        _Probe(lambda: _check_database(pool())),
-        _Probe(lambda: _check_worker(pool(), worker_within_s)),
-    )
-
-    @api.get("/health", response_model=Health, responses={503: {"model": Health}})
-    async def health() -> JSONResponse:
-        """Broker, database and worker status; 503 when any of them is down or does not answer
-        within 1.5 s (the answer comes within that, whatever the components do)."""
-        broker, database, worker = await asyncio.gather(
-            *(probe(HEALTH_DEADLINE_S) for probe in probes)
-        )
-        healthy = all(c.status == "ok" for c in (broker, database, worker))
-        body = Health(
-            status="ok" if healthy else "down", broker=broker, database=database, worker=worker
-        )
-        return JSONResponse(body.model_dump(mode="json"), status_code=200 if healthy else 503)
-
-    @api.get(
-        "/v1/ports",
-        response_model=PortList,
-        dependencies=[Depends(kpi_reader(pool))],
-        responses=READER_RESPONSES,
-    )
-    async def list_ports() -> PortList:
-        """The reference ports, each with the number of events the hub has taken in for it
-        (a read:kpis or admin token is needed)."""
-        rows = await ports_with_counts(pool())
-        ports = [PortSummary(**dict(row)) for row in rows]
-        return PortList(ports=ports, total_events=sum(port.events for port in ports))
-
+    api.include_router(router)
     return api
 
 
@@ -223,6 +179,30 @@ class _Probe:
         if not done:
             return ComponentHealth(status="down", detail=f"no answer within {within_s:g} s")
         return self._running.result()
+
+
+@dataclass(frozen=True, slots=True)
+class HealthProbes:
+    """The health check's probes, one per component; opened with the app (its lifespan)."""
+
+    broker: _Probe
+    database: _Probe
+    worker: _Probe
+
+    @classmethod
+    def of(
+        cls, admin: AIOKafkaAdminClient, pool: asyncpg.Pool, worker_within_s: float
+    ) -> HealthProbes:
+        return cls(
+            broker=_Probe(lambda: _check_broker(admin)),
+            database=_Probe(lambda: _check_database(pool)),
+            worker=_Probe(lambda: _check_worker(pool, worker_within_s)),
+        )
+
+
+def health_probes(request: Request) -> HealthProbes:
+    """The app's :class:`HealthProbes` (a FastAPI dependency; 503 until the app has opened)."""
+    return opened(request, "health_probes", HealthProbes)
 
 
 async def _check_broker(admin: AIOKafkaAdminClient) -> ComponentHealth:
@@ -252,3 +232,42 @@ async def _check_worker(pool: asyncpg.Pool, within_s: float) -> ComponentHealth:
     if not workers:
         return ComponentHealth(status="down", detail=f"no worker heartbeat in {within_s:.0f} s")
     return ComponentHealth(status="ok", detail=f"{len(workers)} worker(s) alive")
+
+
+router = APIRouter()
+"""The app's own routes: the dashboard's address, the health check and the ports list."""
+
+
+@router.get("/", include_in_schema=False)
+async def home() -> RedirectResponse:
+    return RedirectResponse("/dashboard/")
+
+
+@router.get("/health", response_model=Health, responses={503: {"model": Health}})
+async def health(probes: Annotated[HealthProbes, Depends(health_probes)]) -> JSONResponse:
+    """Broker, database and worker status; 503 when any of them is down or does not answer
+    within 1.5 s (the answer comes within that, whatever the components do)."""
+    broker, database, worker = await asyncio.gather(
+        probes.broker(HEALTH_DEADLINE_S),
+        probes.database(HEALTH_DEADLINE_S),
+        probes.worker(HEALTH_DEADLINE_S),
+    )
+    healthy = all(c.status == "ok" for c in (broker, database, worker))
+    body = Health(
+        status="ok" if healthy else "down", broker=broker, database=database, worker=worker
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if healthy else 503)
+
+
+@router.get(
+    "/v1/ports",
+    response_model=PortList,
+    dependencies=[Depends(kpi_reader)],
+    responses=READER_RESPONSES,
+)
+async def list_ports(pool: Pool) -> PortList:
+    """The reference ports, each with the number of events the hub has taken in for it
+    (a read:kpis or admin token is needed)."""
+    rows = await ports_with_counts(pool)
+    ports = [PortSummary(**dict(row)) for row in rows]
+    return PortList(ports=ports, total_events=sum(port.events for port in ports))

@@ -11,51 +11,41 @@ for ``/v1/events``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
-from hub.api.ingest import IngestContext, authenticate, refuse_publisher
-from hub.ingest.edifact import take_interchange
+from hub.api.dependencies import Ingest
+from hub.api.ingest import authenticate, refuse_publisher
+from hub.ingest.edifact import decode_interchange, take_interchange
 
-__all__ = ["create_edifact_router", "decode_interchange"]
+__all__ = ["publish_interchange", "router"]
 
 _STATUS = {"accepted": 200, "partial": 200, "rejected": 422, "failed": 503}
 
 
-def decode_interchange(data: bytes) -> str:
-    """The text of an interchange: UTF-8 (UNOW and ASCII), else ISO 8859-1 (UNOC)."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+router = APIRouter()
 
 
-def create_edifact_router(get_context: Callable[[], IngestContext]) -> APIRouter:
-    router = APIRouter()
-
-    @router.post(
-        "/v1/edifact",
-        summary="Publish the events of one EDIFACT interchange (COARRI, CODECO, BERMAN, CUSRES)",
-        responses={422: {"description": "nothing published"}, 503: {"description": "retry"}},
-    )
-    async def publish_interchange(
-        request: Request, authorization: str | None = Header(default=None)
-    ) -> JSONResponse:
-        live = get_context()
-        publisher = await authenticate(live, authorization)
-        if publisher is None:
-            await refuse_publisher(live, request, authorization, "edifact.publish", "")
-            return JSONResponse(
-                {"error": "a valid publisher token is required (Authorization: Bearer …)"}, 401
-            )
-        body = await request.body()
-        if len(body) > (limit := live.settings.max_request_bytes):
-            return JSONResponse({"error": f"body over {limit} bytes; split the interchange"}, 413)
-        outcome = await take_interchange(
-            live, decode_interchange(body), origin="http:/v1/edifact", port=publisher.port
+@router.post(
+    "/v1/edifact",
+    summary="Publish the events of one EDIFACT interchange (COARRI, CODECO, BERMAN, CUSRES)",
+    responses={422: {"description": "nothing published"}, 503: {"description": "retry"}},
+)
+async def publish_interchange(
+    request: Request, context: Ingest, authorization: Annotated[str | None, Header()] = None
+) -> JSONResponse:
+    publisher = await authenticate(context.pool, authorization)
+    if publisher is None:
+        await refuse_publisher(context.pool, request, authorization, "edifact.publish", "")
+        return JSONResponse(
+            {"error": "a valid publisher token is required (Authorization: Bearer …)"}, 401
         )
-        return JSONResponse(outcome.as_json(), status_code=_STATUS[outcome.status])
-
-    return router
+    body = await request.body()
+    if len(body) > (limit := context.settings.max_request_bytes):
+        return JSONResponse({"error": f"body over {limit} bytes; split the interchange"}, 413)
+    outcome = await take_interchange(
+        context, decode_interchange(body), origin="http:/v1/edifact", port=publisher.port
+    )
+    return JSONResponse(outcome.as_json(), status_code=_STATUS[outcome.status])

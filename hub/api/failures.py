@@ -54,7 +54,9 @@ UNAVAILABLE_ERRORS: dict[type[Exception], str] = {
     asyncpg.InterfaceError: "database",
     errors.DatabaseError: "database",
     aiokafka.errors.KafkaError: "broker",
-    errors.KafkaError: "broker",
+    errors.BrokerError: "broker",
+    # Any other service the hub needs, or the API's own connections not open yet (starting).
+    errors.ServiceError: "database or broker",
     # An external schema registry (HUB_SCHEMA_REGISTRY_URL) that does not answer.
     httpx.TransportError: "schema registry",
     # Refused, reset or unreachable connections, and timeouts (asyncpg's command_timeout, a pool

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -14,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 
 from hub.api.access import READER_RESPONSES, kpi_reader
+from hub.api.dependencies import Pool
 from hub.db.indicator_store import indicator_json, stored_indicators
 
 _COLUMNS = (
@@ -23,54 +23,53 @@ _COLUMNS = (
 DEFAULT_SPAN = {"day": timedelta(days=31), "month": timedelta(days=366)}
 
 
-def create_indicator_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
-    router = APIRouter(dependencies=[Depends(kpi_reader(get_pool))], responses=READER_RESPONSES)
+router = APIRouter(dependencies=[Depends(kpi_reader)], responses=READER_RESPONSES)
 
-    @router.get("/v1/indicators")
-    async def indicators(
-        level: Literal["port", "country", "mechanism", "region"] = "region",
-        id: Annotated[str | None, Query(description="PECLL, PE, CAN; none for the region")] = None,
-        period: Literal["day", "month"] = "day",
-        from_: Annotated[datetime | None, Query(alias="from")] = None,
-        to: datetime | None = None,
-        indicator: str | None = None,
-        format: Literal["json", "csv"] = "json",
-    ) -> Response:
-        """Indicators of one level (and entity), one kind of period, between ``from`` and ``to``
-        (default: the last 31 days, or 12 months). ``format=csv`` downloads them as CSV."""
-        end = _aware(to) if to else datetime.now(UTC)
-        start = _aware(from_) if from_ else end - DEFAULT_SPAN[period]
-        if not start < end:
-            raise HTTPException(422, "from must be before to")
-        rows = await stored_indicators(
-            get_pool(),
-            level,
-            "LAC" if level == "region" and id is None else id,
-            period,
-            start,
-            end,
-            indicator,
+
+@router.get("/v1/indicators")
+async def indicators(
+    pool: Pool,
+    level: Literal["port", "country", "mechanism", "region"] = "region",
+    id: Annotated[str | None, Query(description="PECLL, PE, CAN; none for the region")] = None,
+    period: Literal["day", "month"] = "day",
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
+    indicator: str | None = None,
+    format: Literal["json", "csv"] = "json",
+) -> Response:
+    """Indicators of one level (and entity), one kind of period, between ``from`` and ``to``
+    (default: the last 31 days, or 12 months). ``format=csv`` downloads them as CSV."""
+    end = _aware(to) if to else datetime.now(UTC)
+    start = _aware(from_) if from_ else end - DEFAULT_SPAN[period]
+    if not start < end:
+        raise HTTPException(422, "from must be before to")
+    rows = await stored_indicators(
+        pool,
+        level,
+        "LAC" if level == "region" and id is None else id,
+        period,
+        start,
+        end,
+        indicator,
+    )
+    if format == "csv":
+        return Response(
+            _csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="indicators-{level}'
+                f'{"-" + id if id else ""}-{period}.csv"'
+            },
         )
-        if format == "csv":
-            return Response(
-                _csv(rows),
-                media_type="text/csv; charset=utf-8",
-                headers={
-                    "Content-Disposition": f'attachment; filename="indicators-{level}'
-                    f'{"-" + id if id else ""}-{period}.csv"'
-                },
-            )
-        body: dict[str, Any] = {
-            "level": level,
-            "id": id,
-            "period": period,
-            "from_time": start.isoformat(),
-            "to_time": end.isoformat(),
-            "indicators": [indicator_json(row) for row in rows],
-        }
-        return JSONResponse(body)
-
-    return router
+    body: dict[str, Any] = {
+        "level": level,
+        "id": id,
+        "period": period,
+        "from_time": start.isoformat(),
+        "to_time": end.isoformat(),
+        "indicators": [indicator_json(row) for row in rows],
+    }
+    return JSONResponse(body)
 
 
 def _csv(rows: list[asyncpg.Record]) -> str:

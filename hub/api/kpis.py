@@ -22,6 +22,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from hub.api.access import READER_RESPONSES, kpi_reader, reader_still_valid
+from hub.api.dependencies import Pool
 from hub.db.kpi_reads import (
     call_kpis,
     call_vessel_events,
@@ -104,115 +105,112 @@ class LatestKpis(BaseModel):
     ports: list[LatestPort]
 
 
-def create_kpi_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
-    router = APIRouter(dependencies=[Depends(kpi_reader(get_pool))], responses=READER_RESPONSES)
+router = APIRouter(dependencies=[Depends(kpi_reader)], responses=READER_RESPONSES)
 
-    @router.get("/v1/ports/{unlocode}/kpis", response_model=PortKpis)
-    async def port_kpis(
-        unlocode: str,
-        from_: Annotated[datetime | None, Query(alias="from")] = None,
-        to: datetime | None = None,
-        granularity: Literal["hour", "day"] = "hour",
-    ) -> PortKpis:
-        """Windowed KPIs of one port (count, total, mean, median, p90 per window and KPI).
 
-        ``from``/``to`` are ISO 8601 times (default: the last 7 days); windows are by event time.
-        """
-        end = _aware(to) if to else datetime.now(UTC)
-        start = _aware(from_) if from_ else end - DEFAULT_SPAN
-        if not start < end or end - start > MAX_SPAN:
-            raise HTTPException(422, f"from must be before to, at most {MAX_SPAN.days} days apart")
-        pool = get_pool()
-        known, berths = await berths_of(pool, unlocode)
-        if not known:
-            raise HTTPException(404, f"{unlocode} is not a reference port")
-        rows = await port_windows(pool, unlocode, granularity, start, end)
-        return PortKpis(
-            port=unlocode,
-            granularity=granularity,
-            from_time=start,
-            to_time=end,
-            windows=_with_occupancy(rows, {unlocode: berths}),
-        )
+@router.get("/v1/ports/{unlocode}/kpis", response_model=PortKpis)
+async def port_kpis(
+    unlocode: str,
+    pool: Pool,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
+    granularity: Literal["hour", "day"] = "hour",
+) -> PortKpis:
+    """Windowed KPIs of one port (count, total, mean, median, p90 per window and KPI).
 
-    @router.get("/v1/port-calls/{port}/{port_call_id}", response_model=PortCall)
-    async def port_call(port: str, port_call_id: str) -> PortCall:
-        """One call: its KPIs (open ones with value null) and its actual timeline."""
-        pool = get_pool()
-        entity = f"{port}/{port_call_id}"
-        kpis = await call_kpis(pool, entity)
-        events = await call_vessel_events(pool, f"port_call:{entity}")
-        if not kpis and not events:
-            raise HTTPException(404, f"no port call {port_call_id} at {port}")
-        timeline = [_call_event(row["payload"]) for row in events]
-        return PortCall(
-            port=port,
-            port_call_id=port_call_id,
-            state=_state(timeline),
-            kpis={
-                row["kpi"]: EntityKpi(**{k: row[k] for k in EntityKpi.model_fields}) for row in kpis
-            },
-            events=timeline,
-        )
-
-    @router.get("/v1/kpis/latest", response_model=LatestKpis)
-    async def latest() -> LatestKpis:
-        """Every port's current values: for each KPI, its most recent daily window (berth
-        occupancy: that of the most recent day with berth hours)."""
-        return await _latest(get_pool())
-
-    @router.get(
-        "/v1/kpis/stream",
-        response_class=StreamingResponse,
-        responses={200: {"content": {"text/event-stream": {}}}},
+    ``from``/``to`` are ISO 8601 times (default: the last 7 days); windows are by event time.
+    """
+    end = _aware(to) if to else datetime.now(UTC)
+    start = _aware(from_) if from_ else end - DEFAULT_SPAN
+    if not start < end or end - start > MAX_SPAN:
+        raise HTTPException(422, f"from must be before to, at most {MAX_SPAN.days} days apart")
+    known, berths = await berths_of(pool, unlocode)
+    if not known:
+        raise HTTPException(404, f"{unlocode} is not a reference port")
+    rows = await port_windows(pool, unlocode, granularity, start, end)
+    return PortKpis(
+        port=unlocode,
+        granularity=granularity,
+        from_time=start,
+        to_time=end,
+        windows=_with_occupancy(rows, {unlocode: berths}),
     )
-    async def stream(
-        request: Request, authorization: Annotated[str | None, Header()] = None
-    ) -> StreamingResponse:
-        """Server-Sent Events for live dashboards: ``event: kpis`` with the body of
-        ``/v1/kpis/latest`` plus ``as_of``, on connect and whenever a window changes. The
-        stream ends once its token is revoked or expires."""
-        pool = get_pool()
-        return StreamingResponse(
-            _kpi_events(request, pool, lambda: reader_still_valid(pool, authorization)),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+
+
+@router.get("/v1/port-calls/{port}/{port_call_id}", response_model=PortCall)
+async def port_call(port: str, port_call_id: str, pool: Pool) -> PortCall:
+    """One call: its KPIs (open ones with value null) and its actual timeline."""
+    entity = f"{port}/{port_call_id}"
+    kpis = await call_kpis(pool, entity)
+    events = await call_vessel_events(pool, port, port_call_id)
+    if not kpis and not events:
+        raise HTTPException(404, f"no port call {port_call_id} at {port}")
+    timeline = [_call_event(row["payload"]) for row in events]
+    return PortCall(
+        port=port,
+        port_call_id=port_call_id,
+        state=_state(timeline),
+        kpis={row["kpi"]: EntityKpi(**{k: row[k] for k in EntityKpi.model_fields}) for row in kpis},
+        events=timeline,
+    )
+
+
+@router.get("/v1/kpis/latest", response_model=LatestKpis)
+async def latest(pool: Pool) -> LatestKpis:
+    """Every port's current values: for each KPI, its most recent daily window (berth
+    occupancy: that of the most recent day with berth hours)."""
+    return await _latest(pool)
+
+
+@router.get(
+    "/v1/kpis/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream(
+    request: Request, pool: Pool, authorization: Annotated[str | None, Header()] = None
+) -> StreamingResponse:
+    """Server-Sent Events for live dashboards: ``event: kpis`` with the body of
+    ``/v1/kpis/latest`` plus ``as_of``, on connect and whenever a window changes. The
+    stream ends once its token is revoked or expires."""
+    return StreamingResponse(
+        _kpi_events(request, pool, lambda: reader_still_valid(pool, authorization)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/v1/ports/{unlocode}/calls", response_model=CurrentCalls)
+async def current_calls(unlocode: str, pool: Pool) -> CurrentCalls:
+    """The port's calls under way: not departed, with a vessel event in the last 3 days,
+    each with its state and KPIs (open ones null)."""
+    if not await is_reference_port(pool, unlocode):
+        raise HTTPException(404, f"{unlocode} is not a reference port")
+    rows = await recent_vessel_events(pool, unlocode)
+    timelines: dict[str, list[CallEvent]] = {}
+    names: dict[str, str | None] = {}
+    for row in rows:
+        data = json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"]
+        call_id = data["port_call_id"]
+        timelines.setdefault(call_id, []).append(_call_event(data))
+        names[call_id] = names.get(call_id) or data.get("vessel_name")
+    under_way = {c: t for c, t in timelines.items() if _state(t) != "departed"}
+    kpis = await calls_kpi_values(pool, [f"{unlocode}/{call_id}" for call_id in under_way])
+    values: dict[str, dict[str, float | None]] = {}
+    for row in kpis:
+        values.setdefault(row["entity_id"].split("/", 1)[1], {})[row["kpi"]] = row["value"]
+    calls = [
+        CurrentCall(
+            port_call_id=call_id,
+            vessel_name=names.get(call_id),
+            state=_state(timeline),
+            last_event_at=timeline[-1].occurred_at,
+            kpis=values.get(call_id, {}),
         )
-
-    @router.get("/v1/ports/{unlocode}/calls", response_model=CurrentCalls)
-    async def current_calls(unlocode: str) -> CurrentCalls:
-        """The port's calls under way: not departed, with a vessel event in the last 3 days,
-        each with its state and KPIs (open ones null)."""
-        pool = get_pool()
-        if not await is_reference_port(pool, unlocode):
-            raise HTTPException(404, f"{unlocode} is not a reference port")
-        rows = await recent_vessel_events(pool, unlocode)
-        timelines: dict[str, list[CallEvent]] = {}
-        names: dict[str, str | None] = {}
-        for row in rows:
-            data = json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"]
-            call_id = data["port_call_id"]
-            timelines.setdefault(call_id, []).append(_call_event(data))
-            names[call_id] = names.get(call_id) or data.get("vessel_name")
-        under_way = {c: t for c, t in timelines.items() if _state(t) != "departed"}
-        kpis = await calls_kpi_values(pool, [f"{unlocode}/{call_id}" for call_id in under_way])
-        values: dict[str, dict[str, float | None]] = {}
-        for row in kpis:
-            values.setdefault(row["entity_id"].split("/", 1)[1], {})[row["kpi"]] = row["value"]
-        calls = [
-            CurrentCall(
-                port_call_id=call_id,
-                vessel_name=names.get(call_id),
-                state=_state(timeline),
-                last_event_at=timeline[-1].occurred_at,
-                kpis=values.get(call_id, {}),
-            )
-            for call_id, timeline in under_way.items()
-        ]
-        calls.sort(key=lambda call: call.last_event_at, reverse=True)
-        return CurrentCalls(port=unlocode, calls=calls)
-
-    return router
+        for call_id, timeline in under_way.items()
+    ]
+    calls.sort(key=lambda call: call.last_event_at, reverse=True)
+    return CurrentCalls(port=unlocode, calls=calls)
 
 
 # How often a KPI stream looks for changed windows, and sends a keep-alive when idle.

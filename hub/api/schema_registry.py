@@ -25,9 +25,6 @@ No request, whatever its bytes, gets a 500: a bad request is refused with a Conf
 (4xx), and a database failure is answered 503 (error 50001), which clients retry.
 """
 
-# No `from __future__ import annotations` here: FastAPI reads the routes' annotations at
-# runtime, and the store dependency is a local alias (Store) that only eager evaluation sees.
-
 import json
 import logging
 import re
@@ -35,7 +32,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -44,19 +41,21 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from hub.api import schema_registry_access as access
+from hub.api.dependencies import RegistryStore, schema_registry_store
 from hub.db.schema_registry import SchemaRegistryStore, Version, parse_level
+from hub.errors import ServiceError
 from hub.errors.schema_registry import (
     InvalidSchema,
     InvalidVersion,
-    RegistryError,
     RegistryStoreError,
     SchemaNotFound,
+    SchemaRegistryError,
     SubjectConfigNotFound,
     SubjectNotFound,
     VersionNotFound,
 )
 
-__all__ = ["REGISTRY_MEDIA_TYPE", "create_registry_router"]
+__all__ = ["REGISTRY_MEDIA_TYPE", "router"]
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,14 @@ _DIGITS = re.compile(r"^[0-9]{1,10}$")
 _SUPPORTED_TYPES = ("AVRO",)
 # Failures of PostgreSQL under the store, answered with Confluent's 50001 (clients may retry).
 # TimeoutError: asyncpg's command timeout.
-_DATABASE_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# ServiceError: the app has not opened the store yet (or has closed it).
+_DATABASE_FAILURES = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+    TimeoutError,
+    ServiceError,
+)
 # The routes, by endpoint name, that change nothing although not GETs: open like the reads.
 _READ_LIKE = frozenset({"lookup", "check_compatibility", "check_compatibility_all"})
 _REGISTER = "register"
@@ -164,10 +170,6 @@ class _ConfluentRoute(APIRoute):
     guarded unless said otherwise.
     """
 
-    def registry_store(self) -> SchemaRegistryStore:
-        """The store of the request being handled (bound by :func:`create_registry_router`)."""
-        raise NotImplementedError
-
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         writes = not (self.methods or {"GET"}) <= {"GET", "HEAD"} and self.name not in _READ_LIKE
@@ -181,7 +183,7 @@ class _ConfluentRoute(APIRoute):
                     admitted, response = await self._admit(request, action)
                 if response is None:
                     response = await handler(request)
-            except RegistryError as error:
+            except SchemaRegistryError as error:
                 response = _error(error.http_status, error.error_code, str(error), error.headers)
             except RequestValidationError as error:
                 response = _error(422, 422, _validation_message(error))
@@ -202,7 +204,7 @@ class _ConfluentRoute(APIRoute):
                 response = _error(500, 500, "Internal server error of the hub's registry")
             if admitted is not None and action is not None:
                 await access.record(
-                    self.registry_store().database,
+                    schema_registry_store(request).database,
                     admitted,
                     action,
                     _target(request),
@@ -221,7 +223,7 @@ class _ConfluentRoute(APIRoute):
         Raises:
             Unauthorized, Forbidden: the refusal, once written to the audit log.
         """
-        store = self.registry_store()
+        store = schema_registry_store(request)
         admission = await access.admit(store.database, request.headers.get("authorization"))
         if admission.refusal is None:
             return admission.actor, None
@@ -237,239 +239,245 @@ class _ConfluentRoute(APIRoute):
         raise refusal
 
 
-def create_registry_router(get_store: Callable[[], SchemaRegistryStore]) -> APIRouter:
-    """The registry's routes, each using the store ``get_store()`` returns.
+router = APIRouter(
+    route_class=_ConfluentRoute,
+    responses={
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        503: {"model": ErrorBody},
+    },
+)
+"""The registry's routes (mount under ``/registry``); each uses the schema registry's store the
+app put on its state (:func:`hub.api.dependencies.provide`)."""
+# The responses of the writes' access check, in their OpenAPI description.
+_WRITES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No token, or an unknown or revoked one"},
+    403: {"model": ErrorBody, "description": "A token of another kind: not an admin one"},
+}
+_Deleted = Annotated[bool, Query(description="Include soft-deleted versions.")]
 
-    Args:
-        get_store: called per request (as a FastAPI dependency), so the store can be created
-            once the app's database pool exists, in its lifespan.
+
+@router.get("/subjects", response_model=list[str])
+async def list_subjects(
+    store: RegistryStore,
+    deleted: _Deleted = False,
+    deleted_only: bool = False,
+    deletedOnly: bool = False,
+    subjectPrefix: str | None = None,
+) -> list[str]:
+    """The subjects with a live version (soft-deleted ones too with ``deleted=true``)."""
+    subjects = await store.subjects(include_deleted=deleted or deleted_only or deletedOnly)
+    if deleted_only or deletedOnly:
+        live = set(await store.subjects())
+        subjects = [subject for subject in subjects if subject not in live]
+    # ":*:" is Confluent's "every context"; this registry has the default context only.
+    if subjectPrefix and subjectPrefix != ":*:":
+        subjects = [subject for subject in subjects if subject.startswith(subjectPrefix)]
+    return subjects
+
+
+@router.get("/subjects/{subject}/versions", response_model=list[int])
+async def list_versions(
+    subject: str,
+    store: RegistryStore,
+    deleted: _Deleted = False,
+    deleted_only: bool = False,
+    deletedOnly: bool = False,
+) -> list[int]:
+    """The subject's version numbers, oldest first."""
+    versions = await store.versions(
+        subject, include_deleted=deleted, deleted_only=deleted_only or deletedOnly
+    )
+    if versions:
+        return versions
+    # A subject whose versions are all soft-deleted is not found, as in Confluent's registry,
+    # unless soft-deleted versions were asked for.
+    if (deleted_only or deletedOnly) and await store.versions(subject):
+        return versions
+    raise SubjectNotFound(subject)
+
+
+@router.get("/subjects/{subject}/versions/{version}", response_model=SubjectVersion)
+async def get_version(
+    subject: str, version: str, store: RegistryStore, deleted: _Deleted = False
+) -> dict[str, object]:
+    """One version of the subject (``latest`` or ``-1``: the newest)."""
+    return await _version_body(store, subject, version, deleted)
+
+
+@router.get("/subjects/{subject}/versions/{version}/schema")
+async def get_version_schema(
+    subject: str, version: str, store: RegistryStore, deleted: _Deleted = False
+) -> Response:
+    """The schema of one version of the subject, as the bare schema JSON."""
+    body = await _version_body(store, subject, version, deleted)
+    return Response(content=str(body["schema"]), media_type="application/json")
+
+
+@router.post("/subjects/{subject}/versions", response_model=SchemaId, responses=_WRITES)
+async def register(subject: str, request: SchemaRequest, store: RegistryStore) -> dict[str, int]:
+    """Register a schema under the subject (idempotent); its id. An admin token is needed;
+    without one, a schema the registry holds already is answered with its id (no version is
+    added), what a Confluent serializer needs.
+
+    Refused with 409 when the subject's compatibility level does not allow it after the
+    versions registered before it.
     """
+    return {"id": await store.register(subject, request.avro_text())}
 
-    class Route(_ConfluentRoute):
-        def registry_store(self) -> SchemaRegistryStore:
-            return get_store()
 
-    router = APIRouter(
-        route_class=Route,
-        responses={
-            404: {"model": ErrorBody},
-            409: {"model": ErrorBody},
-            422: {"model": ErrorBody},
-            503: {"model": ErrorBody},
-        },
-    )
-    # The responses of the writes' access check, in their OpenAPI description.
-    writes: dict[int | str, dict[str, Any]] = {
-        401: {"model": ErrorBody, "description": "No token, or an unknown or revoked one"},
-        403: {"model": ErrorBody, "description": "A token of another kind: not an admin one"},
+@router.post("/subjects/{subject}", response_model=SubjectVersion)
+async def lookup(
+    subject: str, request: SchemaRequest, store: RegistryStore, deleted: _Deleted = False
+) -> dict[str, object]:
+    """The version of the subject registered with this schema, if any."""
+    found = await store.lookup(subject, request.avro_text(), include_deleted=deleted)
+    if found is None:
+        if not await store.versions(subject, include_deleted=True):
+            raise SubjectNotFound(subject)
+        raise SchemaNotFound(f"Schema not found under subject '{subject}'")
+    return {
+        "subject": found.subject,
+        "version": found.version,
+        "id": found.id,
+        "schema": found.schema,
     }
-    Store = Annotated[SchemaRegistryStore, Depends(get_store)]
-    Deleted = Annotated[bool, Query(description="Include soft-deleted versions.")]
 
-    @router.get("/subjects", response_model=list[str])
-    async def list_subjects(
-        store: Store,
-        deleted: Deleted = False,
-        deleted_only: bool = False,
-        deletedOnly: bool = False,
-        subjectPrefix: str | None = None,
-    ) -> list[str]:
-        """The subjects with a live version (soft-deleted ones too with ``deleted=true``)."""
-        subjects = await store.subjects(include_deleted=deleted or deleted_only or deletedOnly)
-        if deleted_only or deletedOnly:
-            live = set(await store.subjects())
-            subjects = [subject for subject in subjects if subject not in live]
-        # ":*:" is Confluent's "every context"; this registry has the default context only.
-        if subjectPrefix and subjectPrefix != ":*:":
-            subjects = [subject for subject in subjects if subject.startswith(subjectPrefix)]
-        return subjects
 
-    @router.get("/subjects/{subject}/versions", response_model=list[int])
-    async def list_versions(
-        subject: str,
-        store: Store,
-        deleted: Deleted = False,
-        deleted_only: bool = False,
-        deletedOnly: bool = False,
-    ) -> list[int]:
-        """The subject's version numbers, oldest first."""
-        versions = await store.versions(
-            subject, include_deleted=deleted, deleted_only=deleted_only or deletedOnly
-        )
-        if versions:
-            return versions
-        # A subject whose versions are all soft-deleted is not found, as in Confluent's registry,
-        # unless soft-deleted versions were asked for.
-        if (deleted_only or deletedOnly) and await store.versions(subject):
-            return versions
-        raise SubjectNotFound(subject)
+@router.delete("/subjects/{subject}", response_model=list[int], responses=_WRITES)
+async def delete_subject(subject: str, store: RegistryStore, permanent: bool = False) -> list[int]:
+    """Soft-delete the subject (``permanent=true`` after that: delete it); its versions.
+    An admin token is needed."""
+    return await store.delete_subject(subject, permanent=permanent)
 
-    @router.get("/subjects/{subject}/versions/{version}", response_model=SubjectVersion)
-    async def get_version(
-        subject: str, version: str, store: Store, deleted: Deleted = False
-    ) -> dict[str, object]:
-        """One version of the subject (``latest`` or ``-1``: the newest)."""
-        return await _version_body(store, subject, version, deleted)
 
-    @router.get("/subjects/{subject}/versions/{version}/schema")
-    async def get_version_schema(
-        subject: str, version: str, store: Store, deleted: Deleted = False
-    ) -> Response:
-        """The schema of one version of the subject, as the bare schema JSON."""
-        body = await _version_body(store, subject, version, deleted)
-        return Response(content=str(body["schema"]), media_type="application/json")
+@router.get("/schemas/ids/{schema_id}", response_model=SchemaText)
+async def get_schema(schema_id: int, store: RegistryStore) -> dict[str, str]:
+    """The schema with this id (what a consumer looks up from a message's prefix)."""
+    return {"schema": await _schema_text(store, schema_id)}
 
-    @router.post("/subjects/{subject}/versions", response_model=SchemaId, responses=writes)
-    async def register(subject: str, request: SchemaRequest, store: Store) -> dict[str, int]:
-        """Register a schema under the subject (idempotent); its id. An admin token is needed;
-        without one, a schema the registry holds already is answered with its id (no version is
-        added), what a Confluent serializer needs.
 
-        Refused with 409 when the subject's compatibility level does not allow it after the
-        versions registered before it.
-        """
-        return {"id": await store.register(subject, request.avro_text())}
+@router.get("/schemas/ids/{schema_id}/schema")
+async def get_bare_schema(schema_id: int, store: RegistryStore) -> Response:
+    """The schema with this id, as the bare schema JSON."""
+    text = await _schema_text(store, schema_id)
+    return Response(content=text, media_type="application/json")
 
-    @router.post("/subjects/{subject}", response_model=SubjectVersion)
-    async def lookup(
-        subject: str, request: SchemaRequest, store: Store, deleted: Deleted = False
-    ) -> dict[str, object]:
-        """The version of the subject registered with this schema, if any."""
-        found = await store.lookup(subject, request.avro_text(), include_deleted=deleted)
-        if found is None:
-            if not await store.versions(subject, include_deleted=True):
-                raise SubjectNotFound(subject)
-            raise SchemaNotFound(f"Schema not found under subject '{subject}'")
-        return {
-            "subject": found.subject,
-            "version": found.version,
-            "id": found.id,
-            "schema": found.schema,
-        }
 
-    @router.delete("/subjects/{subject}", response_model=list[int], responses=writes)
-    async def delete_subject(subject: str, store: Store, permanent: bool = False) -> list[int]:
-        """Soft-delete the subject (``permanent=true`` after that: delete it); its versions.
-        An admin token is needed."""
-        return await store.delete_subject(subject, permanent=permanent)
+@router.get("/schemas/ids/{schema_id}/versions", response_model=list[SubjectAndVersion])
+async def get_schema_versions(
+    schema_id: int, store: RegistryStore, deleted: _Deleted = False
+) -> list[dict[str, object]]:
+    """Every subject version registered with this schema."""
+    await _schema_text(store, schema_id)
+    pairs = await store.schema_versions(schema_id, include_deleted=deleted)
+    return [{"subject": subject, "version": version} for subject, version in pairs]
 
-    @router.get("/schemas/ids/{schema_id}", response_model=SchemaText)
-    async def get_schema(schema_id: int, store: Store) -> dict[str, str]:
-        """The schema with this id (what a consumer looks up from a message's prefix)."""
-        return {"schema": await _schema_text(store, schema_id)}
 
-    @router.get("/schemas/ids/{schema_id}/schema")
-    async def get_bare_schema(schema_id: int, store: Store) -> Response:
-        """The schema with this id, as the bare schema JSON."""
-        text = await _schema_text(store, schema_id)
-        return Response(content=text, media_type="application/json")
+@router.get("/schemas/ids/{schema_id}/subjects", response_model=list[str])
+async def get_schema_subjects(
+    schema_id: int, store: RegistryStore, deleted: _Deleted = False
+) -> list[str]:
+    """Every subject with a version registered with this schema."""
+    await _schema_text(store, schema_id)
+    pairs = await store.schema_versions(schema_id, include_deleted=deleted)
+    return list(dict.fromkeys(subject for subject, _ in pairs))
 
-    @router.get("/schemas/ids/{schema_id}/versions", response_model=list[SubjectAndVersion])
-    async def get_schema_versions(
-        schema_id: int, store: Store, deleted: Deleted = False
-    ) -> list[dict[str, object]]:
-        """Every subject version registered with this schema."""
-        await _schema_text(store, schema_id)
-        pairs = await store.schema_versions(schema_id, include_deleted=deleted)
-        return [{"subject": subject, "version": version} for subject, version in pairs]
 
-    @router.get("/schemas/ids/{schema_id}/subjects", response_model=list[str])
-    async def get_schema_subjects(
-        schema_id: int, store: Store, deleted: Deleted = False
-    ) -> list[str]:
-        """Every subject with a version registered with this schema."""
-        await _schema_text(store, schema_id)
-        pairs = await store.schema_versions(schema_id, include_deleted=deleted)
-        return list(dict.fromkeys(subject for subject, _ in pairs))
+@router.get("/schemas/types", response_model=list[str])
+async def schema_types() -> list[str]:
+    """The schema types this registry accepts."""
+    return list(_SUPPORTED_TYPES)
 
-    @router.get("/schemas/types", response_model=list[str])
-    async def schema_types() -> list[str]:
-        """The schema types this registry accepts."""
-        return list(_SUPPORTED_TYPES)
 
-    @router.post(
-        "/compatibility/subjects/{subject}/versions/{version}",
-        response_model=CompatibilityResult,
-        response_model_exclude_none=True,
-    )
-    async def check_compatibility(
-        subject: str, version: str, request: SchemaRequest, store: Store, verbose: bool = False
-    ) -> dict[str, object]:
-        """Whether the schema could follow this version of the subject (and why not)."""
-        reasons = await store.check_compatibility(
-            subject, _parse_version(version), request.avro_text()
-        )
-        return _compatibility_body(reasons, verbose)
+@router.post(
+    "/compatibility/subjects/{subject}/versions/{version}",
+    response_model=CompatibilityResult,
+    response_model_exclude_none=True,
+)
+async def check_compatibility(
+    subject: str, version: str, request: SchemaRequest, store: RegistryStore, verbose: bool = False
+) -> dict[str, object]:
+    """Whether the schema could follow this version of the subject (and why not)."""
+    reasons = await store.check_compatibility(subject, _parse_version(version), request.avro_text())
+    return _compatibility_body(reasons, verbose)
 
-    @router.post(
-        "/compatibility/subjects/{subject}/versions",
-        response_model=CompatibilityResult,
-        response_model_exclude_none=True,
-    )
-    async def check_compatibility_all(
-        subject: str, request: SchemaRequest, store: Store, verbose: bool = False
-    ) -> dict[str, object]:
-        """Whether the schema could follow every version of the subject (and why not)."""
-        reasons = await store.check_compatibility_all(subject, request.avro_text())
-        return _compatibility_body(reasons, verbose)
 
-    @router.get("/config", response_model=ConfigView)
-    async def get_global_config(store: Store) -> dict[str, str]:
-        """The global compatibility level."""
-        return {"compatibilityLevel": (await store.get_config(None)).value}
+@router.post(
+    "/compatibility/subjects/{subject}/versions",
+    response_model=CompatibilityResult,
+    response_model_exclude_none=True,
+)
+async def check_compatibility_all(
+    subject: str, request: SchemaRequest, store: RegistryStore, verbose: bool = False
+) -> dict[str, object]:
+    """Whether the schema could follow every version of the subject (and why not)."""
+    reasons = await store.check_compatibility_all(subject, request.avro_text())
+    return _compatibility_body(reasons, verbose)
 
-    @router.put("/config", response_model=ConfigUpdate, responses=writes)
-    async def set_global_config(update: ConfigUpdate, store: Store) -> dict[str, str]:
-        """Set the global compatibility level (an admin token is needed)."""
-        level = await store.set_config(None, parse_level(update.compatibility or ""))
-        return {"compatibility": level.value}
 
-    @router.get("/config/{subject}", response_model=ConfigView)
-    async def get_subject_config(
-        subject: str,
-        store: Store,
-        defaultToGlobal: bool = False,
-    ) -> dict[str, str]:
-        """The subject's own level (with ``defaultToGlobal=true``: else the global one)."""
-        if defaultToGlobal:
-            return {"compatibilityLevel": (await store.get_config(subject)).value}
-        level = await store.subject_config(subject)
-        if level is None:
-            raise SubjectConfigNotFound(subject)
-        return {"compatibilityLevel": level.value}
+@router.get("/config", response_model=ConfigView)
+async def get_global_config(store: RegistryStore) -> dict[str, str]:
+    """The global compatibility level."""
+    return {"compatibilityLevel": (await store.get_config(None)).value}
 
-    @router.put("/config/{subject}", response_model=ConfigUpdate, responses=writes)
-    async def set_subject_config(
-        subject: str, update: ConfigUpdate, store: Store
-    ) -> dict[str, str]:
-        """Set the subject's own compatibility level (an admin token is needed)."""
-        level = await store.set_config(subject, parse_level(update.compatibility or ""))
-        return {"compatibility": level.value}
 
-    @router.delete("/config/{subject}", response_model=ConfigView, responses=writes)
-    async def delete_subject_config(subject: str, store: Store) -> dict[str, str]:
-        """Make the subject follow the global level again; the level it had (an admin token is
-        needed)."""
-        level = await store.delete_config(subject)
-        if level is None:
-            raise SubjectConfigNotFound(subject)
-        return {"compatibilityLevel": level.value}
+@router.put("/config", response_model=ConfigUpdate, responses=_WRITES)
+async def set_global_config(update: ConfigUpdate, store: RegistryStore) -> dict[str, str]:
+    """Set the global compatibility level (an admin token is needed)."""
+    level = await store.set_config(None, parse_level(update.compatibility or ""))
+    return {"compatibility": level.value}
 
-    @router.get("/associations/resources/{namespace}/{resource}", response_model=list[Any])
-    async def associations(namespace: str, resource: str) -> list[Any]:
-        """Confluent's topic-to-subject associations: none here.
 
-        Recent Confluent clients (2.16 among them) look a topic's associations up before
-        serializing; finding none, they use the topic name strategy (``<topic>-value``).
-        """
-        return []
+@router.get("/config/{subject}", response_model=ConfigView)
+async def get_subject_config(
+    subject: str,
+    store: RegistryStore,
+    defaultToGlobal: bool = False,
+) -> dict[str, str]:
+    """The subject's own level (with ``defaultToGlobal=true``: else the global one)."""
+    if defaultToGlobal:
+        return {"compatibilityLevel": (await store.get_config(subject)).value}
+    level = await store.subject_config(subject)
+    if level is None:
+        raise SubjectConfigNotFound(subject)
+    return {"compatibilityLevel": level.value}
 
-    @router.get("/contexts", response_model=list[str])
-    async def contexts() -> list[str]:
-        """Confluent's schema contexts: this registry has the default one only."""
-        return ["."]
 
-    return router
+@router.put("/config/{subject}", response_model=ConfigUpdate, responses=_WRITES)
+async def set_subject_config(
+    subject: str, update: ConfigUpdate, store: RegistryStore
+) -> dict[str, str]:
+    """Set the subject's own compatibility level (an admin token is needed)."""
+    level = await store.set_config(subject, parse_level(update.compatibility or ""))
+    return {"compatibility": level.value}
+
+
+@router.delete("/config/{subject}", response_model=ConfigView, responses=_WRITES)
+async def delete_subject_config(subject: str, store: RegistryStore) -> dict[str, str]:
+    """Make the subject follow the global level again; the level it had (an admin token is
+    needed)."""
+    level = await store.delete_config(subject)
+    if level is None:
+        raise SubjectConfigNotFound(subject)
+    return {"compatibilityLevel": level.value}
+
+
+@router.get("/associations/resources/{namespace}/{resource}", response_model=list[Any])
+async def associations(namespace: str, resource: str) -> list[Any]:
+    """Confluent's topic-to-subject associations: none here.
+
+    Recent Confluent clients (2.16 among them) look a topic's associations up before
+    serializing; finding none, they use the topic name strategy (``<topic>-value``).
+    """
+    return []
+
+
+@router.get("/contexts", response_model=list[str])
+async def contexts() -> list[str]:
+    """Confluent's schema contexts: this registry has the default one only."""
+    return ["."]
 
 
 async def _version_body(
@@ -521,7 +529,7 @@ async def _known_schema_id(store: SchemaRegistryStore, request: Request) -> int 
     try:
         body = SchemaRequest.model_validate_json(await request.body())
         return await store.live_schema_id(body.avro_text())
-    except (ValueError, RecursionError, RegistryError):  # pydantic's ValidationError included
+    except (ValueError, RecursionError, SchemaRegistryError):  # pydantic's ValidationError included
         return None
 
 

@@ -29,7 +29,7 @@ import asyncpg
 
 from hub.db import audit
 from hub.db.tokens import access_grant_for, publisher_for
-from hub.errors.schema_registry import Forbidden, RegistryError, Unauthorized
+from hub.errors.schema_registry import Forbidden, SchemaRegistryError, Unauthorized
 from schemas.rejections import printable
 
 __all__ = ["WRITE_SCOPES", "Admission", "admit", "presented_token", "record"]
@@ -55,7 +55,7 @@ class Admission:
     """Who a write request is (``actor``, for the audit log) and, unless allowed, its refusal."""
 
     actor: str
-    refusal: RegistryError | None = None
+    refusal: SchemaRegistryError | None = None
 
 
 def presented_token(authorization: str | None) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
@@ -21,6 +21,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from hub.api.access import Guard, actor_of, check, identify
+from hub.api.dependencies import Pool
 from hub.db import audit, issuers
 from hub.db.tokens import AccessGrant
 from hub.db.verdicts import recent_verdicts_start, verdict_history, verdicts_after
@@ -60,165 +61,181 @@ class RevocationIn(BaseModel):
     reason: str = Field(default="", max_length=500)
 
 
-def create_validations_router(get_pool: Callable[[], asyncpg.Pool]) -> APIRouter:
-    router = APIRouter()
+router = APIRouter()
 
-    @asynccontextmanager
-    async def audited(
-        request: Request, authorization: str | None, action: str, target: str, *scopes: str
-    ) -> AsyncIterator[AccessGrant]:
-        """The grant of the request's token, with the attempt and how it ended (status and
-        reason of a refusal) written to the audit log whatever happens."""
-        actor, outcome = audit.presented_actor(authorization), "ok"
-        try:
-            # A port's publisher token is genuine but not for this: 403, like any other scope.
-            found = await identify(get_pool(), authorization)
-            actor = actor_of(found, authorization)
-            yield check(found, authorization, Guard(action, frozenset(scopes), "do this", _NEEDED))
-        except HTTPException as error:
-            outcome = f"{error.status_code} {error.detail}"
-            raise
-        except Exception as error:
-            outcome = f"error {type(error).__name__}"
-            raise
-        finally:
-            remote = request.client.host if request.client else None
-            await audit.record(get_pool(), actor, action, target, outcome, remote)
 
-    @router.get(
-        "/v1/validations/stream",
-        response_class=StreamingResponse,
-        responses={200: {"content": {"text/event-stream": {}}}},
+@asynccontextmanager
+async def audited(
+    pool: asyncpg.Pool,
+    request: Request,
+    authorization: str | None,
+    action: str,
+    target: str,
+    *scopes: str,
+) -> AsyncIterator[AccessGrant]:
+    """The grant of the request's token, with the attempt and how it ended (status and
+    reason of a refusal) written to the audit log whatever happens."""
+    actor, outcome = audit.presented_actor(authorization), "ok"
+    try:
+        # A port's publisher token is genuine but not for this: 403, like any other scope.
+        found = await identify(pool, authorization)
+        actor = actor_of(found, authorization)
+        yield check(found, authorization, Guard(action, frozenset(scopes), "do this", _NEEDED))
+    except HTTPException as error:
+        outcome = f"{error.status_code} {error.detail}"
+        raise
+    except Exception as error:
+        outcome = f"error {type(error).__name__}"
+        raise
+    finally:
+        remote = request.client.host if request.client else None
+        await audit.record(pool, actor, action, target, outcome, remote)
+
+
+@router.get(
+    "/v1/validations/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream(
+    request: Request,
+    pool: Pool,
+    authorization: Annotated[str | None, Header()] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[int | None, Query(ge=0)] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: the verdicts for the token's country as they are issued.
+
+    Each event is ``event: verdict``, ``id:`` the verdict's sequence number and ``data:`` the
+    verdict JSON. A client resumes after the last one it saw with ``Last-Event-ID`` (or
+    ``?after=``); without either it gets the verdicts issued from now on.
+    """
+    async with audited(
+        pool, request, authorization, "validations.stream", "", "customs"
+    ) as customs:
+        pass
+    resume = after if after is not None else _event_id(last_event_id)
+    if resume is None:
+        resume = await recent_verdicts_start(pool, customs.subject, STREAM_REPLAY)
+    start = resume
+    return StreamingResponse(
+        _events(request, pool, customs.subject, start),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-    async def stream(
-        request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-        last_event_id: Annotated[str | None, Header()] = None,
-        after: Annotated[int | None, Query(ge=0)] = None,
-    ) -> StreamingResponse:
-        """Server-Sent Events: the verdicts for the token's country as they are issued.
 
-        Each event is ``event: verdict``, ``id:`` the verdict's sequence number and ``data:`` the
-        verdict JSON. A client resumes after the last one it saw with ``Last-Event-ID`` (or
-        ``?after=``); without either it gets the verdicts issued from now on.
-        """
-        async with audited(request, authorization, "validations.stream", "", "customs") as customs:
-            pass
-        pool = get_pool()
-        resume = after if after is not None else _event_id(last_event_id)
-        if resume is None:
-            resume = await recent_verdicts_start(pool, customs.subject, STREAM_REPLAY)
-        start = resume
-        return StreamingResponse(
-            _events(request, pool, customs.subject, start),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+
+@router.get("/v1/validations/{certificate_id}", response_model=VerdictHistory)
+async def verdict(
+    certificate_id: str,
+    request: Request,
+    pool: Pool,
+    authorization: Annotated[str | None, Header()] = None,
+) -> VerdictHistory:
+    """The certificate's current verdict and every earlier version (the audit trail); a
+    customs token gets only the versions whose importing country is its own."""
+    async with audited(
+        pool, request, authorization, "validations.read", certificate_id, "customs", "admin"
+    ) as reader:
+        # Customs read only the versions for their country, each checked (a certificate's
+        # importing country may differ between versions).
+        country = reader.subject if reader.scope == "customs" else None
+        versions = await verdict_history(pool, certificate_id, country)
+        if not versions:
+            if country is not None and await verdict_history(pool, certificate_id):
+                raise HTTPException(403, "this certificate is not for your country's customs")
+            raise HTTPException(404, f"no verdict for certificate {certificate_id}")
+    return VerdictHistory(
+        certificate_id=certificate_id,
+        latest=versions[-1].body,
+        versions=[version.body for version in versions],
+    )
+
+
+@router.get("/v1/admin/issuers")
+async def list_issuers(
+    request: Request,
+    pool: Pool,
+    authorization: Annotated[str | None, Header()] = None,
+    country: str | None = None,
+) -> dict[str, Any]:
+    """The issuing entities, their agreements and their officials' certificates."""
+    async with audited(pool, request, authorization, "issuers.list", country or "", "admin"):
+        pass
+    registry = await issuers.load_registry(pool)
+    officials = await issuers.registered_officials(pool, country)
+    return {
+        "entities": [
+            {"country": e.country, "eh_id": e.eh_id, "name": e.name,
+             "agreements": sorted(e.agreements)}
+            for e in sorted(registry.entities.values(), key=lambda e: (e.country, e.eh_id))
+            if country is None or e.country == country
+        ],
+        "officials": [_official_json(o.official) for o in officials],
+    }  # fmt: skip
+
+
+@router.put("/v1/admin/issuers/{country}/{eh_id}")
+async def put_entity(
+    country: str,
+    eh_id: str,
+    body: EntityIn,
+    request: Request,
+    pool: Pool,
+    authorization: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Create or replace an issuing entity and the agreements it may certify for."""
+    target = f"{country}/{eh_id}"
+    async with audited(pool, request, authorization, "issuers.put-entity", target, "admin"):
+        entity = await _issuer_call(
+            issuers.put_entity(pool, country, eh_id, body.name, body.agreements)
         )
+    return {"country": entity.country, "eh_id": entity.eh_id, "name": entity.name,
+            "agreements": sorted(entity.agreements)}  # fmt: skip
 
-    @router.get("/v1/validations/{certificate_id}", response_model=VerdictHistory)
-    async def verdict(
-        certificate_id: str,
-        request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> VerdictHistory:
-        """The certificate's current verdict and every earlier version (the audit trail); a
-        customs token gets only the versions whose importing country is its own."""
-        async with audited(
-            request, authorization, "validations.read", certificate_id, "customs", "admin"
-        ) as reader:
-            # Customs read only the versions for their country, each checked (a certificate's
-            # importing country may differ between versions).
-            country = reader.subject if reader.scope == "customs" else None
-            versions = await verdict_history(get_pool(), certificate_id, country)
-            if not versions:
-                if country is not None and await verdict_history(get_pool(), certificate_id):
-                    raise HTTPException(403, "this certificate is not for your country's customs")
-                raise HTTPException(404, f"no verdict for certificate {certificate_id}")
-        return VerdictHistory(
-            certificate_id=certificate_id,
-            latest=versions[-1].body,
-            versions=[version.body for version in versions],
+
+@router.post("/v1/admin/issuers/{country}/{eh_id}/officials", status_code=201)
+async def add_official(
+    country: str,
+    eh_id: str,
+    body: OfficialIn,
+    request: Request,
+    pool: Pool,
+    authorization: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Register a signing official's X.509 certificate (PEM) for the entity."""
+    target = f"{country}/{eh_id}"
+    async with audited(pool, request, authorization, "issuers.add-official", target, "admin"):
+        official = await _issuer_call(
+            issuers.add_official(
+                pool,
+                country,
+                eh_id,
+                body.certificate_pem,
+                name=body.name,
+                enabled_from=body.enabled_from,
+                enabled_to=body.enabled_to,
+            )
         )
+    return _official_json(official)
 
-    @router.get("/v1/admin/issuers")
-    async def list_issuers(
-        request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-        country: str | None = None,
-    ) -> dict[str, Any]:
-        """The issuing entities, their agreements and their officials' certificates."""
-        async with audited(request, authorization, "issuers.list", country or "", "admin"):
-            pass
-        registry = await issuers.load_registry(get_pool())
-        officials = await issuers.registered_officials(get_pool(), country)
-        return {
-            "entities": [
-                {"country": e.country, "eh_id": e.eh_id, "name": e.name,
-                 "agreements": sorted(e.agreements)}
-                for e in sorted(registry.entities.values(), key=lambda e: (e.country, e.eh_id))
-                if country is None or e.country == country
-            ],
-            "officials": [_official_json(o.official) for o in officials],
-        }  # fmt: skip
 
-    @router.put("/v1/admin/issuers/{country}/{eh_id}")
-    async def put_entity(
-        country: str,
-        eh_id: str,
-        body: EntityIn,
-        request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> dict[str, Any]:
-        """Create or replace an issuing entity and the agreements it may certify for."""
-        target = f"{country}/{eh_id}"
-        async with audited(request, authorization, "issuers.put-entity", target, "admin"):
-            entity = await _registry_call(
-                issuers.put_entity(get_pool(), country, eh_id, body.name, body.agreements)
+@router.post("/v1/admin/officials/{fingerprint}/revocation")
+async def revoke(
+    fingerprint: str,
+    body: RevocationIn,
+    request: Request,
+    pool: Pool,
+    authorization: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Revoke an official's certificate from ``revoked_at`` (default now)."""
+    async with audited(pool, request, authorization, "officials.revoke", fingerprint, "admin"):
+        when = await _issuer_call(
+            issuers.revoke_official(
+                pool, fingerprint, revoked_at=body.revoked_at, reason=body.reason
             )
-        return {"country": entity.country, "eh_id": entity.eh_id, "name": entity.name,
-                "agreements": sorted(entity.agreements)}  # fmt: skip
-
-    @router.post("/v1/admin/issuers/{country}/{eh_id}/officials", status_code=201)
-    async def add_official(
-        country: str,
-        eh_id: str,
-        body: OfficialIn,
-        request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> dict[str, Any]:
-        """Register a signing official's X.509 certificate (PEM) for the entity."""
-        target = f"{country}/{eh_id}"
-        async with audited(request, authorization, "issuers.add-official", target, "admin"):
-            official = await _registry_call(
-                issuers.add_official(
-                    get_pool(),
-                    country,
-                    eh_id,
-                    body.certificate_pem,
-                    name=body.name,
-                    enabled_from=body.enabled_from,
-                    enabled_to=body.enabled_to,
-                )
-            )
-        return _official_json(official)
-
-    @router.post("/v1/admin/officials/{fingerprint}/revocation")
-    async def revoke(
-        fingerprint: str,
-        body: RevocationIn,
-        request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> dict[str, Any]:
-        """Revoke an official's certificate from ``revoked_at`` (default now)."""
-        async with audited(request, authorization, "officials.revoke", fingerprint, "admin"):
-            when = await _registry_call(
-                issuers.revoke_official(
-                    get_pool(), fingerprint, revoked_at=body.revoked_at, reason=body.reason
-                )
-            )
-        return {"fingerprint": fingerprint.lower(), "revoked_at": when.isoformat()}
-
-    return router
+        )
+    return {"fingerprint": fingerprint.lower(), "revoked_at": when.isoformat()}
 
 
 async def _events(
@@ -247,7 +264,7 @@ def _event_id(header: str | None) -> int | None:
     return int(header.strip())
 
 
-async def _registry_call(call: Awaitable[_T]) -> _T:
+async def _issuer_call(call: Awaitable[_T]) -> _T:
     try:
         result = await call
     except issuers.RegistryNotFound as error:

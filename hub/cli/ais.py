@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from connectors.ais import PortArea, load_port_areas
-from hub.api.ingest import standalone_ingest_context
 from hub.errors import ConfigError
 from hub.ingest.ais import AisBridge, read_lines
+from hub.ingest.core import standalone_ingest_context
 from hub.settings import HubSettings
 
 __all__ = ["run_ais_command"]

@@ -17,10 +17,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from hub.api.edifact import decode_interchange
-from hub.api.ingest import IngestContext, standalone_ingest_context
 from hub.errors import ConfigError
-from hub.ingest.edifact import InterchangeOutcome, take_interchange
+from hub.ingest.core import IngestContext, standalone_ingest_context
+from hub.ingest.edifact import InterchangeOutcome, decode_interchange, take_interchange
 from hub.settings import HubSettings
 
 __all__ = ["EXIT_NOT_DELIVERED", "EXIT_REFUSED", "run_edifact_command"]

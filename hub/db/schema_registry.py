@@ -96,7 +96,7 @@ class _Candidate:
         try:
             compatibility.parse_avro(schema_text)
             canonical = compatibility.canonical_form(schema_text)
-        except compatibility.InvalidSchema as error:
+        except compatibility.UnparsableSchema as error:
             raise InvalidSchema(str(error)) from None
         except RecursionError:
             # JSON (or a schema) nested deeper than Python's parsers go: no real schema nests so.

@@ -1,7 +1,7 @@
 """Errors of the schema registry, each carrying its Confluent Schema Registry error code.
 
     HubError
-    └── RegistryError                  (error code 50001 unless a subclass says otherwise)
+    └── SchemaRegistryError            (error code 50001 unless a subclass says otherwise)
         ├── Unauthorized                   40101  (no token, or one the hub does not honour)
         ├── Forbidden                      40301  (a genuine token, not an admin one)
         ├── SubjectNotFound                40401
@@ -30,8 +30,9 @@ from typing import ClassVar
 from hub.errors import DatabaseError, HubError
 
 
-class RegistryError(HubError):
-    """Base of the registry's errors; ``error_code`` is the Confluent error code."""
+class SchemaRegistryError(HubError):
+    """Base of the errors the hub's schema registry answers; ``error_code`` is the Confluent
+    error code (a Confluent client raises its own ``SchemaRegistryError`` with that code)."""
 
     error_code: ClassVar[int] = 50001
 
@@ -49,7 +50,7 @@ class RegistryError(HubError):
         return {}
 
 
-class Unauthorized(RegistryError):
+class Unauthorized(SchemaRegistryError):
     """A write without a token, or with one the hub does not know (or no longer honours)."""
 
     error_code = 40101
@@ -59,13 +60,13 @@ class Unauthorized(RegistryError):
         return {"WWW-Authenticate": "Bearer"}
 
 
-class Forbidden(RegistryError):
+class Forbidden(SchemaRegistryError):
     """A write with a genuine token of another kind (a port's, a customs or a reader token)."""
 
     error_code = 40301
 
 
-class SubjectNotFound(RegistryError):
+class SubjectNotFound(SchemaRegistryError):
     """The subject has no versions (or only soft-deleted ones, unless those were asked for)."""
 
     error_code = 40401
@@ -75,7 +76,7 @@ class SubjectNotFound(RegistryError):
         self.subject = subject
 
 
-class VersionNotFound(RegistryError):
+class VersionNotFound(SchemaRegistryError):
     """The subject exists but has no such version."""
 
     error_code = 40402
@@ -84,7 +85,7 @@ class VersionNotFound(RegistryError):
         super().__init__(f"Version {version} not found for subject '{subject}'.")
 
 
-class SchemaNotFound(RegistryError):
+class SchemaNotFound(SchemaRegistryError):
     """No schema with this id, or this schema is not registered under the subject."""
 
     error_code = 40403
@@ -93,7 +94,7 @@ class SchemaNotFound(RegistryError):
         super().__init__(what)
 
 
-class SubjectSoftDeleted(RegistryError):
+class SubjectSoftDeleted(SchemaRegistryError):
     """A soft delete of a subject whose versions are all soft-deleted already."""
 
     error_code = 40404
@@ -104,7 +105,7 @@ class SubjectSoftDeleted(RegistryError):
         )
 
 
-class SubjectNotSoftDeleted(RegistryError):
+class SubjectNotSoftDeleted(SchemaRegistryError):
     """A permanent delete of a subject that still has live versions: soft-delete it first."""
 
     error_code = 40405
@@ -115,7 +116,7 @@ class SubjectNotSoftDeleted(RegistryError):
         )
 
 
-class SubjectConfigNotFound(RegistryError):
+class SubjectConfigNotFound(SchemaRegistryError):
     """The subject has no compatibility level of its own (the global one applies)."""
 
     error_code = 40408
@@ -126,7 +127,7 @@ class SubjectConfigNotFound(RegistryError):
         )
 
 
-class IncompatibleSchema(RegistryError):
+class IncompatibleSchema(SchemaRegistryError):
     """The schema breaks the subject's compatibility level; ``reasons`` says how."""
 
     error_code = 409
@@ -140,7 +141,7 @@ class IncompatibleSchema(RegistryError):
         self.reasons = list(reasons)
 
 
-class InvalidSchema(RegistryError):
+class InvalidSchema(SchemaRegistryError):
     """The schema is not JSON, not Avro, or of a type or form the registry does not support."""
 
     error_code = 42201
@@ -149,7 +150,7 @@ class InvalidSchema(RegistryError):
         super().__init__(f"Invalid schema: {reason}")
 
 
-class InvalidVersion(RegistryError):
+class InvalidVersion(SchemaRegistryError):
     """A version that is neither a number from 1 to 2**31 - 1 nor ``latest``."""
 
     error_code = 42202
@@ -161,7 +162,7 @@ class InvalidVersion(RegistryError):
         )
 
 
-class InvalidCompatibilityLevel(RegistryError):
+class InvalidCompatibilityLevel(SchemaRegistryError):
     """A compatibility level that is not one of ``CompatibilityLevel``."""
 
     error_code = 42203
@@ -172,7 +173,7 @@ class InvalidCompatibilityLevel(RegistryError):
         )
 
 
-class InvalidSubject(RegistryError):
+class InvalidSubject(SchemaRegistryError):
     """A subject PostgreSQL cannot store: a NUL character, or too long for its index."""
 
     error_code = 42208
@@ -181,7 +182,7 @@ class InvalidSubject(RegistryError):
         super().__init__(f"The specified subject '{subject[:100]}' is not valid: {reason}")
 
 
-class RegistryStoreError(RegistryError, DatabaseError):
+class RegistryStoreError(SchemaRegistryError, DatabaseError):
     """PostgreSQL failed under the registry (the HTTP API's answer to a database error).
 
     The store itself lets asyncpg's errors through, so that callers' retries of transient

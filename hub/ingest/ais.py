@@ -37,8 +37,8 @@ from connectors.ais import (
     VesselTracker,
     to_vessel_event,
 )
-from hub.api.ingest import IngestContext, check_item, dead_letter, send_event
 from hub.db.store import vessel_events_ingested_after
+from hub.ingest.core import IngestContext, check_item, send_dead_letters, send_event
 from schemas.models import VesselEvent
 from schemas.rejections import Rejected
 
@@ -188,7 +188,7 @@ class AisBridge:
             deliveries.append(await send_event(context, _DOMAIN, event))
         await asyncio.gather(*deliveries)
         if refused:
-            await dead_letter(context, "ais", refused, source="ais")
+            await send_dead_letters(context, "ais", refused, source="ais")
         return len(deliveries)
 
 

@@ -28,12 +28,18 @@ from typing import Any, Literal
 from aiokafka.errors import KafkaError
 
 from connectors.edifact import InterchangeResult, MessageResult, format_problem, read_interchange
-from hub.api.ingest import EventTooLarge, IngestContext, check_item, dead_letter, send_event
+from hub.ingest.core import EventTooLarge, IngestContext, check_item, send_dead_letters, send_event
 from schemas.models import Envelope
 from schemas.rejections import Rejected, RejectReason
 from schemas.routing import domain_of
 
-__all__ = ["DOMAIN", "InterchangeOutcome", "MessageOutcome", "take_interchange"]
+__all__ = [
+    "DOMAIN",
+    "InterchangeOutcome",
+    "MessageOutcome",
+    "decode_interchange",
+    "take_interchange",
+]
 
 DOMAIN = "edifact"
 """The rejection counters' domain for refused interchanges and messages."""
@@ -112,6 +118,14 @@ class InterchangeOutcome:
         }
 
 
+def decode_interchange(data: bytes) -> str:
+    """The text of an interchange: UTF-8 (UNOW and ASCII), else ISO 8859-1 (UNOC)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 async def take_interchange(
     context: IngestContext, text: str, *, origin: str, port: str | None = None
 ) -> InterchangeOutcome:
@@ -127,7 +141,7 @@ async def take_interchange(
     if result.problems:
         problems = tuple(format_problem(p, result.reference) for p in result.problems)
         rejection = Rejected(RejectReason.MALFORMED_INTERCHANGE, "; ".join(problems))
-        await dead_letter(context, DOMAIN, [(text.encode(), rejection)], source=source)
+        await send_dead_letters(context, DOMAIN, [(text.encode(), rejection)], source=source)
         return InterchangeOutcome(
             result.reference, result.sender, (), RejectReason.MALFORMED_INTERCHANGE, problems
         )
@@ -167,7 +181,7 @@ async def take_interchange(
         else:
             outcomes[index] = _outcome(message, "accepted")
     if refused:
-        await dead_letter(context, DOMAIN, refused, source=source)
+        await send_dead_letters(context, DOMAIN, refused, source=source)
     return InterchangeOutcome(
         result.reference, result.sender, tuple(o for o in outcomes if o is not None)
     )

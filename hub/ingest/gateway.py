@@ -23,7 +23,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from prometheus_client import Counter
 
-from hub.api.ingest import EventTooLarge, IngestContext, check_item, dead_letter, send_event
+from hub.ingest.core import EventTooLarge, IngestContext, check_item, send_dead_letters, send_event
 from hub.ingest.decode import decode_record
 from hub.local.process import quiet_logger
 from hub.tenants import port_topic_pattern
@@ -128,7 +128,7 @@ async def pass_on(context: IngestContext, records: list[ConsumerRecord[Any, Any]
         refused.setdefault((domain, record.topic), []).append((record.value or b"", outcome))
     await asyncio.gather(*deliveries)
     for (domain, topic), items in refused.items():
-        await dead_letter(context, domain, items, source=topic)
+        await send_dead_letters(context, domain, items, source=topic)
     GATEWAY_EVENTS.labels("forwarded").inc(len(deliveries))
     GATEWAY_EVENTS.labels("refused").inc(sum(len(items) for items in refused.values()))
 

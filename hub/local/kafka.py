@@ -32,7 +32,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.errors import KafkaError
+from hub.errors import BrokerError
 from hub.local.process import (
     command_line,
     exclusive_lock,
@@ -120,7 +120,7 @@ class LocalKafka:
         with exclusive_lock(self.home / ".start.lock"):
             pid = self._running_pid()
             if pid is not None and self._config_changed():
-                raise KafkaError(
+                raise BrokerError(
                     f"the Kafka broker running from {self.home} (pid {pid}) was started with "
                     "other settings (ports or listeners); stop it (`hub services stop`) and start "
                     "again"
@@ -174,7 +174,7 @@ class LocalKafka:
             return
         for tool in ("java", "mvn"):
             if shutil.which(tool) is None:
-                raise KafkaError(
+                raise BrokerError(
                     f"`{tool}` is not on PATH: the local Kafka broker needs Java 17+ and Maven "
                     "(or set HUB_KAFKA_BOOTSTRAP to an existing cluster)"
                 )
@@ -185,7 +185,7 @@ class LocalKafka:
         run_tool(
             ["mvn", "-q", "-B", "-f", str(POM_FILE), "dependency:copy-dependencies",
              f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
-            KafkaError,
+            BrokerError,
             f"Maven could not fetch Kafka {KAFKA_VERSION}",
         )  # fmt: skip
         shutil.rmtree(self.libs, ignore_errors=True)
@@ -201,7 +201,7 @@ class LocalKafka:
                            ("HUB_KAFKA_CONTROLLER_PORT", self.controller_port),
                            ("HUB_KAFKA_TENANT_PORT", self.tenant_port)):  # fmt: skip
             if not port_is_free(port):
-                raise KafkaError(
+                raise BrokerError(
                     f"port {port} ({name}) on 127.0.0.1 is already in use by another process; "
                     f"stop it or set {name} to a free port"
                 )
@@ -288,13 +288,13 @@ class LocalKafka:
             formatted_id = _property(meta, "cluster.id")
             expected_id = self._read_cluster_id()
             if expected_id is None or formatted_id != expected_id:
-                raise KafkaError(
+                raise BrokerError(
                     f"stale Kafka data folder {self.data}: formatted for cluster "
                     f"{formatted_id!r}, expected {expected_id!r}; remove it "
                     "(`hub services reset`) to start with an empty broker"
                 )
         elif self.data.exists() and any(self.data.iterdir()):
-            raise KafkaError(
+            raise BrokerError(
                 f"stale Kafka data folder {self.data}: it has files but no meta.properties; "
                 "remove it (`hub services reset`) to start with an empty broker"
             )
@@ -306,7 +306,7 @@ class LocalKafka:
         run_tool(
             ["java", "-cp", f"{self.libs}/*", STORAGE_TOOL_CLASS, "format",
              "-t", cluster_id, "-c", str(self.properties)],
-            KafkaError,
+            BrokerError,
             f"formatting Kafka storage in {self.data} failed",
         )  # fmt: skip
 
@@ -359,7 +359,7 @@ class LocalKafka:
         last_error = "no answer yet"
         while time.monotonic() < deadline:
             if not pid_alive(pid):
-                raise KafkaError(
+                raise BrokerError(
                     f"Kafka broker exited during start: {self._last_log_error()} "
                     f"(log {self.log_file})"
                 )
@@ -373,7 +373,7 @@ class LocalKafka:
             except Exception as error:  # any failure means "not ready yet"
                 last_error = f"{type(error).__name__}: {error}"
             await asyncio.sleep(0.5)
-        raise KafkaError(
+        raise BrokerError(
             f"Kafka broker on {self.bootstrap} not ready after {READY_TIMEOUT_S:.0f} s "
             f"({last_error}); log {self.log_file}"
         )
@@ -412,7 +412,7 @@ async def probe_round_trip(bootstrap: str, topic: str, timeout_s: float = 10.0) 
         consumer.seek(partition, sent.offset)
         record = await asyncio.wait_for(consumer.getone(), timeout_s)
         if record.value != marker:
-            raise KafkaError(f"readiness probe read back a different record from {topic}")
+            raise BrokerError(f"readiness probe read back a different record from {topic}")
         await asyncio.wait_for(consumer.commit({partition: sent.offset + 1}), timeout_s)
     finally:
         await consumer.stop()

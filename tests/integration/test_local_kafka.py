@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from hub.errors import KafkaError
+from hub.errors import BrokerError
 from hub.kafka_topics import create_topics
 from hub.local.kafka import LocalKafka
 from tests.integration.helpers import Services, free_port
@@ -78,7 +78,7 @@ async def test_a_running_broker_started_with_other_listeners_is_not_reused(
         services.kafka.controller_port,
         tenant_port=free_port(),
     )
-    with pytest.raises(KafkaError, match="was started with other settings"):
+    with pytest.raises(BrokerError, match="was started with other settings"):
         await other.start()
     assert services.kafka.status().running
 
@@ -91,7 +91,7 @@ async def test_a_taken_kafka_port_is_refused_with_the_setting_named(tmp_path: Pa
         broker = LocalKafka(
             tmp_path, port=taken, controller_port=free_port(), tenant_port=free_port()
         )
-        with pytest.raises(KafkaError, match=rf"port {taken} \(HUB_KAFKA_PORT\).*already in use"):
+        with pytest.raises(BrokerError, match=rf"port {taken} \(HUB_KAFKA_PORT\).*already in use"):
             await broker.start()
     assert broker.status().running is False
 
@@ -102,7 +102,7 @@ async def test_a_stale_data_folder_is_refused_not_reformatted(tmp_path: Path) ->
     )
     broker.data.mkdir(parents=True)
     (broker.data / "meta.properties").write_text(f"cluster.id={uuid.uuid4().hex}\nnode.id=1\n")
-    with pytest.raises(KafkaError, match="stale Kafka data folder"):
+    with pytest.raises(BrokerError, match="stale Kafka data folder"):
         await broker.start()
     assert (broker.data / "meta.properties").exists()
     assert broker.status().running is False

@@ -28,7 +28,9 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 from fastapi import FastAPI
 
-from hub.api.schema_registry import REGISTRY_MEDIA_TYPE, create_registry_router
+from hub.api import schema_registry
+from hub.api.dependencies import provide
+from hub.api.schema_registry import REGISTRY_MEDIA_TYPE
 from hub.db.migrations import migrate
 from hub.db.schema_registry import MAX_SUBJECT_BYTES, SchemaRegistryStore
 from hub.db.tokens import create_access_token
@@ -81,7 +83,8 @@ class Registry:
 def registry_app(store: SchemaRegistryStore) -> FastAPI:
     """An app with the registry mounted as the hub's API mounts it."""
     app = FastAPI()
-    app.include_router(create_registry_router(lambda: store), prefix="/registry")
+    provide(app, schema_registry_store=store)
+    app.include_router(schema_registry.router, prefix="/registry")
     return app
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from schemas.compatibility import (
     CompatibilityLevel,
-    InvalidSchema,
+    UnparsableSchema,
     canonical_form,
     check,
     parse_avro,
@@ -118,7 +118,7 @@ def test_full_requires_both_directions() -> None:
 
 def test_none_accepts_anything_valid_but_still_refuses_an_invalid_schema() -> None:
     assert check(record({"name": "imo", "type": "int"}), [V1], "NONE") == []
-    with pytest.raises(InvalidSchema):
+    with pytest.raises(UnparsableSchema):
         check("{", [V1], "NONE")
 
 
@@ -186,14 +186,14 @@ def test_an_unknown_level_is_refused() -> None:
     ],
 )
 def test_invalid_json_and_invalid_avro_raise_invalid_schema(text: str, reason: str) -> None:
-    with pytest.raises(InvalidSchema, match=reason) as raised:
+    with pytest.raises(UnparsableSchema, match=reason) as raised:
         parse_avro(text)
     assert "\n" not in str(raised.value)
     assert isinstance(raised.value, ValueError)
 
 
 def test_check_refuses_an_invalid_new_schema() -> None:
-    with pytest.raises(InvalidSchema):
+    with pytest.raises(UnparsableSchema):
         check('{"type": "nope"}', [V1], "BACKWARD")
 
 
@@ -203,7 +203,7 @@ def test_the_canonical_form_ignores_layout_and_key_order_but_not_docs() -> None:
     assert canonical_form(spaced) == canonical_form(compact) == compact
     documented = '{"type": "record", "name": "PortCall", "fields": [], "doc": "a call"}'
     assert canonical_form(documented) != canonical_form(compact)
-    with pytest.raises(InvalidSchema):
+    with pytest.raises(UnparsableSchema):
         canonical_form("not json")
 
 

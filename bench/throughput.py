@@ -59,7 +59,7 @@ from schemas.avro_schemas import parsed_schema, schema_text, subject_for
 from schemas.codec import AvroCodec
 from schemas.models import to_avro_datum
 from schemas.routing import domain_of, partition_key
-from streams.app import LagProbe
+from streams.lag import LagProbe
 
 # About 10,000 events per hour of history at scale 1 over the 28 reference ports.
 _EVENTS_PER_HOUR = 10_000

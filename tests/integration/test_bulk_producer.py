@@ -9,9 +9,9 @@ from typing import ClassVar
 import pytest
 from aiokafka import AIOKafkaProducer
 
-import streams.publish
+import streams.sinks.bulk_producer
 from hub.kafka_topics import create_topics
-from streams.publish import BulkProducer
+from streams.sinks.bulk_producer import BulkProducer
 from tests.integration.helpers import Services, read_topic
 
 
@@ -35,7 +35,7 @@ class _CountingProducer(AIOKafkaProducer):  # type: ignore[misc]  # aiokafka shi
 @pytest.fixture
 def counting(monkeypatch: pytest.MonkeyPatch) -> type[_CountingProducer]:
     _CountingProducer.started, _CountingProducer.stopped = [], []
-    monkeypatch.setattr(streams.publish, "AIOKafkaProducer", _CountingProducer)
+    monkeypatch.setattr(streams.sinks.bulk_producer, "AIOKafkaProducer", _CountingProducer)
     return _CountingProducer
 
 

@@ -9,7 +9,7 @@ import asyncpg
 from hub.db.migrations import migrate
 from hub.db.store import IngestedEvent
 from schemas.rejections import RejectReason
-from streams.app import _record
+from streams.error_policies import record_or_refuse
 from tests.samples import T0
 
 
@@ -36,7 +36,7 @@ async def test_a_batch_postgresql_refuses_is_stored_but_for_the_event_it_refuses
     try:
         # A NUL in an entity key: jsonb refuses it (the checks refuse it first since issue 16).
         good, bad, also_good = _event("PECLL-1"), _event("PECLL-\x00-1"), _event("PECLL-2")
-        recorded, refused = await _record(pool, [good, bad, also_good])
+        recorded, refused = await record_or_refuse(pool, [good, bad, also_good])
         assert recorded == {good.event_id, also_good.event_id}
         assert list(refused) == [1]
         assert refused[1].reason is RejectReason.UNSTORABLE

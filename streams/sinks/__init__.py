@@ -1,0 +1,1 @@
+"""The worker's outputs besides PostgreSQL, behind one interface (:class:`.base.Sink`)."""

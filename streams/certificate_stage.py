@@ -31,15 +31,15 @@ from hub.db.ownership import submitting_ports
 from hub.db.store import lock_keys
 from hub.db.verdicts import StoredVerdict, record_verdict
 from hub.domain.certificates.rules import evaluate
+from hub.domain.keys import CertificateKey
 from hub.domain.kpis.events import effective_events
 from schemas.models import MODELS, CertificateSubmission, CustomsEvent, CustomsKind, Envelope
 
-_KEY = "certificate:"
-
 
 def certificate_key(certificate_id: str) -> str:
-    """The key a certificate's events are stored under: ``certificate:<id>``."""
-    return f"{_KEY}{certificate_id}"
+    """The key a certificate's events are stored under: ``certificate:<id>``
+    (:class:`~hub.domain.keys.CertificateKey`)."""
+    return CertificateKey(certificate_id).text
 
 
 def certificate_keys(event: Envelope) -> tuple[str, ...]:
@@ -71,7 +71,7 @@ async def update_verdicts(
                 for domain, payload in await events_of(connection, keys)
             )
             for key in keys:
-                certificate_id = key.removeprefix(_KEY)
+                certificate_id = CertificateKey.parse(key).certificate_id
                 submission = _latest_submission(stored, certificate_id, holders.get(key))
                 if submission is None:
                     continue  # a declaration came first: its certificate is evaluated on arrival

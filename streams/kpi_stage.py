@@ -51,27 +51,25 @@ from hub.db.kpi_store import (
     replace_entity_kpis,
 )
 from hub.db.store import lock_keys
+from hub.domain.keys import EntityKey, KeyKind
 from hub.domain.kpis.model import KpiValue, WindowAggregate
 from hub.domain.kpis.port_calls import DEFAULT_ARRIVAL_TOLERANCE
-from hub.domain.kpis.reference import all_kpis, entity_keys_of
+from hub.domain.kpis.reference import all_kpis, dependency_keys, keys_of
 from hub.domain.kpis.windows import berth_occupancy
 from schemas.models import MODELS, CargoEvent, CustomsEvent, Envelope, Move, VesselEvent
 
-# Entity groups of entity_keys_of → the kinds of KPI rows they own. A container's group owns all
+# Entity groups of keys_of → the kinds of KPI rows they own. A container's group owns all
 # its visits ("PORT/CONTAINER/n"), because a new event can split or merge visits; a port call
 # owns its berth hours ("PORT/CALL/YYYY-MM-DDTHH").
 _ROW_KINDS = {
-    "port_call": ("port_call", "berth_hour"),
-    "container": ("container_visit",),
-    "truck_visit": ("truck_visit",),
-    "declaration": ("declaration",),
-    "move": ("move",),
+    KeyKind.PORT_CALL: ("port_call", "berth_hour"),
+    KeyKind.CONTAINER: ("container_visit",),
+    KeyKind.TRUCK_VISIT: ("truck_visit",),
+    KeyKind.DECLARATION: ("declaration",),
+    KeyKind.MOVE: ("move",),
 }
 # KPI rows whose entity id is their group's id plus one last "/…" part.
 _MEMBER_OF = {"container_visit": "container", "berth_hour": "port_call"}
-# Marks of the declarations depending on a call (its all-fast) or a container (its gate-out):
-# expanded into the declarations' own marks when flushed, by whichever worker flushes.
-_DEPENDENTS = {"deps:port_call:": "ref_call:", "deps:container:": "ref_container:"}
 
 DEFAULT_CACHE_EVENTS = 200_000
 DEFAULT_FLUSH_GROUPS = 5_000
@@ -90,12 +88,10 @@ class KpiUpdate:
 
 def stored_keys(event: Envelope) -> tuple[str, ...]:
     """The keys an event is stored under: its entities, and what a declaration depends on."""
-    keys = [f"{kind}:{entity}" for kind, entity in entity_keys_of(event)]
+    keys = keys_of(event)
     if isinstance(event, CustomsEvent):
-        if event.port_call_id:
-            keys.append(f"ref_call:{event.port}/{event.port_call_id}")
-        keys += [f"ref_container:{event.port}/{container}" for container in event.containers]
-    return tuple(dict.fromkeys(keys))
+        keys += [dependency.reference() for dependency in dependency_keys(event)]
+    return tuple(dict.fromkeys(key.text for key in keys))
 
 
 def dirty_keys(event: Envelope) -> tuple[str, ...]:
@@ -104,14 +100,16 @@ def dirty_keys(event: Envelope) -> tuple[str, ...]:
     Only a vessel event can move a call's all-fast, and only a gate-out (or a retraction, which
     may retract one) a container's gate-out: a discharge does not mark the call's declarations.
     """
-    keys = [f"{kind}:{entity}" for kind, entity in entity_keys_of(event) if kind in _ROW_KINDS]
+    keys = [key for key in keys_of(event) if key.kind in _ROW_KINDS]
+    # The marks of dependents are expanded into the declarations' own marks when flushed, by
+    # whichever worker flushes (:meth:`KpiFlusher._expand_dependents`).
     if isinstance(event, VesselEvent):
-        keys.append(f"deps:port_call:{event.port}/{event.port_call_id}")
+        keys.append(EntityKey.port_call(event.port, event.port_call_id).dependents())
     elif isinstance(event, CargoEvent) and (
         event.move is Move.GTOT or event.retracts_event_id is not None
     ):
-        keys.append(f"deps:container:{event.port}/{event.container}")
-    return tuple(dict.fromkeys(keys))
+        keys.append(EntityKey.container(event.port, event.container).dependents())
+    return tuple(dict.fromkeys(key.text for key in keys))
 
 
 class EventCache:
@@ -184,29 +182,28 @@ class KpiFlusher:
         marks = await dependency_marks(connection, self.limit)
         if not marks:
             return
-        references = set()
-        for mark in marks:
-            for prefix, reference in _DEPENDENTS.items():
-                if mark.key.startswith(prefix):
-                    references.add(reference + mark.key.removeprefix(prefix))
-        await mark_dirty(connection, await keys_referring_to(connection, references, "declaration"))
+        # deps:port_call:P/C → the declarations on events stored under ref_call:P/C.
+        references = {EntityKey.parse(mark.key).subject().reference().text for mark in marks}
+        declarations = await keys_referring_to(connection, references, KeyKind.DECLARATION)
+        await mark_dirty(connection, declarations)
         await clear_marks(connection, marks)
 
     async def _recompute(
         self, connection: asyncpg.Connection, marks: Sequence[DirtyMark]
     ) -> KpiUpdate:
         keys = sorted({mark.key for mark in marks})
-        groups = {_split(key) for key in keys}
+        groups = {EntityKey.parse(key) for key in keys}
+        pairs = {group.pair for group in groups}
         loaded = await self._load(connection, keys, groups)
-        computed = all_kpis(loaded, only=groups, arrival_tolerance=self.arrival_tolerance)
-        values = [value for value in computed if _group_of(value) in groups]
+        computed = all_kpis(loaded, only=pairs, arrival_tolerance=self.arrival_tolerance)
+        values = [value for value in computed if _group_of(value) in pairs]
         async with connection.transaction():
             replaced = await replace_entity_kpis(
                 connection,
                 [
-                    EntityGroup(row_kind, entity)
-                    for kind, entity in groups
-                    for row_kind in _ROW_KINDS[kind]
+                    EntityGroup(row_kind, group.entity_id)
+                    for group in groups
+                    for row_kind in _ROW_KINDS[group.kind]
                 ],
                 [(value, _group_of(value)[1]) for value in values],
             )
@@ -219,28 +216,28 @@ class KpiFlusher:
         self,
         connection: asyncpg.Connection,
         keys: Collection[str],
-        groups: Collection[tuple[str, str]],
+        groups: Collection[EntityKey],
     ) -> list[Envelope]:
         events = await self.cache.load(connection, keys)
         # A declaration's KPIs need its call's vessel events (all fast) and its containers'
         # events (gate-out), complete.
-        calls, containers = set(), set()
+        needed: set[EntityKey] = set()
         for event in events:
-            if isinstance(event, CustomsEvent) and ("declaration", _declaration(event)) in groups:
-                if event.port_call_id:
-                    calls.add(f"port_call:{event.port}/{event.port_call_id}")
-                containers |= {f"container:{event.port}/{c}" for c in event.containers}
-        calls -= set(keys)
-        containers -= set(keys)
-        if calls or containers:
+            if (
+                isinstance(event, CustomsEvent)
+                and EntityKey.declaration(event.port, event.declaration_id) in groups
+            ):
+                needed.update(dependency_keys(event))
+        needed -= set(groups)
+        if needed:
             seen = {event.event_id for event in events}
-            for event in await self.cache.load(connection, calls | containers):
+            for event in await self.cache.load(connection, {key.text for key in needed}):
                 if event.event_id in seen:
                     continue
                 seen.add(event.event_id)
                 # Another call's moves would only cost time: its own KPIs are not kept here.
                 if isinstance(event, CargoEvent) and (
-                    f"container:{event.port}/{event.container}" not in containers
+                    EntityKey.container(event.port, event.container) not in needed
                 ):
                     continue
                 events.append(event)
@@ -267,7 +264,7 @@ class PendingLatency:
 
     def add(self, event: Envelope, marks: Iterable[str], arrived: float) -> None:
         """``marks``: the event's :func:`dirty_keys`."""
-        groups = [key for key in marks if not key.startswith("deps:")]
+        groups = [key for key in marks if EntityKey.parse(key).kind.is_group]
         if groups:
             waiting = _Waiting(event.occurred_at, arrived, len(groups), time.monotonic())
             for group in groups:
@@ -291,15 +288,6 @@ class PendingLatency:
                 if (kept := [w for w in waiting if w.since >= horizon])
             }
         return complete
-
-
-def _split(key: str) -> tuple[str, str]:
-    kind, entity = key.split(":", 1)
-    return kind, entity
-
-
-def _declaration(event: CustomsEvent) -> str:
-    return f"{event.port}/{event.declaration_id}"
 
 
 def _group_of(value: KpiValue) -> tuple[str, str]:

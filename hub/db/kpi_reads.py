@@ -11,6 +11,8 @@ from datetime import datetime
 
 import asyncpg
 
+from hub.domain.keys import EntityKey
+
 
 async def port_windows(
     connection: asyncpg.Connection | asyncpg.Pool,
@@ -82,17 +84,21 @@ async def calls_kpi_values(
 
 
 async def call_vessel_events(
-    connection: asyncpg.Connection | asyncpg.Pool, call_key: str
+    connection: asyncpg.Connection | asyncpg.Pool, port: str, port_call_id: str
 ) -> list[asyncpg.Record]:
-    """The ``payload`` of every vessel event of one port call (its entity key, ``port_call:…``),
-    in event time order: the call's timeline."""
+    """The ``payload`` of every vessel event of the call ``port_call_id`` at ``port`` (stored
+    under its entity key, ``port_call:…``), in event time order: the call's timeline."""
+    try:
+        key = EntityKey.port_call(port, port_call_id)
+    except ValueError:
+        return []  # not a UN/LOCODE (a "/" or ":" in it): no event is stored under it
     rows: list[asyncpg.Record] = await connection.fetch(
         """
         SELECT e.payload FROM event_entity_keys k JOIN ingested_events e USING (event_id)
         WHERE k.key = $1 AND e.domain = 'vessel'
         ORDER BY e.occurred_at
         """,
-        call_key,
+        key.text,
     )
     return rows
 

@@ -14,6 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
+from hub.domain.keys import DEPENDENTS_PREFIX, KeyKind
 from hub.domain.kpis.model import KpiValue, WindowAggregate
 
 GRANULARITIES = ("hour", "day")
@@ -45,7 +46,7 @@ async def events_of(
 
 
 async def keys_referring_to(
-    connection: asyncpg.Connection | asyncpg.Pool, references: Collection[str], kind: str
+    connection: asyncpg.Connection | asyncpg.Pool, references: Collection[str], kind: KeyKind
 ) -> set[str]:
     """Entity keys of ``kind`` on events that carry any of the ``references`` keys."""
     if not references:
@@ -57,7 +58,7 @@ async def keys_referring_to(
         WHERE referring.key = ANY($1::text[]) AND left(other.key, length($2)) = $2
         """,
         list(references),
-        f"{kind}:",
+        kind.prefix,
     )
     return {row["key"] for row in rows}
 
@@ -136,6 +137,11 @@ class DirtyMark:
     seq: int
 
 
+# Marks of a call's or a container's dependent declarations (hub.domain.keys.KeyKind.DEPS_OF_…),
+# told from the entity marks by their prefix.
+_DEPENDENTS_LIKE = f"{DEPENDENTS_PREFIX}%"
+
+
 async def mark_dirty(connection: asyncpg.Connection | asyncpg.Pool, keys: Collection[str]) -> None:
     """Mark ``keys`` for recomputation (a mark already there gets a new sequence number).
 
@@ -159,13 +165,14 @@ async def claim_marks(connection: asyncpg.Connection, limit: int) -> list[DirtyM
     rows = await connection.fetch(
         """
         SELECT key, seq FROM (
-            SELECT key, seq FROM kpi_dirty WHERE key NOT LIKE 'deps:%'
+            SELECT key, seq FROM kpi_dirty WHERE key NOT LIKE $2
             ORDER BY seq LIMIT $1 * 3
         ) AS oldest
         WHERE pg_try_advisory_lock(hashtext(key))
         LIMIT $1
         """,
         limit,
+        _DEPENDENTS_LIKE,
     )
     return [DirtyMark(row["key"], row["seq"]) for row in rows]
 
@@ -178,7 +185,9 @@ async def release_claims(connection: asyncpg.Connection) -> None:
 
 async def dependency_marks(connection: asyncpg.Connection, limit: int) -> list[DirtyMark]:
     rows = await connection.fetch(
-        "SELECT key, seq FROM kpi_dirty WHERE key LIKE 'deps:%' ORDER BY seq LIMIT $1", limit
+        "SELECT key, seq FROM kpi_dirty WHERE key LIKE $2 ORDER BY seq LIMIT $1",
+        limit,
+        _DEPENDENTS_LIKE,
     )
     return [DirtyMark(row["key"], row["seq"]) for row in rows]
 

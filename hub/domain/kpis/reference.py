@@ -6,7 +6,8 @@ integration tests compare the stage with it, and ``docs/kpis.md`` describes it. 
 batch because each entity's KPIs depend only on events that carry that entity's key
 (:func:`entity_keys_of`) plus the declared cross-entity dependencies below.
 
-Entity keys (``(kind, id)``, the kinds the stage groups by):
+Entity keys (``(kind, id)``, the kinds the stage groups by; :class:`hub.domain.keys.EntityKey` is
+their one definition, its :attr:`~hub.domain.keys.EntityKey.pair` the ``(kind, id)`` below):
 
 ====================  ==================================  ================================
 kind                  id                                  events carrying it
@@ -43,6 +44,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Final
 
+from hub.domain.keys import EntityKey, KeyKind
 from hub.domain.kpis.containers import (
     THROUGHPUT_MOVES,
     container_visit_kpis,
@@ -57,7 +59,7 @@ from hub.domain.kpis.declarations import (
     gate_out_of,
 )
 from hub.domain.kpis.events import effective_events
-from hub.domain.kpis.model import EntityKind, KpiValue
+from hub.domain.kpis.model import KpiValue
 from hub.domain.kpis.port_calls import (
     CALL_MOVES,
     DEFAULT_ARRIVAL_TOLERANCE,
@@ -69,21 +71,19 @@ from schemas.models import CargoEvent, CustomsEvent, Envelope, Move, VesselEvent
 
 __all__ = [
     "CONTAINER",
-    "EntityKey",
+    "KeyPair",
     "all_kpis",
     "declaration_dependencies",
     "declarations_depending_on",
+    "dependency_keys",
     "entity_keys_of",
+    "keys_of",
 ]
 
-EntityKey = tuple[str, str]
-"""(kind, id) of an entity, as :func:`entity_keys_of` gives it."""
+KeyPair = tuple[str, str]
+"""(kind, id) of an entity, as :func:`entity_keys_of` gives it (:attr:`EntityKey.pair`)."""
 
-CONTAINER: Final = "container"
-_MOVE: Final = EntityKind.MOVE.value
-_PORT_CALL: Final = EntityKind.PORT_CALL.value
-_TRUCK_VISIT: Final = EntityKind.TRUCK_VISIT.value
-_DECLARATION: Final = EntityKind.DECLARATION.value
+CONTAINER: Final = KeyKind.CONTAINER.value
 """Key kind of all visits of one container at one port (``{port}/{container}``): an event can
 move a visit boundary, so a container's visits are always recomputed together."""
 
@@ -93,7 +93,12 @@ _Call = tuple[str, str]  # (port, port_call_id)
 _PortAnd = tuple[str, str]  # (port, container | truck_visit_id | declaration_id)
 
 
-def entity_keys_of(event: Envelope) -> list[EntityKey]:
+def entity_keys_of(event: Envelope) -> list[KeyPair]:
+    """:func:`keys_of` as ``(kind, id)`` pairs."""
+    return [key.pair for key in keys_of(event)]
+
+
+def keys_of(event: Envelope) -> list[EntityKey]:
     """The entities whose KPIs ``event`` can change, i.e. what to recompute when it arrives.
 
     - a vessel event → its port call;
@@ -110,43 +115,48 @@ def entity_keys_of(event: Envelope) -> list[EntityKey]:
     stage must also recompute the retracted event's stored keys.
     """
     if isinstance(event, VesselEvent):
-        return [(EntityKind.PORT_CALL.value, f"{event.port}/{event.port_call_id}")]
+        return [EntityKey.port_call(event.port, event.port_call_id)]
     if isinstance(event, CargoEvent):
         keys: list[EntityKey] = []
         if event.move in CALL_MOVES and event.port_call_id:
-            keys.append((EntityKind.PORT_CALL.value, f"{event.port}/{event.port_call_id}"))
-        keys.append((CONTAINER, f"{event.port}/{event.container}"))
+            keys.append(EntityKey.port_call(event.port, event.port_call_id))
+        keys.append(EntityKey.container(event.port, event.container))
         if event.move in _GATE_MOVES and event.truck_visit_id:
-            keys.append((EntityKind.TRUCK_VISIT.value, f"{event.port}/{event.truck_visit_id}"))
+            keys.append(EntityKey.truck_visit(event.port, event.truck_visit_id))
         if event.move in THROUGHPUT_MOVES:
-            keys.append((EntityKind.MOVE.value, f"{event.port}/{event.event_id}"))
+            keys.append(EntityKey.move(event.port, event.event_id))
         if event.retracts_event_id is not None:
-            keys.append((EntityKind.MOVE.value, f"{event.port}/{event.retracts_event_id}"))
+            keys.append(EntityKey.move(event.port, event.retracts_event_id))
         return keys
     if isinstance(event, CustomsEvent):
-        return [(EntityKind.DECLARATION.value, f"{event.port}/{event.declaration_id}")]
+        return [EntityKey.declaration(event.port, event.declaration_id)]
     return []
 
 
-def declaration_dependencies(event: CustomsEvent) -> list[EntityKey]:
+def declaration_dependencies(event: CustomsEvent) -> list[KeyPair]:
+    """:func:`dependency_keys` as ``(kind, id)`` pairs."""
+    return [key.pair for key in dependency_keys(event)]
+
+
+def dependency_keys(event: CustomsEvent) -> list[EntityKey]:
     """The entities whose events a declaration's KPIs read, as named by one of its events: the
     port call of its ``port_call_id`` and the container of each of its ``containers``."""
     keys: list[EntityKey] = []
     if event.port_call_id:
-        keys.append((EntityKind.PORT_CALL.value, f"{event.port}/{event.port_call_id}"))
-    keys += [(CONTAINER, f"{event.port}/{container}") for container in event.containers]
+        keys.append(EntityKey.port_call(event.port, event.port_call_id))
+    keys += [EntityKey.container(event.port, container) for container in event.containers]
     return keys
 
 
 def declarations_depending_on(
-    keys: Iterable[EntityKey], customs_events: Iterable[CustomsEvent]
-) -> list[EntityKey]:
+    keys: Iterable[KeyPair], customs_events: Iterable[CustomsEvent]
+) -> list[KeyPair]:
     """The declarations among ``customs_events`` whose KPIs read any entity of ``keys``
     (sorted, each once): what to recompute when those port calls or containers change."""
     wanted = set(keys)
     return sorted(
         {
-            (EntityKind.DECLARATION.value, f"{event.port}/{event.declaration_id}")
+            EntityKey.declaration(event.port, event.declaration_id).pair
             for event in customs_events
             if wanted.intersection(declaration_dependencies(event))
         }
@@ -155,7 +165,7 @@ def declarations_depending_on(
 
 def all_kpis(
     events: Iterable[Envelope],
-    only: Collection[EntityKey] | None = None,
+    only: Collection[KeyPair] | None = None,
     *,
     arrival_tolerance: timedelta = DEFAULT_ARRIVAL_TOLERANCE,
 ) -> list[KpiValue]:
@@ -183,8 +193,8 @@ def all_kpis(
     the call's ``arrival_mismatch_flag`` is set.
     """
 
-    def wanted(kind: str, port: str, entity: str) -> bool:
-        return only is None or (kind, f"{port}/{entity}") in only
+    def wanted(kind: KeyKind, port: str, entity: str) -> bool:
+        return only is None or EntityKey(kind, port, entity).pair in only
 
     vessel: dict[_Call, list[VesselEvent]] = {}
     call_moves: dict[_Call, list[CargoEvent]] = {}
@@ -201,23 +211,23 @@ def all_kpis(
                 call_moves.setdefault((event.port, event.port_call_id), []).append(event)
             if event.move in _GATE_MOVES and event.truck_visit_id:
                 by_truck_visit.setdefault((event.port, event.truck_visit_id), []).append(event)
-            if wanted(_MOVE, event.port, str(event.event_id)):
+            if wanted(KeyKind.MOVE, event.port, str(event.event_id)):
                 values += move_kpis(event)
         elif isinstance(event, CustomsEvent):
             by_declaration.setdefault((event.port, event.declaration_id), []).append(event)
 
     for call in vessel.keys() | call_moves.keys():
-        if not wanted(_PORT_CALL, *call):
+        if not wanted(KeyKind.PORT_CALL, *call):
             continue
         values += port_call_kpis(vessel.get(call, []), call_moves.get(call, []), arrival_tolerance)
         values += call_berth_hours(vessel.get(call, []), call_moves.get(call, []))
     for (port, container), cargo in by_container.items():
-        if not wanted(CONTAINER, port, container):
+        if not wanted(KeyKind.CONTAINER, port, container):
             continue
         for ordinal, visit in enumerate(container_visits(cargo), start=1):
             values += container_visit_kpis(visit, ordinal=ordinal)
     for (port, truck_visit), cargo in by_truck_visit.items():
-        if wanted(_TRUCK_VISIT, port, truck_visit):
+        if wanted(KeyKind.TRUCK_VISIT, port, truck_visit):
             values += truck_visit_kpis(cargo)
     gate_outs: dict[str, dict[str, list[datetime]]] = {}  # port → container → GTOT times
     for (port, container), cargo in by_container.items():
@@ -225,7 +235,7 @@ def all_kpis(
             e.occurred_at for e in cargo if e.move is Move.GTOT
         ]
     for (port, declaration), customs in by_declaration.items():
-        if not wanted(_DECLARATION, port, declaration):
+        if not wanted(KeyKind.DECLARATION, port, declaration):
             continue
         call_id = declaration_port_call(customs)
         arrival = call_timeline(vessel.get((port, call_id), [])).all_fast if call_id else None

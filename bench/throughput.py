@@ -182,7 +182,7 @@ async def _bench(arguments: argparse.Namespace) -> dict[str, object]:
 
 
 def _settings(namespace: str, database_url: str) -> HubSettings:
-    return load_settings(None, topic_namespace=namespace, database_url=database_url)
+    return load_settings(None, kafka={"topic_namespace": namespace}, database={"url": database_url})
 
 
 # --- traffic ----------------------------------------------------------------------------------
@@ -196,8 +196,8 @@ async def _generate(
     extra: int,
 ) -> tuple[list[Record], list[Record]]:
     """The encoded events: ``--events`` for the throughput runs, ``extra`` for latency."""
-    ports = load_ports(settings.ports_file)
-    agreements = {a.code: a for a in load_agreements(settings.agreements_file)}
+    ports = load_ports(settings.reference.ports_file)
+    agreements = {a.code: a for a in load_agreements(settings.reference.agreements_file)}
     generator = PortTrafficGenerator(
         ports,
         seed=arguments.seed,
@@ -314,7 +314,7 @@ class _HubContext:
         await prepare(settings, Endpoints(self.bootstrap, self.database_url))
         connection = await connect(self.database_url)
         try:
-            countries = {port.country for port in load_ports(settings.ports_file)}
+            countries = {port.country for port in load_ports(settings.reference.ports_file)}
             await register_test_issuers(connection, countries)
         finally:
             await connection.close()

@@ -74,7 +74,7 @@ def hub_topics(settings: HubSettings, countries: Iterable[str] = ()) -> dict[str
     """Every topic the hub needs, with its namespace, mapped to its partition count: the fixed
     ones and ``validations.<ISO2>`` of each of ``countries``."""
     names = [*HUB_TOPICS, *(validations_topic(country) for country in sorted(set(countries)))]
-    return {settings.topic(name): settings.topic_partitions for name in names}
+    return {settings.topic(name): settings.kafka.topic_partitions for name in names}
 
 
 async def create_topics(

@@ -63,16 +63,16 @@ class StartedServices:
 def local_kafka(settings: HubSettings) -> LocalKafka:
     return LocalKafka(
         settings.state_dir,
-        port=settings.kafka_port,
-        controller_port=settings.kafka_controller_port,
-        heap_mb=settings.kafka_heap_mb,
-        tenant_port=settings.kafka_tenant_port,
-        tenant_host=settings.kafka_tenant_host,
+        port=settings.kafka.port,
+        controller_port=settings.kafka.controller_port,
+        heap_mb=settings.kafka.heap_mb,
+        tenant_port=settings.kafka.tenant_port,
+        tenant_host=settings.kafka.tenant_host,
     )
 
 
 def local_postgres(settings: HubSettings) -> LocalPostgres:
-    return LocalPostgres(settings.state_dir, settings.postgres_port, settings.database_name)
+    return LocalPostgres(settings.state_dir, settings.database.port, settings.database.name)
 
 
 def pg_variables_set(environ: Mapping[str, str] | None = None) -> bool:
@@ -82,9 +82,9 @@ def pg_variables_set(environ: Mapping[str, str] | None = None) -> bool:
 
 def resolve_endpoints(settings: HubSettings) -> Endpoints:
     """The endpoints, without starting anything (for processes the main job launches)."""
-    bootstrap = settings.kafka_bootstrap or local_kafka(settings).bootstrap
-    if settings.database_url is not None:
-        return Endpoints(bootstrap, settings.database_url)
+    bootstrap = settings.kafka.bootstrap or local_kafka(settings).bootstrap
+    if settings.database.url is not None:
+        return Endpoints(bootstrap, settings.database.url)
     if pg_variables_set():
         return Endpoints(bootstrap, None)
     postgres = local_postgres(settings)
@@ -99,17 +99,17 @@ def resolve_endpoints(settings: HubSettings) -> Endpoints:
 async def ensure_services(settings: HubSettings) -> tuple[Endpoints, StartedServices]:
     """Check the configured services answer, or start the local ones."""
     started = StartedServices()
-    if not settings.uses_local_kafka:
-        assert settings.kafka_bootstrap is not None
-        await check_kafka(settings.kafka_bootstrap)
+    if not settings.kafka.uses_local:
+        assert settings.kafka.bootstrap is not None
+        await check_kafka(settings.kafka.bootstrap)
     else:
         kafka = local_kafka(settings)
         if await kafka.start():
             started.kafka = kafka
             started.names.append("Kafka")
     try:
-        if settings.database_url is not None or pg_variables_set():
-            await check_database(settings.database_url)
+        if settings.database.url is not None or pg_variables_set():
+            await check_database(settings.database.url)
         else:
             postgres = local_postgres(settings)
             if await postgres.start():
@@ -125,18 +125,18 @@ async def ensure_services(settings: HubSettings) -> tuple[Endpoints, StartedServ
 async def prepare(settings: HubSettings, endpoints: Endpoints) -> None:
     """Apply migrations, load the reference ports and the trade agreements, register the event
     schemas and create the topics (all idempotent)."""
-    ports = load_ports(settings.ports_file)
+    ports = load_ports(settings.reference.ports_file)
     connection = await connect(endpoints.database_url)
     try:
         await migrate(connection)
         await upsert_ports(connection, ports)
-        await upsert_agreements(connection, load_agreements(settings.agreements_file))
-        if settings.schema_registry_url is None:
+        await upsert_agreements(connection, load_agreements(settings.reference.agreements_file))
+        if settings.kafka.schema_registry_url is None:
             await register_event_schemas(settings, schema_source(settings, connection))
     finally:
         await connection.close()
-    if settings.schema_registry_url is not None:
-        registry = HttpSchemaRegistry(settings.schema_registry_url)
+    if settings.kafka.schema_registry_url is not None:
+        registry = HttpSchemaRegistry(settings.kafka.schema_registry_url)
         try:
             await register_event_schemas(settings, registry)
         except SchemaRegistryClientError as error:
@@ -146,7 +146,7 @@ async def prepare(settings: HubSettings, endpoints: Endpoints) -> None:
     await create_topics(
         endpoints.kafka_bootstrap,
         hub_topics(settings, {port.country for port in ports}),
-        settings.topic_replication_factor,
+        settings.kafka.topic_replication_factor,
     )
 
 
@@ -154,8 +154,8 @@ def schema_source(
     settings: HubSettings, database: asyncpg.Pool | asyncpg.Connection
 ) -> SchemaSource:
     """The configured registry, or the embedded one read straight from ``database``."""
-    if settings.schema_registry_url:
-        return HttpSchemaRegistry(settings.schema_registry_url)
+    if settings.kafka.schema_registry_url:
+        return HttpSchemaRegistry(settings.kafka.schema_registry_url)
     return SchemaRegistryStore(database)
 
 

@@ -1,20 +1,30 @@
 """The hub's settings, declared once: type, default, environment variable and meaning.
 
-Every setting is read from an environment variable named ``HUB_<FIELD>`` (``DATABASE_URL``
-for the database). A malformed value, or a ``HUB_*`` variable that names no setting, stops the
-hub with one line that names the variable and says why (:class:`hub.errors.ConfigError`).
+The settings come in groups, one typed model each, so that a process reads the part it uses:
+``settings.kafka`` (the cluster or the local broker, the topics, the schema registry),
+``settings.database``, ``settings.api``, ``settings.worker``, ``settings.generator``,
+``settings.reference`` (the bundled reference files) and ``settings.rules`` (the thresholds of
+the domain's rules a deployment may tune); ``state_dir``, ``log_level`` and
+:meth:`HubSettings.topic` are for every process.
+
+Every setting is read from one environment variable, named in one table, :data:`VARIABLES`
+(``HUB_KAFKA_BOOTSTRAP`` → ``kafka.bootstrap``, ``DATABASE_URL`` → ``database.url``): the names
+are the hub's interface to its operators and stay as they are whatever the grouping. A malformed
+value, or a ``HUB_*`` variable that names no setting, stops the hub with one line that names the
+variable and says why (:class:`hub.errors.ConfigError`).
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 
 from hub.domain.reference import (
     BUNDLED_AGREEMENTS_FILE,
@@ -29,37 +39,29 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 
+# Frozen: a process reads its settings once; nothing changes them behind another part's back.
+_GROUP_CONFIG = ConfigDict(extra="forbid", frozen=True)
 
-class HubSettings(BaseSettings):
-    """Settings of every hub process (main job, worker, API, generator, tests)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        case_sensitive=False,
-        extra="forbid",
-        frozen=True,
-    )
+class KafkaSettings(BaseModel):
+    """Kafka: an existing cluster or the local broker, the topics the hub creates, the registry."""
 
-    state_dir: Path = Field(
-        default=PROJECT_ROOT / ".hub",
-        description="Folder for local state: broker jars and data, PostgreSQL cluster, logs.",
-    )
-    log_level: LogLevel = Field(default="info", description="Log level of every hub process.")
+    model_config = _GROUP_CONFIG
 
-    kafka_bootstrap: str | None = Field(
+    bootstrap: str | None = Field(
         default=None,
         description=(
             "host:port[,host:port] of an existing Kafka cluster. Unset: the hub fetches, "
             "formats and starts a local single-node KRaft broker."
         ),
     )
-    kafka_port: int = Field(
+    port: int = Field(
         default=9092, ge=1, le=65535, description="Client port of the local broker (127.0.0.1)."
     )
-    kafka_controller_port: int = Field(
+    controller_port: int = Field(
         default=9093, ge=1, le=65535, description="KRaft controller port of the local broker."
     )
-    kafka_tenant_port: int = Field(
+    tenant_port: int = Field(
         default=9094,
         ge=1,
         le=65535,
@@ -68,7 +70,7 @@ class HubSettings(BaseSettings):
             " connect with the credentials of `hub tenants`."
         ),
     )
-    kafka_tenant_host: str = Field(
+    tenant_host: str = Field(
         default="127.0.0.1",
         pattern=r"^[A-Za-z0-9.-]+$",
         description=(
@@ -76,14 +78,14 @@ class HubSettings(BaseSettings):
             " address other machines reach it by, not 0.0.0.0)."
         ),
     )
-    kafka_tenant_bootstrap: str | None = Field(
+    tenant_bootstrap: str | None = Field(
         default=None,
         description=(
             "host:port[,host:port] of the SASL listener tenants use on an existing cluster"
             " (HUB_KAFKA_BOOTSTRAP); unset: the local broker's tenant listener."
         ),
     )
-    kafka_heap_mb: int = Field(
+    heap_mb: int = Field(
         default=512, ge=128, le=16384, description="Java heap of the local broker, in MiB."
     )
     topic_namespace: str = Field(
@@ -100,7 +102,6 @@ class HubSettings(BaseSettings):
     topic_replication_factor: int = Field(
         default=1, ge=1, le=7, description="Replicas of each topic the hub creates."
     )
-
     schema_registry_url: str | None = Field(
         default=None,
         description=(
@@ -108,21 +109,82 @@ class HubSettings(BaseSettings):
             "(stored in its database, served at <API>/registry)."
         ),
     )
-    database_url: str | None = Field(
+
+    @field_validator("schema_registry_url")
+    @classmethod
+    def _registry_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value or None
+
+    @field_validator("tenant_host")
+    @classmethod
+    def _reachable_host(cls, value: str) -> str:
+        if value in ("0.0.0.0", "::"):
+            raise ValueError(
+                "is the address tenants are given, so it must be reachable, not 0.0.0.0"
+            )
+        return value
+
+    @field_validator("bootstrap", "tenant_bootstrap")
+    @classmethod
+    def _bootstrap_is_host_port_list(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{server!r} is not host:port")
+        return value
+
+    @property
+    def uses_local(self) -> bool:
+        """Whether the hub runs its own broker (no existing cluster configured)."""
+        return self.bootstrap is None
+
+    @property
+    def tenant_listener(self) -> str | None:
+        """Where tenants connect with SASL/SCRAM: the configured listener, or the local one."""
+        if self.tenant_bootstrap:
+            return self.tenant_bootstrap
+        if self.uses_local:
+            return f"{self.tenant_host}:{self.tenant_port}"
+        return None
+
+
+class DatabaseSettings(BaseModel):
+    """PostgreSQL: an existing database, or the local cluster the hub starts."""
+
+    model_config = _GROUP_CONFIG
+
+    url: str | None = Field(
         default=None,
         description=(
             "postgresql:// URL of an existing database. Unset and no PG* variables: the hub "
             "starts a local PostgreSQL cluster under state_dir."
         ),
     )
-    postgres_port: int = Field(
+    port: int = Field(
         default=55432, ge=1, le=65535, description="Port of the local PostgreSQL cluster."
     )
-    database_name: str = Field(
+    name: str = Field(
         default="hub",
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="Database the hub creates and uses on the local PostgreSQL cluster.",
     )
+
+    @field_validator("url")
+    @classmethod
+    def _database_url_is_postgres(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (or postgres://)")
+        return value or None
+
+
+class ApiSettings(BaseModel):
+    """The HTTP API: where it listens and what it lets callers do."""
+
+    model_config = _GROUP_CONFIG
 
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
     http_port: int = Field(default=8080, ge=1, le=65535, description="Port of the HTTP API.")
@@ -145,7 +207,27 @@ class HubSettings(BaseSettings):
     rate_limit_burst: int = Field(
         default=100, ge=1, le=1_000_000, description="Requests one token may make at once."
     )
-    worker_metrics_port: int = Field(
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in filter(None, (part.strip() for part in value.split(","))):
+            scheme, _, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not rest or "/" in rest or "*" in rest:
+                raise ValueError(f"{origin!r} is not an origin like https://dashboard.example.org")
+        return value
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(filter(None, (part.strip() for part in self.cors_origins.split(","))))
+
+
+class WorkerSettings(BaseModel):
+    """The faust workers: their group, batches, timers and metrics."""
+
+    model_config = _GROUP_CONFIG
+
+    metrics_port: int = Field(
         default=9100,
         ge=0,
         le=65535,
@@ -154,16 +236,15 @@ class HubSettings(BaseSettings):
             "off. The API serves its own at <API>/metrics."
         ),
     )
-
-    worker_id: str = Field(
+    id: str = Field(
         default="port-hub",
         pattern=r"^[A-Za-z0-9._-]+$",
         description="faust application id: the workers' consumer group and table prefix.",
     )
-    worker_heartbeat_s: float = Field(
+    heartbeat_s: float = Field(
         default=5.0, gt=0, le=300, description="How often a worker reports it is alive."
     )
-    worker_batch_size: int = Field(
+    batch_size: int = Field(
         default=500, ge=1, le=100_000, description="Events a worker writes per database round."
     )
     kpi_flush_interval_s: float = Field(
@@ -174,41 +255,6 @@ class HubSettings(BaseSettings):
             "A worker recomputes the KPIs of the entities whose events changed at most this"
             " often: the longer, the more events each recomputation covers, the later KPIs"
             " appear."
-        ),
-    )
-
-    ports_file: Path = Field(
-        default=BUNDLED_PORTS_FILE,
-        description=(
-            "CSV of the reference ports (unlocode,name,country,lat,lon[,berths]); berths is"
-            " what berth occupancy is measured against."
-        ),
-    )
-
-    port_areas_file: Path = Field(
-        default=BUNDLED_PORT_AREAS_FILE,
-        description=(
-            "GeoJSON of each port's limits, anchorages and berth point, which the AIS connector"
-            " measures arrivals against (the bundled file holds approximations)."
-        ),
-    )
-
-    agreements_file: Path = Field(
-        default=BUNDLED_AGREEMENTS_FILE,
-        description=(
-            "CSV of the trade agreements certificates of origin are issued under "
-            "(code,name,validity_days,schedule): validity_days empty = "
-            "HUB_CERTIFICATE_VALIDITY_DAYS; schedule = the HS prefixes covered, space-separated, "
-            "empty = every HS code."
-        ),
-    )
-    certificate_validity_days: int = Field(
-        default=180,
-        ge=1,
-        le=3650,
-        description=(
-            "Days a certificate of origin stays valid after its CertificateDate when it gives no "
-            "validity period and its agreement sets none (SPEC: default 180)."
         ),
     )
     indicators_interval_s: float = Field(
@@ -226,6 +272,36 @@ class HubSettings(BaseSettings):
             "times a day's)."
         ),
     )
+
+
+class ReferenceSettings(BaseModel):
+    """The reference files the hub measures against (bundled ones unless set)."""
+
+    model_config = _GROUP_CONFIG
+
+    ports_file: Path = Field(
+        default=BUNDLED_PORTS_FILE,
+        description=(
+            "CSV of the reference ports (unlocode,name,country,lat,lon[,berths]); berths is"
+            " what berth occupancy is measured against."
+        ),
+    )
+    port_areas_file: Path = Field(
+        default=BUNDLED_PORT_AREAS_FILE,
+        description=(
+            "GeoJSON of each port's limits, anchorages and berth point, which the AIS connector"
+            " measures arrivals against (the bundled file holds approximations)."
+        ),
+    )
+    agreements_file: Path = Field(
+        default=BUNDLED_AGREEMENTS_FILE,
+        description=(
+            "CSV of the trade agreements certificates of origin are issued under "
+            "(code,name,validity_days,schedule): validity_days empty = "
+            "HUB_CERTIFICATE_VALIDITY_DAYS; schedule = the HS prefixes covered, space-separated, "
+            "empty = every HS code."
+        ),
+    )
     mechanisms_file: Path = Field(
         default=BUNDLED_MECHANISMS_FILE,
         description=(
@@ -234,15 +310,18 @@ class HubSettings(BaseSettings):
         ),
     )
 
-    ais_arrival_tolerance_min: float = Field(
-        default=30.0,
-        gt=0,
-        le=24 * 60,
-        description=(
-            "Minutes a terminal's declared arrival may differ from the AIS-derived one before the"
-            " call is flagged (arrival_mismatch_flag)."
-        ),
-    )
+    @field_validator("ports_file", "agreements_file", "mechanisms_file", "port_areas_file")
+    @classmethod
+    def _file_exists(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"file {value} does not exist")
+        return value
+
+
+class RulesSettings(BaseModel):
+    """Thresholds of the domain's rules, the same for every way an event comes in."""
+
+    model_config = _GROUP_CONFIG
 
     late_grace_hours: float = Field(
         default=168.0,
@@ -253,14 +332,38 @@ class HubSettings(BaseSettings):
             "are dead-lettered as TOO_LATE. Raise it to replay history."
         ),
     )
+    certificate_validity_days: int = Field(
+        default=180,
+        ge=1,
+        le=3650,
+        description=(
+            "Days a certificate of origin stays valid after its CertificateDate when it gives no "
+            "validity period and its agreement sets none (SPEC: default 180)."
+        ),
+    )
+    ais_arrival_tolerance_min: float = Field(
+        default=30.0,
+        gt=0,
+        le=24 * 60,
+        description=(
+            "Minutes a terminal's declared arrival may differ from the AIS-derived one before the"
+            " call is flagged (arrival_mismatch_flag)."
+        ),
+    )
 
-    generator_enabled: bool = Field(
+
+class GeneratorSettings(BaseModel):
+    """The traffic generator of the main job."""
+
+    model_config = _GROUP_CONFIG
+
+    enabled: bool = Field(
         default=True, description="Whether the main job runs the traffic generator."
     )
-    generator_rate: float = Field(
+    rate: float = Field(
         default=100.0, gt=0, le=100_000, description="Events per second the generator publishes."
     )
-    generator_scale: float = Field(
+    scale: float = Field(
         default=0.1,
         gt=0,
         le=10,
@@ -269,121 +372,173 @@ class HubSettings(BaseSettings):
             "is the region's (about 270,000 events a day at the 28 reference ports)."
         ),
     )
-    generator_seed: int | None = Field(
+    seed: int | None = Field(
         default=None, description="Seed of the generator; unset: a new sequence every run."
     )
 
-    @field_validator("database_url")
-    @classmethod
-    def _database_url_is_postgres(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError("must start with postgresql:// (or postgres://)")
-        return value or None
 
-    @field_validator("schema_registry_url")
-    @classmethod
-    def _registry_url_is_http(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value or None
+class HubSettings(BaseModel):
+    """Settings of every hub process (main job, worker, API, generator, tests).
 
-    @field_validator("kafka_tenant_host")
-    @classmethod
-    def _reachable_host(cls, value: str) -> str:
-        if value in ("0.0.0.0", "::"):
-            raise ValueError(
-                "is the address tenants are given, so it must be reachable, not 0.0.0.0"
-            )
-        return value
+    Built by :func:`load_settings` from the environment; tests give it values the same way
+    (``load_settings({}, state_dir=..., kafka={"bootstrap": ...})``).
+    """
 
-    @field_validator("kafka_bootstrap", "kafka_tenant_bootstrap")
-    @classmethod
-    def _bootstrap_is_host_port_list(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        for server in value.split(","):
-            host, _, port = server.strip().rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError(f"{server!r} is not host:port")
-        return value
+    model_config = _GROUP_CONFIG
 
-    @field_validator("cors_origins")
-    @classmethod
-    def _origins(cls, value: str) -> str:
-        for origin in filter(None, (part.strip() for part in value.split(","))):
-            scheme, _, rest = origin.partition("://")
-            if scheme not in ("http", "https") or not rest or "/" in rest or "*" in rest:
-                raise ValueError(f"{origin!r} is not an origin like https://dashboard.example.org")
-        return value
-
-    @property
-    def cors_origin_list(self) -> tuple[str, ...]:
-        return tuple(filter(None, (part.strip() for part in self.cors_origins.split(","))))
-
-    @field_validator("ports_file", "agreements_file", "mechanisms_file", "port_areas_file")
-    @classmethod
-    def _file_exists(cls, value: Path) -> Path:
-        if not value.is_file():
-            raise ValueError(f"file {value} does not exist")
-        return value
-
-    @property
-    def uses_local_kafka(self) -> bool:
-        return self.kafka_bootstrap is None
-
-    @property
-    def tenant_bootstrap(self) -> str | None:
-        """Where tenants connect with SASL/SCRAM: the configured listener, or the local one."""
-        if self.kafka_tenant_bootstrap:
-            return self.kafka_tenant_bootstrap
-        if self.uses_local_kafka:
-            return f"{self.kafka_tenant_host}:{self.kafka_tenant_port}"
-        return None
+    state_dir: Path = Field(
+        default=PROJECT_ROOT / ".hub",
+        description="Folder for local state: broker jars and data, PostgreSQL cluster, logs.",
+    )
+    log_level: LogLevel = Field(default="info", description="Log level of every hub process.")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings, description="Kafka.")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings, description="PostgreSQL.")
+    api: ApiSettings = Field(default_factory=ApiSettings, description="The HTTP API.")
+    worker: WorkerSettings = Field(default_factory=WorkerSettings, description="The workers.")
+    reference: ReferenceSettings = Field(
+        default_factory=ReferenceSettings, description="Reference files."
+    )
+    rules: RulesSettings = Field(default_factory=RulesSettings, description="Rule thresholds.")
+    generator: GeneratorSettings = Field(
+        default_factory=GeneratorSettings, description="The traffic generator."
+    )
 
     def topic(self, name: str) -> str:
         """The full name of one of the hub's topics, with this deployment's namespace."""
-        return f"{self.topic_namespace}{name}"
+        return f"{self.kafka.topic_namespace}{name}"
 
 
-def env_name(field: str) -> str:
-    """The environment variable that sets ``field``."""
-    if field == "database_url":
-        return "DATABASE_URL"
-    return f"{ENV_PREFIX}{field.upper()}"
+GROUPS: dict[str, type[BaseModel]] = {
+    "kafka": KafkaSettings,
+    "database": DatabaseSettings,
+    "api": ApiSettings,
+    "worker": WorkerSettings,
+    "reference": ReferenceSettings,
+    "rules": RulesSettings,
+    "generator": GeneratorSettings,
+}
+
+# The one table of environment variables: each one's name → where its value lives. Written out
+# rather than derived (no nested delimiter), so that regrouping never renames what operators set;
+# the order is the order `hub settings` lists them in.
+VARIABLES: dict[str, str] = {
+    "HUB_STATE_DIR": "state_dir",
+    "HUB_LOG_LEVEL": "log_level",
+    "HUB_KAFKA_BOOTSTRAP": "kafka.bootstrap",
+    "HUB_KAFKA_PORT": "kafka.port",
+    "HUB_KAFKA_CONTROLLER_PORT": "kafka.controller_port",
+    "HUB_KAFKA_TENANT_PORT": "kafka.tenant_port",
+    "HUB_KAFKA_TENANT_HOST": "kafka.tenant_host",
+    "HUB_KAFKA_TENANT_BOOTSTRAP": "kafka.tenant_bootstrap",
+    "HUB_KAFKA_HEAP_MB": "kafka.heap_mb",
+    "HUB_TOPIC_NAMESPACE": "kafka.topic_namespace",
+    "HUB_TOPIC_PARTITIONS": "kafka.topic_partitions",
+    "HUB_TOPIC_REPLICATION_FACTOR": "kafka.topic_replication_factor",
+    "HUB_SCHEMA_REGISTRY_URL": "kafka.schema_registry_url",
+    "DATABASE_URL": "database.url",
+    "HUB_POSTGRES_PORT": "database.port",
+    "HUB_DATABASE_NAME": "database.name",
+    "HUB_HTTP_HOST": "api.http_host",
+    "HUB_HTTP_PORT": "api.http_port",
+    "HUB_CORS_ORIGINS": "api.cors_origins",
+    "HUB_MAX_REQUEST_BYTES": "api.max_request_bytes",
+    "HUB_RATE_LIMIT_PER_S": "api.rate_limit_per_s",
+    "HUB_RATE_LIMIT_BURST": "api.rate_limit_burst",
+    "HUB_WORKER_METRICS_PORT": "worker.metrics_port",
+    "HUB_WORKER_ID": "worker.id",
+    "HUB_WORKER_HEARTBEAT_S": "worker.heartbeat_s",
+    "HUB_WORKER_BATCH_SIZE": "worker.batch_size",
+    "HUB_KPI_FLUSH_INTERVAL_S": "worker.kpi_flush_interval_s",
+    "HUB_PORTS_FILE": "reference.ports_file",
+    "HUB_PORT_AREAS_FILE": "reference.port_areas_file",
+    "HUB_AGREEMENTS_FILE": "reference.agreements_file",
+    "HUB_CERTIFICATE_VALIDITY_DAYS": "rules.certificate_validity_days",
+    "HUB_INDICATORS_INTERVAL_S": "worker.indicators_interval_s",
+    "HUB_INDICATORS_MONTH_INTERVAL_S": "worker.indicators_month_interval_s",
+    "HUB_MECHANISMS_FILE": "reference.mechanisms_file",
+    "HUB_AIS_ARRIVAL_TOLERANCE_MIN": "rules.ais_arrival_tolerance_min",
+    "HUB_LATE_GRACE_HOURS": "rules.late_grace_hours",
+    "HUB_GENERATOR_ENABLED": "generator.enabled",
+    "HUB_GENERATOR_RATE": "generator.rate",
+    "HUB_GENERATOR_SCALE": "generator.scale",
+    "HUB_GENERATOR_SEED": "generator.seed",
+}
+
+_VARIABLE_OF = {path: name for name, path in VARIABLES.items()}
+
+
+def env_name(path: str) -> str:
+    """The environment variable that sets the setting at ``path`` (``"kafka.bootstrap"``)."""
+    return _VARIABLE_OF[path]
 
 
 def setting_names() -> list[str]:
-    """Every environment variable the hub reads, in declaration order."""
-    return [env_name(field) for field in HubSettings.model_fields]
+    """Every environment variable the hub reads, in the order `hub settings` lists them."""
+    return list(VARIABLES)
+
+
+def setting_field(path: str) -> FieldInfo:
+    """The declaration (type, default, description) of the setting at ``path``."""
+    group, _, field = path.rpartition(".")
+    model: type[BaseModel] = GROUPS[group] if group else HubSettings
+    return model.model_fields[field]
+
+
+def setting_value(settings: HubSettings, path: str) -> Any:
+    """The value of the setting at ``path`` (``"api.http_port"``) in ``settings``."""
+    return functools.reduce(getattr, path.split("."), settings)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> HubSettings:
     """Read the settings from ``environ`` (default: the process environment).
+
+    ``overrides`` take precedence over the environment: a top-level setting by its name
+    (``state_dir=...``), a group's settings as a mapping merged over that group's variables
+    (``kafka={"bootstrap": "broker:9092"}``).
 
     Raises:
         ConfigError: one line naming the first bad variable and why it is bad.
     """
     env = os.environ if environ is None else environ
     _reject_unknown_variables(env)
-    values: dict[str, object] = {}
-    for field in HubSettings.model_fields:
-        name = env_name(field)
+    given: dict[str, object] = {}  # path → the value as given, for the error line
+    for name, path in VARIABLES.items():
         if name in env:
-            values[field] = env[name]
-    values.update(overrides)
+            given[path] = env[name]
+    for key, value in overrides.items():
+        if key in GROUPS and isinstance(value, Mapping):
+            given.update({f"{key}.{field}": item for field, item in value.items()})
+        else:
+            given[key] = value
+    values: dict[str, Any] = {}
+    for path, value in given.items():
+        group, _, field = path.rpartition(".")
+        if group:
+            values.setdefault(group, {})[field] = value
+        else:
+            values[field] = value
     try:
         # Values come in explicitly, so no second read of os.environ behind our back.
         return HubSettings.model_validate(values)
     except ValidationError as error:
         first = error.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "?"
-        shown = values.get(field, "")
+        path = _path_of(first["loc"])
         reason = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"bad setting {env_name(field)}={shown!s}: {reason}") from None
+        shown = given.get(path, "")
+        raise ConfigError(
+            f"bad setting {_VARIABLE_OF.get(path, path)}={shown!s}: {reason}"
+        ) from None
+
+
+def _path_of(location: tuple[int | str, ...]) -> str:
+    parts = [str(part) for part in location]
+    if not parts:
+        return "?"
+    return ".".join(parts[:2]) if parts[0] in GROUPS else parts[0]
 
 
 def _reject_unknown_variables(env: Mapping[str, str]) -> None:
-    known = set(setting_names())
+    known = set(VARIABLES)
     for name in sorted(env):
         if name.startswith(ENV_PREFIX) and name not in known:
             close = difflib.get_close_matches(name, known, n=1)

@@ -148,8 +148,8 @@ class TenantAdmin:
 
         await create_topics(
             self.bootstrap,
-            {name: settings.topic_partitions for name in tenant_topics(settings, of)},
-            settings.topic_replication_factor,
+            {name: settings.kafka.topic_partitions for name in tenant_topics(settings, of)},
+            settings.kafka.topic_replication_factor,
         )
         upsertion = UserScramCredentialUpsertion(
             of.user_name,

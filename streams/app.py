@@ -49,16 +49,16 @@ def faust_broker_urls(bootstrap: str) -> list[str]:
 
 def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) -> faust.App:
     """Build the faust app and its agents for one deployment."""
-    datadir = settings.state_dir / "faust" / settings.worker_id
+    datadir = settings.state_dir / "faust" / settings.worker.id
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        settings.worker_id,
+        settings.worker.id,
         broker=faust_broker_urls(bootstrap),
         store="memory://",
         web_enabled=False,
         datadir=str(datadir),
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=settings.topic_replication_factor,
+        topic_partitions=settings.kafka.topic_partitions,
+        topic_replication_factor=settings.kafka.topic_replication_factor,
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         # A worker killed without leaving its group holds its partitions until the session
@@ -94,30 +94,32 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
             state.pending,
         ),
         state.cache,
-        arrival_tolerance=timedelta(minutes=settings.ais_arrival_tolerance_min),
+        arrival_tolerance=timedelta(minutes=settings.rules.ais_arrival_tolerance_min),
     )
 
     @app.task  # type: ignore[untyped-decorator]
     async def keep_kpis() -> None:
         await flush_forever(flusher, state)
 
-    @app.timer(interval=settings.worker_heartbeat_s, on_leader=False)  # type: ignore[untyped-decorator]
+    @app.timer(interval=settings.worker.heartbeat_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def report_alive() -> None:
         await timers.report_alive(state)
 
     lag = LagProbe(
-        bootstrap, settings.worker_id, [settings.topic(t) for t in INGEST_TOPICS.values()]
+        bootstrap, settings.worker.id, [settings.topic(t) for t in INGEST_TOPICS.values()]
     )
 
     @app.timer(interval=_LAG_INTERVAL_S, on_leader=False)  # type: ignore[untyped-decorator]
     async def measure_lag() -> None:
         await timers.measure_lag(lag)
 
-    network = [PortInfo(port.unlocode, port.country) for port in load_ports(settings.ports_file)]
-    mechanisms = load_mechanisms(settings.mechanisms_file)
+    network = [
+        PortInfo(port.unlocode, port.country) for port in load_ports(settings.reference.ports_file)
+    ]
+    mechanisms = load_mechanisms(settings.reference.mechanisms_file)
     indicators = TopicSink("indicators", {settings.topic(INDICATORS): raw_topic(INDICATORS)})
 
-    @app.timer(interval=settings.indicators_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
+    @app.timer(interval=settings.worker.indicators_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def keep_indicators() -> None:
         await timers.keep_indicators(
             state, network, mechanisms, indicators, settings.topic(INDICATORS)
@@ -129,5 +131,5 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
 
     app.on_before_shutdown.connect(close_clients)
 
-    metrics.serve_metrics(settings.http_host, settings.worker_metrics_port)
+    metrics.serve_metrics(settings.api.http_host, settings.worker.metrics_port)
     return app

@@ -59,7 +59,7 @@ async def flush_forever(flusher: KpiFlusher, state: WorkerState) -> None:
         except Exception:
             fail_stop("kpi-flusher")
         if recomputed:
-            rest = state.settings.kpi_flush_interval_s - (loop.time() - began)
+            rest = state.settings.worker.kpi_flush_interval_s - (loop.time() - began)
             await asyncio.sleep(max(rest, 0.0))
         else:
             await asyncio.sleep(_FLUSH_IDLE_S)

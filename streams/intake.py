@@ -64,7 +64,7 @@ def intake_agent(
     """The agent of ``domain``'s ingest topic: every batch taken in, or the worker stopped."""
 
     async def intake(stream: Any) -> None:  # a faust Stream; its stubs lack take_events
-        async for events in stream.take_events(state.settings.worker_batch_size, _BATCH_WITHIN_S):
+        async for events in stream.take_events(state.settings.worker.batch_size, _BATCH_WITHIN_S):
             try:
                 with metrics.BATCH_SECONDS.labels(domain=domain).time():
                     await take_in_batch(domain, events, state, outputs)
@@ -136,7 +136,7 @@ async def take_in_batch(
     codec = await retry_transient("open the schema registry", state.codec)
     reader_schema = parsed_schema(domain)
     now = datetime.now(UTC)
-    late_grace = timedelta(hours=state.settings.late_grace_hours)
+    late_grace = timedelta(hours=state.settings.rules.late_grace_hours)
     batch = IntakeBatch(domain, outputs)
     for event in events:
         message = event.message
@@ -181,7 +181,7 @@ async def take_in_batch(
     await checkpoint.mark("mark KPIs to recompute", lambda: mark_dirty(pool, marks))
     verdicts = await checkpoint.mark(
         "validate certificates",
-        lambda: update_verdicts(pool, batch.models, state.settings.certificate_validity_days),
+        lambda: update_verdicts(pool, batch.models, state.settings.rules.certificate_validity_days),
     )
     for record in verdict_records(verdicts, outputs.topic):
         outputs.verdicts.add(record)

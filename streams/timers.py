@@ -31,7 +31,7 @@ async def report_alive(state: WorkerState) -> None:
         pool = await state.pool()
         await store.heartbeat(
             pool,
-            f"{state.settings.worker_id}@{state.instance}",
+            f"{state.settings.worker.id}@{state.instance}",
             socket.gethostname(),
             os.getpid(),
             state.started_at,
@@ -63,7 +63,7 @@ async def keep_indicators(
             await state.pool(),
             network,
             mechanisms,
-            month_interval=timedelta(seconds=state.settings.indicators_month_interval_s),
+            month_interval=timedelta(seconds=state.settings.worker.indicators_month_interval_s),
         )
     except DATABASE_ERRORS as error:
         log.warning("indicators not updated (next turn retries): %s", error)

@@ -96,7 +96,7 @@ class PortList(BaseModel):
 
 def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) -> FastAPI:
     """The ASGI app, bound to one broker and one database."""
-    worker_within_s = settings.worker_heartbeat_s * _HEARTBEAT_MISSES_ALLOWED
+    worker_within_s = settings.worker.heartbeat_s * _HEARTBEAT_MISSES_ALLOWED
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -144,10 +144,10 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
     secure(
         api,
         SecurityPolicy(
-            cors_origins=settings.cors_origin_list,
-            max_request_bytes=settings.max_request_bytes,
-            rate_per_s=settings.rate_limit_per_s,
-            burst=settings.rate_limit_burst,
+            cors_origins=settings.api.cors_origin_list,
+            max_request_bytes=settings.api.max_request_bytes,
+            rate_per_s=settings.api.rate_limit_per_s,
+            burst=settings.api.rate_limit_burst,
         ),
     )
     instrument(api)

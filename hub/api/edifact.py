@@ -43,7 +43,7 @@ async def publish_interchange(
             {"error": "a valid publisher token is required (Authorization: Bearer …)"}, 401
         )
     body = await request.body()
-    if len(body) > (limit := context.settings.max_request_bytes):
+    if len(body) > (limit := context.settings.api.max_request_bytes):
         return JSONResponse({"error": f"body over {limit} bytes; split the interchange"}, 413)
     outcome = await take_interchange(
         context, decode_interchange(body), origin="http:/v1/edifact", port=publisher.port

@@ -84,7 +84,7 @@ async def publish(
         await refuse_publisher(context.pool, request, authorization, "events.publish", domain)
         return _error(401, "a valid publisher token is required (Authorization: Bearer …)")
     body = await request.body()
-    if len(body) > (limit := context.settings.max_request_bytes):
+    if len(body) > (limit := context.settings.api.max_request_bytes):
         return _error(413, f"body over {limit} bytes; send smaller batches")
     source = f"{_SOURCE}/{domain}"
     try:

@@ -27,7 +27,7 @@ _RECONNECT_MAX_S = 30.0
 
 def run_ais_command(settings: HubSettings, arguments: argparse.Namespace) -> int:
     try:
-        areas = load_port_areas(settings.port_areas_file)
+        areas = load_port_areas(settings.reference.port_areas_file)
     except ValueError as error:
         raise ConfigError(f"HUB_PORT_AREAS_FILE: {error}") from None
     if arguments.action == "replay":

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from hub.errors import ConfigError, HubError
-from hub.settings import HubSettings, env_name, load_settings
+from hub.settings import VARIABLES, HubSettings, load_settings, setting_field, setting_value
 
 EXIT_SERVICE_ERROR = 1
 EXIT_CONFIG_ERROR = 2
@@ -367,8 +367,8 @@ def _run_api(settings: HubSettings) -> int:
     asyncio.run(prepare(settings, endpoints))
     uvicorn.run(
         create_api(settings, endpoints.kafka_bootstrap, endpoints.database_url),
-        host=settings.http_host,
-        port=settings.http_port,
+        host=settings.api.http_host,
+        port=settings.api.http_port,
         log_level=settings.log_level,
         # An oversized header reaches the app (431) instead of resetting the connection.
         h11_max_incomplete_event_size=HEADER_BUFFER_BYTES,
@@ -555,14 +555,15 @@ async def _migrate(settings: HubSettings) -> int:
 
 
 def _print_settings(settings: HubSettings) -> None:
-    for field, info in HubSettings.model_fields.items():
-        value = getattr(settings, field)
-        if field == "database_url" and value:
+    for name, path in VARIABLES.items():
+        value = setting_value(settings, path)
+        if path == "database.url" and value:
             from hub.services import redact
 
             value = redact(value)
+        info = setting_field(path)
         default = info.default
-        print(f"{env_name(field)}={'' if value is None else value}")
+        print(f"{name}={'' if value is None else value}")
         print(f"    {info.description} (default: {'unset' if default is None else default})")
 
 

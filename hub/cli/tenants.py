@@ -66,7 +66,7 @@ async def _add(
     outcome = "password rotated" if active else "created"
     await audit.record(connection, audit.cli_actor(), f"tenants.add-{who.kind}",
                        who.user_name, outcome)  # fmt: skip
-    bootstrap = settings.tenant_bootstrap
+    bootstrap = settings.kafka.tenant_listener
     print(f"# Kafka client settings of {who.user_name}: shown only now, keep them secret")
     if bootstrap:
         print(f"bootstrap.servers={bootstrap}")

@@ -175,7 +175,7 @@ class AisBridge:
 
     async def _send(self, events: Iterable[VesselEvent], now: datetime) -> int:
         context = self.context
-        late_grace = timedelta(hours=context.settings.late_grace_hours)
+        late_grace = timedelta(hours=context.settings.rules.late_grace_hours)
         deliveries: list[asyncio.Future[Any]] = []
         refused: list[tuple[bytes, Rejected]] = []
         for event in events:

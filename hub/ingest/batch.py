@@ -52,7 +52,7 @@ async def take_batch(
     """Validate, encode and produce ``items``; dead-letter (from ``source``) and count the
     refused ones. One outcome per item, in order."""
     now = datetime.now(UTC)
-    late_grace = timedelta(hours=context.settings.late_grace_hours)
+    late_grace = timedelta(hours=context.settings.rules.late_grace_hours)
     results: list[ItemOutcome] = []
     deliveries: list[tuple[int, asyncio.Future[Any]]] = []
     refused: list[tuple[bytes, Rejected]] = []

@@ -145,7 +145,7 @@ async def take_interchange(
         return InterchangeOutcome(
             result.reference, result.sender, (), RejectReason.MALFORMED_INTERCHANGE, problems
         )
-    late_grace = timedelta(hours=context.settings.late_grace_hours)
+    late_grace = timedelta(hours=context.settings.rules.late_grace_hours)
     outcomes: list[MessageOutcome | None] = []
     refused: list[tuple[bytes, Rejected]] = []
     deliveries: list[tuple[int, MessageResult, list[asyncio.Future[Any]]]] = []

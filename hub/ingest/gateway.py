@@ -47,7 +47,7 @@ GATEWAY_EVENTS = Counter(
 
 def gateway_group(context: IngestContext) -> str:
     settings = context.settings
-    return settings.topic(f"{settings.worker_id}.gateway")
+    return settings.topic(f"{settings.worker.id}.gateway")
 
 
 @asynccontextmanager
@@ -108,7 +108,7 @@ async def pass_on(context: IngestContext, records: list[ConsumerRecord[Any, Any]
     """
     pattern = port_topic_pattern(context.settings)
     now = datetime.now(UTC)
-    late_grace = timedelta(hours=context.settings.late_grace_hours)
+    late_grace = timedelta(hours=context.settings.rules.late_grace_hours)
     deliveries: list[asyncio.Future[Any]] = []
     refused: dict[tuple[str, str], list[tuple[bytes, Rejected]]] = {}
     for record in records:

@@ -44,7 +44,7 @@ _FILE_MODE = 0o600
 
 def uses_local_postgres(settings: HubSettings) -> bool:
     """Whether the hub runs on its own local PostgreSQL (the rule of ``hub/services.py``)."""
-    return settings.database_url is None and not pg_variables_set()
+    return settings.database.url is None and not pg_variables_set()
 
 
 def dev_credentials_path(settings: HubSettings) -> Path:
@@ -53,7 +53,7 @@ def dev_credentials_path(settings: HubSettings) -> Path:
 
 def dashboard_url(settings: HubSettings, token: str | None = None) -> str:
     """The dashboard's address, with ``token`` in the fragment when given."""
-    url = f"http://{settings.http_host}:{settings.http_port}/dashboard/"
+    url = f"http://{settings.api.http_host}:{settings.api.http_port}/dashboard/"
     return f"{url}#token={token}" if token else url
 
 

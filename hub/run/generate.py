@@ -45,15 +45,16 @@ async def run_generator(
 ) -> int:
     """Publish generated port traffic (every domain) until ``stop`` is set or ``limit`` is
     reached."""
-    ports = load_ports(settings.ports_file)
+    ports = load_ports(settings.reference.ports_file)
     agreements = {
-        agreement.code: agreement for agreement in load_agreements(settings.agreements_file)
+        agreement.code: agreement
+        for agreement in load_agreements(settings.reference.agreements_file)
     }
     generator = PortTrafficGenerator(
         ports,
         certifiable=lambda code, hs: code in agreements and agreements[code].covers(hs),
-        seed=settings.generator_seed if seed is None else seed,
-        scale=settings.generator_scale if scale is None else scale,
+        seed=settings.generator.seed if seed is None else seed,
+        scale=settings.generator.scale if scale is None else scale,
     )
     connection = await connect(endpoints.database_url)
     registry = schema_source(settings, connection)
@@ -63,7 +64,7 @@ async def run_generator(
             endpoints.kafka_bootstrap,
             lambda domain: settings.topic(INGEST_TOPICS[domain]),
             generator,
-            rate or settings.generator_rate,
+            rate or settings.generator.rate,
             stop,
             AvroCodec(registry),
             limit=limit,
@@ -99,11 +100,11 @@ def write_traffic_files(
     edifact send|watch`) and the AIS log of the complete calls into ``nmea_file`` (for `hub ais
     replay`); ``record`` sees every event (the JSONL file of `hub kpis reference`)."""
     now = datetime.now(UTC)
-    ports = load_ports(settings.ports_file)
+    ports = load_ports(settings.reference.ports_file)
     generator = PortTrafficGenerator(
         ports,
-        seed=settings.generator_seed if seed is None else seed,
-        scale=settings.generator_scale if scale is None else scale,
+        seed=settings.generator.seed if seed is None else seed,
+        scale=settings.generator.scale if scale is None else scale,
         start=now - timedelta(days=1),
     )
     events = list(itertools.islice(generator.events_between(generator.start, now), count))
@@ -120,7 +121,7 @@ def write_traffic_files(
                 interchanges += 1
                 edifact_events += file.events
         if nmea_file is not None:
-            areas = load_port_areas(settings.port_areas_file)
+            areas = load_port_areas(settings.reference.port_areas_file)
             log = ais_log(events, areas, seed=generator.seed, until=now)
             nmea_file.write_text("".join(line + "\n" for line in log.lines), encoding="ascii")
             lines, calls = len(log.lines), len(log.calls)

@@ -34,7 +34,7 @@ from hub.local.process import port_is_free, say
 from hub.run.dev_credentials import dashboard_url, ensure_dashboard_token, uses_local_postgres
 from hub.run.generate import run_generator
 from hub.services import Endpoints, connect, ensure_services, prepare
-from hub.settings import HubSettings, env_name
+from hub.settings import HubSettings, env_name, setting_value
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class _Worker:
         while time.monotonic() < deadline:
             if exit_task.done():
                 return False
-            if await _heartbeating(pool, pid, self.settings.worker_heartbeat_s * 3):
+            if await _heartbeating(pool, pid, self.settings.worker.heartbeat_s * 3):
                 return True
             await asyncio.wait({exit_task}, timeout=0.5)
         raise ServiceError(
@@ -202,8 +202,8 @@ async def _serve(
     server = uvicorn.Server(
         uvicorn.Config(
             api,
-            host=settings.http_host,
-            port=settings.http_port,
+            host=settings.api.http_host,
+            port=settings.api.http_port,
             log_level="warning",
             lifespan="on",
             h11_max_incomplete_event_size=HEADER_BUFFER_BYTES,  # oversized headers: 431, not reset
@@ -223,12 +223,12 @@ async def _serve(
         status = await _until_first_exit(stop_wait, server_task, worker_task, None, joined)
         if status is not None:
             return status
-        if settings.generator_enabled:
+        if settings.generator.enabled:
             generator_task = asyncio.create_task(
                 run_generator(settings, endpoints, stop), name="traffic-generator"
             )
-        base = f"http://{settings.http_host}:{settings.http_port}"
-        traffic = f"on at {settings.generator_rate:g} events/s" if generator_task else "off"
+        base = f"http://{settings.api.http_host}:{settings.api.http_port}"
+        traffic = f"on at {settings.generator.rate:g} events/s" if generator_task else "off"
         _say(
             f"up in {time.monotonic() - began:.0f} s: API {base} (GET /health, GET /v1/ports, "
             f"POST /v1/events/{{domain}}, schema registry {base}/registry, "
@@ -304,20 +304,20 @@ def _dashboard_hint(settings: HubSettings, token: str | None) -> str:
 
 def _check_http_port_free(settings: HubSettings) -> None:
     """The API's port and the worker's metrics port, before anything starts."""
-    for field in ("http_port", "worker_metrics_port"):
-        port: int = getattr(settings, field)
-        if port and not port_is_free(port, settings.http_host):
+    for path in ("api.http_port", "worker.metrics_port"):
+        port: int = setting_value(settings, path)
+        if port and not port_is_free(port, settings.api.http_host):
             raise ConfigError(
-                f"port {port} ({env_name(field)}) on {settings.http_host} is already in use; "
-                f"stop what holds it or set {env_name(field)}"
+                f"port {port} ({env_name(path)}) on {settings.api.http_host} is already in use; "
+                f"stop what holds it or set {env_name(path)}"
             )
 
 
 async def _spawn_worker(settings: HubSettings, endpoints: Endpoints) -> asyncio.subprocess.Process:
     environment = dict(os.environ)
-    environment[env_name("kafka_bootstrap")] = endpoints.kafka_bootstrap
+    environment[env_name("kafka.bootstrap")] = endpoints.kafka_bootstrap
     if endpoints.database_url is not None:
-        environment[env_name("database_url")] = endpoints.database_url
+        environment[env_name("database.url")] = endpoints.database_url
     environment[env_name("state_dir")] = str(settings.state_dir)
     with (settings.state_dir / "worker.log").open("ab") as log_handle:
         return await asyncio.create_subprocess_exec(

@@ -141,9 +141,8 @@ def settings_for(
 ) -> HubSettings:
     return load_settings(
         {},
-        kafka_bootstrap=services.bootstrap,
-        database_url=database_url,
-        topic_namespace=namespace,
+        kafka={"bootstrap": services.bootstrap, "topic_namespace": namespace},
+        database={"url": database_url},
         state_dir=TEST_STATE_DIR,
         **extra,
     )

@@ -107,7 +107,7 @@ async def test_the_main_job_makes_one_only_on_its_own_postgres(
     for name in PG_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     settings: HubSettings = load_settings(
-        {}, state_dir=tmp_path, database_url=fresh_database if external else None
+        {}, state_dir=tmp_path, database={"url": fresh_database if external else None}
     )
     # The local cluster's URL as ensure_services finds it; here the test database plays it.
     token = await _dev_dashboard_token(settings, Endpoints("127.0.0.1:1", fresh_database))

@@ -18,19 +18,19 @@ def no_pg_variables(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_only_the_hubs_own_postgres_counts_as_local(monkeypatch: pytest.MonkeyPatch) -> None:
     assert uses_local_postgres(load_settings({}))
-    assert not uses_local_postgres(load_settings({}, database_url="postgresql://db/hub"))
+    assert not uses_local_postgres(load_settings({}, database={"url": "postgresql://db/hub"}))
     monkeypatch.setenv("PGHOST", "db.example")
     assert not uses_local_postgres(load_settings({}))
 
 
 def test_the_dashboard_address_carries_the_token_in_its_fragment() -> None:
-    settings = load_settings({}, http_host="127.0.0.1", http_port=8080)
+    settings = load_settings({}, api={"http_host": "127.0.0.1", "http_port": 8080})
     assert dashboard_url(settings) == "http://127.0.0.1:8080/dashboard/"
     assert dashboard_url(settings, "hubk_x") == "http://127.0.0.1:8080/dashboard/#token=hubk_x"
 
 
 def test_the_up_line_gives_the_dashboard_with_its_token_or_says_how_to_get_one() -> None:
-    settings = load_settings({}, http_port=9000)
+    settings = load_settings({}, api={"http_port": 9000})
     assert _dashboard_hint(settings, "hubk_x") == (
         "dashboard http://127.0.0.1:9000/dashboard/#token=hubk_x"
     )

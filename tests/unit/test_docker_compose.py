@@ -43,9 +43,9 @@ def test_hub_services_settings_are_valid_values() -> None:
             if key != "HUB_STATE_DIR"
         }
         settings = load_settings(environment)
-        assert settings.kafka_bootstrap == "kafka:9092"
-        assert settings.database_url is not None
-        assert "@postgres:5432/" in settings.database_url
+        assert settings.kafka.bootstrap == "kafka:9092"
+        assert settings.database.url is not None
+        assert "@postgres:5432/" in settings.database.url
 
 
 def test_mounted_monitoring_files_exist() -> None:

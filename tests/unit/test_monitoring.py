@@ -10,7 +10,7 @@ from prometheus_client import Metric
 from prometheus_client.metrics import MetricWrapperBase
 
 from hub.api import metrics as api_metrics
-from hub.settings import PROJECT_ROOT, HubSettings
+from hub.settings import PROJECT_ROOT, setting_field
 from streams import metrics as worker_metrics
 
 MONITORING = PROJECT_ROOT / "monitoring"
@@ -48,6 +48,6 @@ def test_prometheus_scrapes_the_api_and_the_workers_metrics_port() -> None:
     targets = {
         job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
     }
-    default_port = HubSettings.model_fields["worker_metrics_port"].default
+    default_port = setting_field("worker.metrics_port").default
     assert targets["hub-worker"] == [f"worker:{default_port}"]
     assert targets["hub-api"] == ["api:8080"]

@@ -28,7 +28,7 @@ def said(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def _settings(tmp_path: Path) -> HubSettings:
-    return load_settings({}, state_dir=tmp_path, database_url=NO_DATABASE)
+    return load_settings({}, state_dir=tmp_path, database={"url": NO_DATABASE})
 
 
 def _child(monkeypatch: pytest.MonkeyPatch, code: str) -> list[int]:

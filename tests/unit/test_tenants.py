@@ -8,7 +8,7 @@ from hub.errors import ConfigError
 from hub.settings import load_settings
 from hub.tenants import Grant, grants, port_topic_pattern, port_topics, tenant
 
-SETTINGS = load_settings({}, topic_namespace="staging.")
+SETTINGS = load_settings({}, kafka={"topic_namespace": "staging."})
 
 
 def test_a_port_may_write_and_describe_its_own_topics_only() -> None:

@@ -25,7 +25,7 @@ def test_the_bundled_file_has_the_five_mechanisms() -> None:
 
 def test_the_setting_defaults_to_the_bundled_file() -> None:
     """The setting names the domain's bundled file."""
-    assert settings.HubSettings.model_fields["mechanisms_file"].default == BUNDLED_MECHANISMS_FILE
+    assert settings.setting_field("reference.mechanisms_file").default == BUNDLED_MECHANISMS_FILE
 
 
 @pytest.mark.parametrize(

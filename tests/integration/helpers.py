@@ -157,14 +157,15 @@ def free_port() -> int:
 def start_hub(
     arguments: list[str], environment: dict[str, str], log: Path
 ) -> subprocess.Popen[bytes]:
-    handle = log.open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "hub", *arguments],
-        env=environment,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        cwd=PROJECT_ROOT,
-    )
+    # The child keeps its own copy of the log's descriptor; ours is closed at once.
+    with log.open("wb") as handle:
+        return subprocess.Popen(
+            [sys.executable, "-m", "hub", *arguments],
+            env=environment,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+        )
 
 
 async def eventually(

@@ -267,9 +267,9 @@ def _event_id(header: str | None) -> int | None:
 async def _issuer_call(call: Awaitable[_T]) -> _T:
     try:
         result = await call
-    except issuers.RegistryNotFound as error:
+    except issuers.IssuerNotFound as error:
         raise HTTPException(404, str(error)) from None
-    except issuers.RegistryInputError as error:
+    except issuers.IssuerInputError as error:
         raise HTTPException(422, str(error)) from None
     return result
 

@@ -57,7 +57,7 @@ async def run_issuers_command(settings: HubSettings, arguments: argparse.Namespa
             await _audit(connection, "officials.revoke", arguments.fingerprint,
                          f"revoked from {when.isoformat()}")  # fmt: skip
             print(f"hub: certificate revoked from {when.isoformat()}")
-    except issuers.RegistryInputError as error:
+    except issuers.IssuerInputError as error:
         raise ConfigError(str(error)) from None
     finally:
         await connection.close()

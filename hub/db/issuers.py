@@ -2,7 +2,7 @@
 
 One implementation behind the CLI (``hub issuers …``) and the admin API (``/v1/admin/…``); the
 certificate stage reads it whole with :func:`load_registry`. Input problems raise
-:class:`RegistryInputError` with a message that says what to fix.
+:class:`IssuerInputError` with a message that says what to fix.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ _EH_ID = re.compile(r"^[A-Za-z0-9]{3}$")
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 
 
-class RegistryInputError(ValueError):
-    """A registry change that cannot be made as asked (unknown entity, bad certificate, …)."""
+class IssuerInputError(ValueError):
+    """A change of the issuer registry that cannot be made as asked (unknown entity, bad
+    certificate, …)."""
 
 
-class RegistryNotFound(RegistryInputError):
+class IssuerNotFound(IssuerInputError):
     """The entity or official named does not exist."""
 
 
@@ -75,15 +76,15 @@ async def put_entity(
     """Create or replace an issuing entity of ``country`` and the agreements it may certify for.
 
     Raises:
-        RegistryInputError: a malformed country or EHId, or an agreement not configured.
+        IssuerInputError: a malformed country or EHId, or an agreement not configured.
     """
     _check_entity_key(country, eh_id)
     if not name.strip():
-        raise RegistryInputError("the entity needs a name")
+        raise IssuerInputError("the entity needs a name")
     wanted = sorted(set(agreements))
     known = {row["code"] for row in await connection.fetch("SELECT code FROM agreements")}
     if unknown := [code for code in wanted if code not in known]:
-        raise RegistryInputError(
+        raise IssuerInputError(
             f"agreement {unknown[0]} is not configured (see HUB_AGREEMENTS_FILE)"
         )
     await connection.execute(
@@ -116,18 +117,18 @@ async def add_official(
     revocation). The official's name defaults to the certificate's subject.
 
     Raises:
-        RegistryInputError: the PEM is not one X.509 certificate, the period is reversed, or
+        IssuerInputError: the PEM is not one X.509 certificate, the period is reversed, or
             the certificate is registered for another entity.
-        RegistryNotFound: the entity is not registered.
+        IssuerNotFound: the entity is not registered.
     """
     _check_entity_key(country, eh_id)
     certificate = _certificate(certificate_pem)
     if enabled_from and enabled_to and enabled_to < enabled_from:
-        raise RegistryInputError("enabled_to is before enabled_from")
+        raise IssuerInputError("enabled_to is before enabled_from")
     if not await connection.fetchval(
         "SELECT 1 FROM issuing_entities WHERE country = $1 AND eh_id = $2", country, eh_id
     ):
-        raise RegistryNotFound(f"issuing entity {country}/{eh_id} is not registered")
+        raise IssuerNotFound(f"issuing entity {country}/{eh_id} is not registered")
     official = Official(
         fingerprint=fingerprint(certificate),
         country=country,
@@ -143,7 +144,7 @@ async def add_official(
         "SELECT country, eh_id FROM signing_officials WHERE fingerprint = $1", official.fingerprint
     )
     if owner is not None and (owner["country"], owner["eh_id"]) != (country, eh_id):
-        raise RegistryInputError(
+        raise IssuerInputError(
             f"certificate {official.fingerprint[:16]}… is registered for "
             f"{owner['country']}/{owner['eh_id']}"
         )
@@ -189,11 +190,11 @@ async def revoke_official(
     revocation *before* the CertificateDate). Returns the revocation time.
 
     Raises:
-        RegistryNotFound: no registered certificate has that fingerprint.
+        IssuerNotFound: no registered certificate has that fingerprint.
     """
     key = certificate_fingerprint.strip().lower()
     if not _FINGERPRINT.match(key):
-        raise RegistryInputError("a fingerprint is 64 hexadecimal digits (SHA-256 of the DER)")
+        raise IssuerInputError("a fingerprint is 64 hexadecimal digits (SHA-256 of the DER)")
     when = revoked_at or datetime.now(UTC)
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -207,7 +208,7 @@ async def revoke_official(
         reason.strip() or None,
     )
     if updated is None:
-        raise RegistryNotFound(f"no registered certificate has fingerprint {key}")
+        raise IssuerNotFound(f"no registered certificate has fingerprint {key}")
     return when
 
 
@@ -274,16 +275,16 @@ def _official(row: asyncpg.Record) -> Official:
 
 def _check_entity_key(country: str, eh_id: str) -> None:
     if not _COUNTRY.match(country):
-        raise RegistryInputError(f"country {country!r} is not an ISO 3166 alpha-2 code")
+        raise IssuerInputError(f"country {country!r} is not an ISO 3166 alpha-2 code")
     if not _EH_ID.match(eh_id):
-        raise RegistryInputError(f"EHId {eh_id!r} is not 3 letters or digits")
+        raise IssuerInputError(f"EHId {eh_id!r} is not 3 letters or digits")
 
 
 def _certificate(pem: str) -> x509.Certificate:
     try:
         certificates = x509.load_pem_x509_certificates(pem.encode())
     except ValueError as error:
-        raise RegistryInputError(f"not a PEM X.509 certificate: {error}") from None
+        raise IssuerInputError(f"not a PEM X.509 certificate: {error}") from None
     if len(certificates) != 1:
-        raise RegistryInputError(f"expected one certificate, got {len(certificates)}")
+        raise IssuerInputError(f"expected one certificate, got {len(certificates)}")
     return certificates[0]

@@ -317,12 +317,14 @@ async def test_a_live_ais_feed_is_followed_across_a_dropped_connection_until_sig
         nonlocal connections
         connections += 1
         part = log.lines[:half] if connections == 1 else log.lines[half:]
-        writer.write("".join(line + "\r\n" for line in part).encode("ascii"))
-        await writer.drain()
-        if connections == 1:
-            writer.close()  # the feed drops; the listener must come back for the rest
-            return
-        await reader.read()  # keep the second connection open until the listener leaves
+        try:
+            writer.write("".join(line + "\r\n" for line in part).encode("ascii"))
+            await writer.drain()
+            if connections == 1:
+                return  # the feed drops; the listener must come back for the rest
+            await reader.read()  # keep the second connection open until the listener leaves
+        finally:
+            writer.close()
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     feed_port = server.sockets[0].getsockname()[1]
@@ -367,5 +369,6 @@ async def test_a_live_ais_feed_is_followed_across_a_dropped_connection_until_sig
         if listener is not None and listener.poll() is None:
             listener.kill()
         server.close()
+        await server.wait_closed()
         await pool.close()
         stop_process(worker, signal.SIGTERM, 30)

@@ -264,19 +264,20 @@ async def _post_raw(base_url: str, token: str, domain: str, items: list[dict[str
 
 
 def _produce_with_confluent(hub: Hub, events: list[tuple[str, dict[str, Any] | bytes]]) -> None:
-    registry = SchemaRegistryClient({"url": f"{hub.base_url}/registry"})
-    producer = Producer({"bootstrap.servers": hub.bootstrap, "acks": "all", "linger.ms": 20})
-    serializers = {d: AvroSerializer(registry, schema_text(d)) for d in DOMAINS}
-    for domain, item in events:
-        topic = hub.topic(INGEST_TOPICS[domain])
-        value = (
-            item
-            if isinstance(item, bytes)
-            else serializers[domain](item, SerializationContext(topic, MessageField.VALUE))
-        )
-        producer.produce(topic, value)
-        producer.poll(0)
-    assert producer.flush(60) == 0
+    # Closed at the end: its HTTP session's socket would otherwise outlive the test.
+    with SchemaRegistryClient({"url": f"{hub.base_url}/registry"}) as registry:
+        producer = Producer({"bootstrap.servers": hub.bootstrap, "acks": "all", "linger.ms": 20})
+        serializers = {d: AvroSerializer(registry, schema_text(d)) for d in DOMAINS}
+        for domain, item in events:
+            topic = hub.topic(INGEST_TOPICS[domain])
+            value = (
+                item
+                if isinstance(item, bytes)
+                else serializers[domain](item, SerializationContext(topic, MessageField.VALUE))
+            )
+            producer.produce(topic, value)
+            producer.poll(0)
+        assert producer.flush(60) == 0
 
 
 json_documents = st.recursive(

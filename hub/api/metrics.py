@@ -46,15 +46,25 @@ def _route_of(api: FastAPI, request: Request) -> str:
         if match is Match.FULL:
             path = getattr(route, "path", None)
             # An included router has no path of its own: name the route by its OpenAPI template.
-            return str(path) if path else _template_of(api, request.url.path)
+            return str(path) if path else _template_of(api, request)
     return "unmatched"
 
 
-def _template_of(api: FastAPI, path: str) -> str:
+def _template_of(api: FastAPI, request: Request) -> str:
+    path = request.url.path
     for pattern, template in _templates(api):
         if pattern.fullmatch(path):
             return template
+    # A route left out of the OpenAPI schema (the home page's redirect): the template of the route
+    # that answered, when it is the whole path (its router was included without a prefix).
+    answered = getattr(request.scope.get("route"), "path_format", None)
+    if isinstance(answered, str) and _pattern(answered).fullmatch(path):
+        return answered
     return "other"
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\{[^}]+\}", "[^/]+", template))
 
 
 _TEMPLATES: dict[int, list[tuple[re.Pattern[str], str]]] = {}
@@ -66,6 +76,6 @@ def _templates(api: FastAPI) -> list[tuple[re.Pattern[str], str]]:
     found = _TEMPLATES.get(id(api))
     if found is None:
         templates = sorted(api.openapi()["paths"], key=lambda t: (t.count("{"), t))
-        found = [(re.compile(re.sub(r"\{[^}]+\}", "[^/]+", t)), t) for t in templates]
+        found = [(_pattern(t), t) for t in templates]
         _TEMPLATES[id(api)] = found
     return found

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import shutil
 import subprocess
@@ -97,6 +98,10 @@ class LocalKafka:
         self.log_file = self.home / "broker.log"
         self.authorizer_log = self.home / "authorizer.log"
         self.pid_file = self.home / "broker.pid"
+        # The broker this object launched, kept so that it is reaped, not dropped while it runs
+        # (Python warns of a running child whose Popen is collected). Stopping goes by the pid
+        # file, which also covers a broker an earlier process started.
+        self._launched: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -148,6 +153,10 @@ class LocalKafka:
             return False
         say(f"stopping the Kafka broker (pid {pid})")
         terminate(pid, grace_s=30.0)
+        if self._launched is not None and self._launched.pid == pid:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._launched.wait(timeout=30)  # dead or killed by now: this reaps it
+            self._launched = None
         self.pid_file.unlink(missing_ok=True)
         return True
 
@@ -347,6 +356,7 @@ class LocalKafka:
             start_new_session=True,  # Ctrl-C in a terminal reaches the hub, which stops us.
         )
         log_handle.close()
+        self._launched = process
         self.pid_file.write_text(str(process.pid))
         say(
             f"Kafka {KAFKA_VERSION} starting on {self.bootstrap} (tenants: SASL/SCRAM on "

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.routing import Match
+from starlette.types import Scope
 
 HTTP_REQUESTS = Counter(
     "hub_http_requests", "HTTP requests answered, by method, route and status",
@@ -29,8 +30,11 @@ def instrument(api: FastAPI) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         began = time.perf_counter()
+        # Routing rewrites the scope on the way down (a mount moves its prefix to root_path):
+        # the route is found on the scope as it came in, and on what answered.
+        arrived = dict(request.scope)
         response = await call_next(request)
-        route = _route_of(api, request)
+        route = _route_of(api, arrived, request.scope.get("route"))
         HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
         HTTP_SECONDS.labels(route).observe(time.perf_counter() - began)
         return response
@@ -40,26 +44,25 @@ def instrument(api: FastAPI) -> None:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-def _route_of(api: FastAPI, request: Request) -> str:
+def _route_of(api: FastAPI, scope: Scope, answered: object) -> str:
     for route in api.router.routes:
-        match, _ = route.matches(request.scope)
+        match, _ = route.matches(scope)
         if match is Match.FULL:
             path = getattr(route, "path", None)
             # An included router has no path of its own: name the route by its OpenAPI template.
-            return str(path) if path else _template_of(api, request)
+            return str(path) if path else _template_of(api, scope["path"], answered)
     return "unmatched"
 
 
-def _template_of(api: FastAPI, request: Request) -> str:
-    path = request.url.path
+def _template_of(api: FastAPI, path: str, answered: object) -> str:
     for pattern, template in _templates(api):
         if pattern.fullmatch(path):
             return template
     # A route left out of the OpenAPI schema (the home page's redirect): the template of the route
     # that answered, when it is the whole path (its router was included without a prefix).
-    answered = getattr(request.scope.get("route"), "path_format", None)
-    if isinstance(answered, str) and _pattern(answered).fullmatch(path):
-        return answered
+    own = getattr(answered, "path_format", None)
+    if isinstance(own, str) and _pattern(own).fullmatch(path):
+        return own
     return "other"
 
 

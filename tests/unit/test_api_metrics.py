@@ -32,11 +32,13 @@ async def test_requests_are_counted_by_route_template(tmp_path: Path) -> None:
     transport = httpx.ASGITransport(app=api)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
         assert (await client.get("/")).status_code == 307
+        assert (await client.get("/dashboard/")).status_code == 200
         await client.get("/v1/ports/PECLL/calls")
         await client.get("/no/such/path")
         counted = _labelled((await client.get("/metrics")).text)
     routes = {route for route, _ in counted}
     assert ("/", "307") in counted
+    assert ("/dashboard", "200") in counted
     assert "/v1/ports/{unlocode}/calls" in routes
     assert "unmatched" in routes
     assert "other" not in routes

@@ -28,7 +28,7 @@ import asyncpg
 from hub.db.issuers import load_registry
 from hub.db.kpi_store import events_of
 from hub.db.ownership import submitting_ports
-from hub.db.store import lock_keys
+from hub.db.server import lock_keys
 from hub.db.verdicts import StoredVerdict, record_verdict
 from hub.domain.certificates.rules import evaluate
 from hub.domain.keys import CertificateKey

@@ -22,8 +22,7 @@ import asyncpg
 from aiokafka.errors import KafkaError
 from faust.exceptions import FaustError
 
-from hub.db import store
-from hub.db.store import IngestedEvent
+from hub.db.events import IngestedEvent, record_events
 from schemas.registry_client import SchemaRegistryClientError
 from schemas.rejections import Rejected, RejectReason
 from streams.sinks.base import Sink
@@ -114,7 +113,7 @@ async def record_or_refuse(
     those PostgreSQL will not take are refused as ``UNSTORABLE``, so that no record can stop the
     worker or loop it through restarts."""
     try:
-        return await store.record_events(pool, accepted), {}
+        return await record_events(pool, accepted), {}
     except UNSTORABLE as error:
         log.error("PostgreSQL refused a batch (%s: %s); recording one by one",
                   type(error).__name__, error)  # fmt: skip
@@ -122,7 +121,7 @@ async def record_or_refuse(
     refused: dict[int, Rejected] = {}
     for index, event in enumerate(accepted):
         try:
-            recorded |= await store.record_events(pool, [event])
+            recorded |= await record_events(pool, [event])
         except UNSTORABLE as error:
             log.error("event %s not stored: %s", event.event_id, error)
             refused[index] = Rejected(

@@ -18,9 +18,8 @@ from typing import Any
 
 from faust.types import EventT
 
-from hub.db import store
+from hub.db.events import IngestedEvent, record_rejections
 from hub.db.kpi_store import mark_dirty
-from hub.db.store import IngestedEvent
 from hub.db.verdicts import StoredVerdict
 from hub.ingest.decode import take_in
 from hub.kafka_topics import ORIGIN_HEADER
@@ -174,9 +173,7 @@ async def take_in_batch(
         keys = dirty_keys(item.model)
         state.pending.add(item.model, keys, item.message.timestamp)
         marks.update(keys)
-    await checkpoint.store(
-        "count rejections", lambda: store.record_rejections(pool, batch.rejected)
-    )
+    await checkpoint.store("count rejections", lambda: record_rejections(pool, batch.rejected))
     # Duplicates and re-deliveries are marked too: recomputing is idempotent.
     await checkpoint.mark("mark KPIs to recompute", lambda: mark_dirty(pool, marks))
     verdicts = await checkpoint.mark(

@@ -50,7 +50,7 @@ from hub.db.kpi_store import (
     release_claims,
     replace_entity_kpis,
 )
-from hub.db.store import lock_keys
+from hub.db.server import lock_keys
 from hub.domain.keys import EntityKey, KeyKind
 from hub.domain.kpis.model import KpiValue, WindowAggregate
 from hub.domain.kpis.port_calls import DEFAULT_ARRIVAL_TOLERANCE

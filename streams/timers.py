@@ -12,7 +12,7 @@ import socket
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
-from hub.db import store
+from hub.db.workers import heartbeat
 from hub.domain.indicators.model import Mechanism, PortInfo
 from streams import metrics
 from streams.error_policies import DATABASE_ERRORS, PUBLISH_ERRORS
@@ -29,7 +29,7 @@ async def report_alive(state: WorkerState) -> None:
     """Record the worker's heartbeat (``hub status`` reads it)."""
     try:
         pool = await state.pool()
-        await store.heartbeat(
+        await heartbeat(
             pool,
             f"{state.settings.worker.id}@{state.instance}",
             socket.gethostname(),

@@ -25,9 +25,10 @@ from hub.api.dependencies import Pool, opened, provide, withdraw
 from hub.api.failures import handle_failures
 from hub.api.metrics import instrument
 from hub.api.security import SecurityPolicy, secure
-from hub.db import store
 from hub.db.ports import ports_with_counts
 from hub.db.schema_registry import SchemaRegistryStore
+from hub.db.server import server_version
+from hub.db.workers import live_workers
 from hub.ingest.core import open_ingest_context
 from hub.ingest.gateway import tenant_gateway
 from hub.settings import HubSettings
@@ -218,7 +219,7 @@ async def _check_broker(admin: AIOKafkaAdminClient) -> ComponentHealth:
 
 async def _check_database(pool: asyncpg.Pool) -> ComponentHealth:
     try:
-        version = await asyncio.wait_for(store.server_version(pool), _CHECK_TIMEOUT_S)
+        version = await asyncio.wait_for(server_version(pool), _CHECK_TIMEOUT_S)
     except Exception as error:
         return ComponentHealth(status="down", detail=f"{type(error).__name__}: {error}")
     return ComponentHealth(status="ok", detail=f"PostgreSQL {version}")
@@ -226,7 +227,7 @@ async def _check_database(pool: asyncpg.Pool) -> ComponentHealth:
 
 async def _check_worker(pool: asyncpg.Pool, within_s: float) -> ComponentHealth:
     try:
-        workers = await asyncio.wait_for(store.live_workers(pool, within_s), _CHECK_TIMEOUT_S)
+        workers = await asyncio.wait_for(live_workers(pool, within_s), _CHECK_TIMEOUT_S)
     except Exception as error:
         return ComponentHealth(status="down", detail=f"{type(error).__name__}: {error}")
     if not workers:

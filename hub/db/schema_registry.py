@@ -9,7 +9,7 @@ against. Soft-deleted versions keep their rows and schemas, so that messages wri
 stay readable by id.
 
 Failures of PostgreSQL itself (asyncpg's errors, ``OSError``) pass through unchanged, as in
-:mod:`hub.db.store`, so that a caller's retry of transient database errors applies to the
+:mod:`hub.db.events`, so that a caller's retry of transient database errors applies to the
 registry too; the HTTP API answers them with Confluent's error 50001.
 
 Whatever a caller passes, no argument reaches PostgreSQL that it would refuse: an id or a version

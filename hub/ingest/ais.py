@@ -37,7 +37,7 @@ from connectors.ais import (
     VesselTracker,
     to_vessel_event,
 )
-from hub.db.store import vessel_events_ingested_after
+from hub.db.events import vessel_events_ingested_after
 from hub.ingest.core import IngestContext, check_item, send_dead_letters, send_event
 from schemas.models import VesselEvent
 from schemas.rejections import Rejected

@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from hub.db import store
+from hub.db.events import record_rejections
 from hub.db.ports import port_berths
 from hub.errors import DatabaseError
 from hub.ingest.deadletter import dead_letter
@@ -175,7 +175,7 @@ async def send_dead_letters(
         deliveries.append(await context.producer.send(topic, letter.value, headers=letter.headers))
     await asyncio.gather(*deliveries)
     counts = Counter((domain, rejection.reason.value) for _, rejection in refused)
-    await store.record_rejections(context.pool, counts)
+    await record_rejections(context.pool, counts)
 
 
 def json_bytes(item: Any) -> bytes:

@@ -28,7 +28,7 @@ import asyncpg
 import uvicorn
 
 from hub.api.app import HEADER_BUFFER_BYTES, create_api
-from hub.db import store
+from hub.db.workers import live_workers
 from hub.errors import ConfigError, ServiceError
 from hub.local.process import port_is_free, say
 from hub.run.dev_credentials import dashboard_url, ensure_dashboard_token, uses_local_postgres
@@ -171,9 +171,7 @@ class _Worker:
 
 async def _heartbeating(pool: asyncpg.Pool, pid: int, within_s: float) -> bool:
     try:
-        workers = await asyncio.wait_for(
-            store.live_workers(pool, within_s), _HEARTBEAT_QUERY_TIMEOUT_S
-        )
+        workers = await asyncio.wait_for(live_workers(pool, within_s), _HEARTBEAT_QUERY_TIMEOUT_S)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         # PostgreSQL restarting or not migrated yet: the next poll asks again.
         log.debug("worker heartbeats not read: %s", error)

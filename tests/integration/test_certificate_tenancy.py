@@ -24,7 +24,7 @@ import asyncpg
 import httpx
 import pytest
 
-from hub.db import store
+from hub.db.events import IngestedEvent, record_events
 from hub.db.migrations import migrate
 from hub.db.tokens import create_access_token, create_port_token
 from hub.domain.certificates.document import Party
@@ -256,10 +256,10 @@ async def test_foreign_events_stored_before_the_refusals_never_change_a_certific
 
 async def record(pool: asyncpg.Pool, domain: str, events: list[Envelope]) -> None:
     """Store ``events`` as the worker's intake does, past its refusals."""
-    await store.record_events(
+    await record_events(
         pool,
         [
-            store.IngestedEvent(
+            IngestedEvent(
                 event_id=e.event_id, domain=domain, event_type=e.event_type, port=e.port,
                 occurred_at=e.occurred_at, payload=e.model_dump_json(),
                 entity_keys=stored_keys(e) + certificate_keys(e),

@@ -10,10 +10,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from hub.db import store
+from hub.db.events import IngestedEvent, record_events
 from hub.db.migrations import MIGRATIONS_DIR, discover, migrate
 from hub.db.ports import ports_with_counts, upsert_ports
-from hub.db.store import IngestedEvent
 from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from hub.errors import DatabaseError
 
@@ -93,9 +92,9 @@ async def test_recording_the_same_events_twice_counts_them_once(fresh_database: 
             IngestedEvent(uuid.uuid4(), "vessel", "vessel", port, occurred)
             for port in ["PECLL"] * 3 + ["BRSSZ"] * 2
         ]
-        await store.record_events(connection, batch)
-        await store.record_events(connection, batch)  # re-delivery of the whole batch
-        await store.record_events(connection, batch[:1])
+        await record_events(connection, batch)
+        await record_events(connection, batch)  # re-delivery of the whole batch
+        await record_events(connection, batch[:1])
         counts = {row["unlocode"]: row["events"] for row in await ports_with_counts(connection)}
         assert counts["PECLL"] == 3
         assert counts["BRSSZ"] == 2

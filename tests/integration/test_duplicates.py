@@ -11,8 +11,8 @@ from pathlib import Path
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from hub.db.events import IngestedEvent, record_events
 from hub.db.migrations import migrate
-from hub.db.store import IngestedEvent, record_events
 from schemas.models import VesselEvent
 from tests.integration.helpers import (
     Services,

@@ -6,8 +6,8 @@ import uuid
 
 import asyncpg
 
+from hub.db.events import IngestedEvent
 from hub.db.migrations import migrate
-from hub.db.store import IngestedEvent
 from schemas.rejections import RejectReason
 from streams.error_policies import record_or_refuse
 from tests.samples import T0

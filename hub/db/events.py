@@ -1,10 +1,11 @@
-"""Queries of the hub's own tables (ingested events, rejections, worker heartbeats) and of the
-database server itself; the reference ports are in :mod:`hub.db.ports`."""
+"""Queries of the events taken in: ``ingested_events`` with their entity keys and origins, and
+the counters of what each port published (``port_event_counts``) and of what was refused
+(``rejected_event_counts``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -132,62 +133,6 @@ async def record_rejections(
         """,
         [(domain, reason, events) for (domain, reason), events in counts.items()],
     )
-
-
-async def heartbeat(
-    connection: asyncpg.Connection | asyncpg.Pool,
-    worker_id: str,
-    host: str,
-    pid: int,
-    started_at: datetime,
-    events_in: int,
-) -> None:
-    await connection.execute(
-        """
-        INSERT INTO worker_heartbeats (worker_id, host, pid, started_at, last_seen, events_in)
-        VALUES ($1, $2, $3, $4, now(), $5)
-        ON CONFLICT (worker_id) DO UPDATE
-        SET host = excluded.host, pid = excluded.pid, started_at = excluded.started_at,
-            last_seen = now(), events_in = excluded.events_in
-        """,
-        worker_id,
-        host,
-        pid,
-        started_at,
-        events_in,
-    )
-
-
-async def live_workers(
-    connection: asyncpg.Connection | asyncpg.Pool, within_s: float
-) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await connection.fetch(
-        """
-        SELECT worker_id, host, pid, started_at, last_seen, events_in
-        FROM worker_heartbeats
-        WHERE last_seen > now() - make_interval(secs => $1)
-        ORDER BY worker_id
-        """,
-        within_s,
-    )
-    return rows
-
-
-async def lock_keys(connection: asyncpg.Connection, keys: Collection[str]) -> None:
-    """Transaction-scoped advisory locks on ``keys``, taken in one global order (by hash), so
-    that two workers locking overlapping sets never wait on each other in a cycle."""
-    await connection.execute(
-        "SELECT pg_advisory_xact_lock(h) FROM "
-        "(SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS ordered",
-        list(keys),
-    )
-
-
-async def server_version(connection: asyncpg.Connection | asyncpg.Pool) -> str:
-    """The PostgreSQL server's version: the API's health check of the database (any answer
-    means it is up)."""
-    version: str = await connection.fetchval("SHOW server_version")
-    return version
 
 
 async def vessel_events_ingested_after(

@@ -10,17 +10,25 @@ One run, same machine, same topics:
    nothing else (``bench.faust_floor``), the ceiling of any faust-based intake;
 3. **hub**, with 2 and then 1 ``hub worker`` processes in one consumer group, each time on a new
    database: intake + KPI stage + certificate stage + PostgreSQL, from the first event taken in to
-   the last KPI committed (both read from the database's own timestamps);
-4. **latency**, on the single worker once it has caught up: ``--latency-seconds`` of further
-   events published at a steady ``--rate`` (default 2,000 events/s); the worker observes, per
-   event, its record's timestamp (publish) to the KPIs it changed being emitted
-   (``hub_pipeline_latency_seconds``); p50/p95/p99 are read from that histogram (linear within a
-   bucket: 10 ms buckets below 0.1 s, 50 ms below 1 s, 250 ms below 5 s).
+   the last KPI committed (both read from the database's own timestamps); of the 1-worker run also
+   the rate over the first and over the last tenth of the events taken in (``ingested_at``: is the
+   cost per event flat as history grows?) and an estimate of how long a year of the region
+   (250,000,000 events) would take to replay at the measured rate;
+4. **latency**, on the single worker once it has caught up, one phase per ``--rate`` (default
+   300 and then 2,000 events/s): ``--latency-seconds`` of further events published at that steady
+   rate; the worker observes, per event, its record's timestamp (publish) to the KPIs it changed
+   being emitted (``hub_pipeline_latency_seconds``); p50/p95/p99 are read from that histogram
+   (linear within a bucket: 10 ms buckets below 0.1 s, 50 ms below 1 s, 250 ms below 5 s); then
+   the worker's peak RSS.
 
-Prints progress on stderr and one JSON line on stdout. Uses the services the hub would use
-(``HUB_KAFKA_BOOTSTRAP`` / ``DATABASE_URL``, else the local broker and database, started if
-needed and stopped again); the bench databases are dropped at the end, the topics are left.
-Not part of the test run.
+``--quick`` is 300,000 events, 1 worker only (no 2-worker run, no faust floor) and 15 s latency
+phases: under 10 minutes on 2 cores, against about 45 for the full run.
+
+Prints progress on stderr and one JSON line on stdout, and writes the same result, pretty-printed,
+with the commit, the date and the machine's cores, to ``bench/results/latest.json`` (``--results``).
+Uses the services the hub would use (``HUB_KAFKA_BOOTSTRAP`` / ``DATABASE_URL``, else the local
+broker and database, started if needed and stopped again); the bench databases are dropped at the
+end, the topics are left. Not part of the test run.
 """
 
 from __future__ import annotations
@@ -65,6 +73,15 @@ from streams.lag import LagProbe
 _EVENTS_PER_HOUR = 10_000
 _CONFLUENT_HEADER = 5
 _PROGRESS_EVERY_S = 10.0
+_FULL_EVENTS = 1_000_000
+_QUICK_EVENTS = 300_000
+_FULL_LATENCY_S = 60.0
+_QUICK_LATENCY_S = 15.0
+# Today's load (a few hundred events/s) and a busy hour of the region, above one worker's pace.
+_LATENCY_RATES = (300.0, 2000.0)
+# A year of the region's traffic: what a replay of its history has to take in.
+REGION_YEAR_EVENTS = 250_000_000
+RESULTS_FILE = PROJECT_ROOT / "bench" / "results" / "latest.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +97,8 @@ class HubRun:
     events: int
     seconds: float
     rejected: int
+    first_tenth_events_per_s: float | None = None
+    last_tenth_events_per_s: float | None = None
     peak_rss_mb: list[float] = field(default_factory=list)
 
     @property
@@ -88,30 +107,63 @@ class HubRun:
 
 
 def main() -> int:
+    began = time.monotonic()
     parser = argparse.ArgumentParser(
         prog="python -m bench.throughput",
         description="Throughput of the hub against a bare consumer, its scaling from 1 to 2 "
-        "workers, and its latency at a steady rate. Prints one JSON line.",
+        "workers, and its latency at steady rates. Prints one JSON line and writes it, "
+        "pretty-printed, to bench/results/latest.json.",
     )
     parser.add_argument(
-        "--events", type=int, default=1_000_000, help="events to publish (default 1,000,000)"
+        "--quick",
+        action="store_true",
+        help="300,000 events, 1 worker only (no 2-worker run, no faust floor), 15 s latency "
+        "phases: under 10 minutes on 2 cores (the full run takes about 45)",
     )
     parser.add_argument(
-        "--rate", type=float, default=2000, help="events/s of the latency phase (default 2000)"
+        "--events", type=int, help="events to publish (default 1,000,000; 300,000 with --quick)"
     )
     parser.add_argument(
-        "--latency-seconds", type=float, default=60, help="length of the latency phase (60)"
+        "--rate",
+        type=float,
+        nargs="+",
+        default=list(_LATENCY_RATES),
+        metavar="EVENTS_PER_S",
+        help="one latency phase per rate, in turn (default 300 2000)",
+    )
+    parser.add_argument(
+        "--latency-seconds",
+        type=float,
+        help="length of each latency phase (default 60; 15 with --quick)",
     )
     parser.add_argument(
         "--no-scaling", action="store_true", help="skip the 2-worker run (1 worker only)"
     )
+    parser.add_argument("--no-floor", action="store_true", help="skip the faust floor")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS_FILE,
+        help="file the result is written to as well, replacing it "
+        "(default bench/results/latest.json)",
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="generator scale (default 1)")
     parser.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
     arguments = parser.parse_args()
-    if arguments.events < 1000 or arguments.rate <= 0 or arguments.latency_seconds <= 0:
+    if arguments.events is None:
+        arguments.events = _QUICK_EVENTS if arguments.quick else _FULL_EVENTS
+    if arguments.latency_seconds is None:
+        arguments.latency_seconds = _QUICK_LATENCY_S if arguments.quick else _FULL_LATENCY_S
+    if arguments.quick:
+        arguments.no_scaling = arguments.no_floor = True
+    if arguments.events < 1000 or min(arguments.rate) <= 0 or arguments.latency_seconds <= 0:
         parser.error("--events must be at least 1000, --rate and --latency-seconds positive")
     result = asyncio.run(_bench(arguments))
-    print(json.dumps(result))
+    result["wall_seconds"] = round(time.monotonic() - began, 1)
+    print(json.dumps(result), flush=True)
+    arguments.results.parent.mkdir(parents=True, exist_ok=True)
+    arguments.results.write_text(json.dumps(result, indent=2) + "\n")
+    say(f"{result['wall_seconds']:,.0f} s in all; written to {arguments.results}")
     return 0
 
 
@@ -120,15 +172,26 @@ def say(message: str) -> None:
 
 
 async def _bench(arguments: argparse.Namespace) -> dict[str, object]:
+    provenance: dict[str, object] = {
+        "bench": "hub-throughput",
+        "mode": "quick" if arguments.quick else "full",
+        "command": " ".join(["python -m bench.throughput", *sys.argv[1:]]),
+        "commit": commit_label(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+    }
     settings = load_settings()
     run = f"bench{int(time.time())}"
     namespace = f"{run}."
-    latency_events = round(arguments.rate * arguments.latency_seconds)
+    phases = [(rate, round(rate * arguments.latency_seconds)) for rate in arguments.rate]
+    latency_events = sum(count for _, count in phases)
     history_h = (arguments.events + latency_events) / (_EVENTS_PER_HOUR * arguments.scale) + 24
     # Events older than the grace period would be refused as TOO_LATE; history is the point here.
     grace_h = history_h + 48
     endpoints, started = await ensure_services(settings)
     databases: list[str] = []
+    floor: float | None = None
+    latency: dict[str, object] = {}
     try:
         first_db = await _fresh_database(endpoints, f"{run}_setup", databases)
         setup = _settings(namespace, first_db)
@@ -139,8 +202,9 @@ async def _bench(arguments: argparse.Namespace) -> dict[str, object]:
         topics = [setup.topic(name) for name in INGEST_TOPICS.values()]
         baseline = await _baseline(endpoints.kafka_bootstrap, topics, len(records))
         say(f"baseline: {baseline:,.0f} events/s")
-        floor = await _faust_floor(endpoints.kafka_bootstrap, namespace, len(records))
-        say(f"faust floor (decode only): {floor:,.0f} events/s")
+        if not arguments.no_floor:
+            floor = await _faust_floor(endpoints.kafka_bootstrap, namespace, len(records))
+            say(f"faust floor (decode only): {floor:,.0f} events/s")
 
         runs: dict[int, HubRun] = {}
         for workers in ([] if arguments.no_scaling else [2]) + [1]:
@@ -151,34 +215,65 @@ async def _bench(arguments: argparse.Namespace) -> dict[str, object]:
                 runs[workers] = await group.process(topics, len(records))
                 say(f"hub, {workers} worker(s): {runs[workers].events_per_s:,.0f} events/s")
                 if workers == 1:
-                    latency = await group.latency(topics, extra, arguments.rate)
+                    remaining = iter(extra)
+                    for rate, count in phases:
+                        phase = list(itertools.islice(remaining, count))
+                        latency[f"{rate:g}_per_s"] = await group.latency(topics, phase, rate)
                     runs[workers].peak_rss_mb = group.peak_rss_mb()
     finally:
         await _drop_databases(endpoints, databases)
         await asyncio.to_thread(started.stop)
 
     one = runs[1]
-    result: dict[str, object] = {
-        "bench": "hub-throughput",
+    result = provenance | {
         "events": len(records),
-        "cores": os.cpu_count(),
         "baseline_events_per_s": round(baseline),
-        "faust_floor_events_per_s": round(floor),
-        "faust_floor_to_baseline": round(floor / baseline, 3),
         "hub_events_per_s": round(one.events_per_s),
         "hub_to_baseline": round(one.events_per_s / baseline, 3),
         "hub_seconds": round(one.seconds, 1),
+        "first_tenth_events_per_s": one.first_tenth_events_per_s,
+        "last_tenth_events_per_s": one.last_tenth_events_per_s,
         "rejected": one.rejected,
+        "worker_peak_rss_mb": max(one.peak_rss_mb, default=None),
+        "bench_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "latency": latency,
-        "peak_rss_mb": {
-            "worker": max(one.peak_rss_mb, default=None),
-            "bench": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        },
+        "region_year_replay_hours_estimate": region_year_replay_hours(one.events_per_s),
     }
+    if floor is not None:
+        result["faust_floor_events_per_s"] = round(floor)
+        result["faust_floor_to_baseline"] = round(floor / baseline, 3)
     if 2 in runs:
         result["two_workers_events_per_s"] = round(runs[2].events_per_s)
         result["speedup_2_workers"] = round(runs[2].events_per_s / one.events_per_s, 2)
     return result
+
+
+def region_year_replay_hours(events_per_s: float) -> float:
+    """Hours a year of the region's traffic would take to replay at ``events_per_s``."""
+    return round(REGION_YEAR_EVENTS / events_per_s / 3600, 1)
+
+
+def commit_label() -> str:
+    """The commit measured, ``+dirty`` when tracked files differ from it (results files aside:
+    they do not change what runs); ``unknown`` outside a git checkout."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}+dirty" if changes else head
 
 
 def _settings(namespace: str, database_url: str) -> HubSettings:
@@ -435,11 +530,13 @@ class _WorkerGroup:
             rejected = await connection.fetchval(
                 "SELECT coalesce(sum(events), 0) FROM rejected_event_counts"
             )
+            first_tenth, last_tenth = await _tenth_rates(connection, accepted)
         finally:
             await connection.close()
         if accepted + rejected < total:
             raise SystemExit(f"bench: {accepted} accepted + {rejected} rejected of {total}")
-        return HubRun(self.count, total, (last - first).total_seconds(), int(rejected))
+        seconds = (last - first).total_seconds()
+        return HubRun(self.count, total, seconds, int(rejected), first_tenth, last_tenth)
 
     async def latency(
         self, topics: Sequence[str], records: Sequence[Record], rate: float
@@ -474,10 +571,41 @@ class _WorkerGroup:
         return {
             "rate_per_s": rate,
             "achieved_rate_per_s": round(achieved),
+            "seconds": round(len(records) / rate, 1),
             "events": len(records),
             "measured": int(counts.get(float("inf"), 0)),
             **{f"p{q}_s": _percentile(counts, q / 100) for q in (50, 95, 99)},
         }
+
+
+async def _tenth_rates(connection: Any, accepted: int) -> tuple[float | None, float | None]:
+    """Events/s over the first and over the last tenth of the ``accepted`` events, by their
+    ``ingested_at`` (the start of the transaction that stored each batch, the database's clock)."""
+    moments = [
+        await connection.fetchval(
+            "SELECT ingested_at FROM ingested_events ORDER BY ingested_at OFFSET $1 LIMIT 1", offset
+        )
+        for offset in tenth_bounds(accepted)
+    ]
+    tenth = accepted // 10
+    return span_rate(tenth, moments[0], moments[1]), span_rate(tenth, moments[2], moments[3])
+
+
+def tenth_bounds(events: int) -> tuple[int, int, int, int]:
+    """Offsets, in intake order, of the rows that bound the first and the last tenth of
+    ``events`` (a tenth is ``events // 10``): the first tenth is taken in from row 0 to the row
+    just after it, the last from the row just before it to the last row."""
+    if events < 10:
+        raise ValueError(f"a tenth of {events} events is no event")
+    tenth = events // 10
+    return 0, tenth, events - 1 - tenth, events - 1
+
+
+def span_rate(events: int, began: datetime, ended: datetime) -> float | None:
+    """``events`` per second between ``began`` and ``ended``; None when no time passed (one
+    transaction, one ``now()``)."""
+    seconds = (ended - began).total_seconds()
+    return round(events / seconds) if seconds > 0 else None
 
 
 def _latency_buckets(ports: Sequence[int]) -> dict[float, float]:

@@ -69,6 +69,7 @@ from schemas.avro_schemas import parsed_schema, schema_text, subject_for
 from schemas.codec import AvroCodec
 from schemas.models import to_avro_datum
 from schemas.routing import domain_of, partition_key
+from streams.app import intake_group
 from streams.lag import LagProbe
 
 # About 10,000 events per hour of history at scale 1 over the 28 reference ports.
@@ -487,7 +488,7 @@ class _WorkerGroup:
 
     async def caught_up(self, topics: Sequence[str], expected_total: int, what: str) -> None:
         """Wait until the group has committed ``expected_total`` records of ``topics``."""
-        probe = LagProbe(self.context.bootstrap, self.group, topics)
+        probe = LagProbe(self.context.bootstrap, intake_group(self.group), topics)
         began = last = time.monotonic()
         try:
             while True:
@@ -504,24 +505,10 @@ class _WorkerGroup:
         finally:
             await probe.close()
 
-    async def kpis_flushed(self) -> None:
-        """Wait until no entity is left marked for KPI recomputation."""
-        connection = await connect(self.context.database_url)
-        last = time.monotonic()
-        try:
-            while marked := await connection.fetchval("SELECT count(*) FROM kpi_dirty"):
-                self.check_alive()
-                if time.monotonic() - last > _PROGRESS_EVERY_S:
-                    last = time.monotonic()
-                    say(f"  {marked:,} entities still to recompute")
-                await asyncio.sleep(0.5)
-        finally:
-            await connection.close()
-
     async def process(self, topics: Sequence[str], total: int) -> HubRun:
         """Wait for the group to take in all ``total`` records; the timing, from the database."""
+        # A batch's KPIs and windows are written before its offsets are committed.
         await self.caught_up(topics, total, f"{self.count} worker(s)")
-        await self.kpis_flushed()
         connection = await connect(self.context.database_url)
         try:
             first = await connection.fetchval("SELECT min(ingested_at) FROM ingested_events")
@@ -568,7 +555,6 @@ class _WorkerGroup:
         finally:
             await producer.stop()
         await self.caught_up(topics, len(records), "latency phase")
-        await self.kpis_flushed()
         after = await asyncio.to_thread(_latency_buckets, self.metrics_ports)
         counts = {bound: after[bound] - before.get(bound, 0.0) for bound in after}
         return {

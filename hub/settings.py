@@ -245,16 +245,21 @@ class WorkerSettings(BaseModel):
         default=5.0, gt=0, le=300, description="How often a worker reports it is alive."
     )
     batch_size: int = Field(
-        default=500, ge=1, le=100_000, description="Events a worker writes per database round."
+        default=2_000,
+        ge=1,
+        le=100_000,
+        description=(
+            "Records a worker takes in per batch (read, stored, KPIs and windows written,"
+            " published, committed, together)."
+        ),
     )
-    kpi_flush_interval_s: float = Field(
-        default=1.0,
-        ge=0.05,
+    batch_wait_s: float = Field(
+        default=0.2,
+        ge=0.01,
         le=60,
         description=(
-            "A worker recomputes the KPIs of the entities whose events changed at most this"
-            " often: the longer, the more events each recomputation covers, the later KPIs"
-            " appear."
+            "How long a worker's batch waits to fill up to HUB_WORKER_BATCH_SIZE: longer ="
+            " fewer, larger writes when traffic is light, KPIs later."
         ),
     )
     indicators_interval_s: float = Field(
@@ -448,7 +453,7 @@ VARIABLES: dict[str, str] = {
     "HUB_WORKER_ID": "worker.id",
     "HUB_WORKER_HEARTBEAT_S": "worker.heartbeat_s",
     "HUB_WORKER_BATCH_SIZE": "worker.batch_size",
-    "HUB_KPI_FLUSH_INTERVAL_S": "worker.kpi_flush_interval_s",
+    "HUB_WORKER_BATCH_WAIT_S": "worker.batch_wait_s",
     "HUB_PORTS_FILE": "reference.ports_file",
     "HUB_PORT_AREAS_FILE": "reference.port_areas_file",
     "HUB_AGREEMENTS_FILE": "reference.agreements_file",

@@ -3,24 +3,25 @@
 Wiring only: the topics, the agents, the task and timers, the shutdown signal. What they do
 lives in a module per concern:
 
-- :mod:`streams.intake`: the intake agents (one per event domain) and their batches;
+- :mod:`streams.batched_intake`: the consumer of the ingest topics, in batches (owned by the
+  app, started by its task ``take_in``); :mod:`streams.intake`: what a batch goes through;
+- :mod:`streams.kpi_stage`: the KPIs and windows of the ports this worker owns, in memory;
 - :mod:`streams.checkpoint`: a batch's commit order (stored, marked, published, committed);
 - :mod:`streams.error_policies`: retry, dead-letter, refuse the unstorable, fail-stop;
 - :mod:`streams.sinks`: the outputs besides PostgreSQL (KPIs, windows, verdicts, dead
   letters, indicators) behind one interface;
-- :mod:`streams.flusher`: the KPI flusher's loop; :mod:`streams.timers`: heartbeat, lag,
-  indicators; :mod:`streams.lag`: the lag probe; :mod:`streams.state`: the worker's state.
+- :mod:`streams.timers`: heartbeat, lag, indicators; :mod:`streams.lag`: the lag probe;
+  :mod:`streams.state`: the worker's state.
 
-Faust pitfall handled in those modules, once: ``Stream.take_events`` acks a batch in a
-``finally`` block, so an exception escaping an agent would commit offsets of events never
-recorded. The agent therefore (a) retries database, registry and broker calls until they
-succeed, and (b) on any other error ends the process at once
-(:func:`streams.error_policies.fail_stop`), before the next offset commit, so that the batch is
-delivered again to the restarted worker.
+A batch's offsets are committed only after its handler returned (stored, KPIs written,
+published). The handler retries database, registry and broker calls until they succeed, and on
+any other error the worker ends at once (:func:`streams.error_policies.fail_stop`), so that the
+batch is delivered again to the restarted worker.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -32,15 +33,22 @@ from hub.domain.reference import load_ports
 from hub.kafka_topics import DEADLETTER, INDICATORS, INGEST_TOPICS, KPI_TOPICS, KPI_WINDOWS
 from hub.settings import HubSettings
 from streams import metrics, timers
-from streams.flusher import flush_forever, kpi_publisher
-from streams.intake import IntakeOutputs, intake_agent
-from streams.kpi_stage import KpiFlusher
+from streams.batched_intake import BatchedIntake
+from streams.error_policies import fail_stop
+from streams.intake import IntakeOutputs, batch_handler
+from streams.kpi_stage import KpiStage
 from streams.lag import LagProbe
 from streams.sinks.bulk_producer import BulkProducer
 from streams.sinks.kafka import BulkSink, TopicSink
 from streams.state import WorkerState
 
 _LAG_INTERVAL_S = 10.0
+
+
+def intake_group(worker_id: str) -> str:
+    """The consumer group of the workers' intake (``HUB_WORKER_ID``, faust's own group, plus
+    ``.intake``)."""
+    return f"{worker_id}.intake"
 
 
 def faust_broker_urls(bootstrap: str) -> list[str]:
@@ -75,39 +83,51 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
     # topics it declares (dead letters, indicators).
     bulk = BulkProducer(bootstrap)
     deadletters = {settings.topic(DEADLETTER): raw_topic(DEADLETTER)}
-    for domain, topic_name in INGEST_TOPICS.items():
-        outputs = IntakeOutputs(
-            deadletters=TopicSink("dead letters", deadletters),
-            deadletter_topic=settings.topic(DEADLETTER),
-            verdicts=BulkSink("verdicts", bulk),
-            topic=settings.topic,
-        )
-        agent = intake_agent(domain, state, outputs)
-        app.agent(raw_topic(topic_name), name=f"intake-{domain}")(agent)
-
-    flusher = KpiFlusher(
+    outputs = IntakeOutputs(
+        deadletters=TopicSink("dead letters", deadletters),
+        deadletter_topic=settings.topic(DEADLETTER),
+        verdicts=BulkSink("verdicts", bulk),
+        kpis=BulkSink("KPIs", bulk),
+        kpi_topics={kind: settings.topic(name) for kind, name in KPI_TOPICS.items()},
+        windows_topic=settings.topic(KPI_WINDOWS),
+        topic=settings.topic,
+    )
+    stage = KpiStage(
         state.berths,
-        kpi_publisher(
-            BulkSink("KPIs", bulk),
-            {kind: settings.topic(name) for kind, name in KPI_TOPICS.items()},
-            settings.topic(KPI_WINDOWS),
-            state.pending,
-        ),
-        state.cache,
         arrival_tolerance=timedelta(minutes=settings.rules.ais_arrival_tolerance_min),
+    )
+    domains = {settings.topic(name): domain for domain, name in INGEST_TOPICS.items()}
+
+    async def forget(_: object) -> None:
+        stage.forget()
+
+    intake = BatchedIntake(
+        bootstrap,
+        intake_group(settings.worker.id),
+        sorted(domains),
+        batch_handler(domains, state, stage, outputs),
+        max_records=settings.worker.batch_size,
+        max_wait_s=settings.worker.batch_wait_s,
+        on_revoked=forget,
+        session_timeout_s=10.0,
+        heartbeat_s=3.0,
     )
 
     @app.task  # type: ignore[untyped-decorator]
-    async def keep_kpis() -> None:
-        await flush_forever(flusher, state)
+    async def take_in() -> None:
+        try:
+            await intake.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # faust would log a failed task and run on without an intake.
+            fail_stop("intake consumer")
 
     @app.timer(interval=settings.worker.heartbeat_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def report_alive() -> None:
         await timers.report_alive(state)
 
-    lag = LagProbe(
-        bootstrap, settings.worker.id, [settings.topic(t) for t in INGEST_TOPICS.values()]
-    )
+    lag = LagProbe(bootstrap, intake_group(settings.worker.id), sorted(domains))
 
     @app.timer(interval=_LAG_INTERVAL_S, on_leader=False)  # type: ignore[untyped-decorator]
     async def measure_lag() -> None:
@@ -126,6 +146,7 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
         )
 
     async def close_clients(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
+        await intake.stop()
         await lag.close()
         await bulk.close()
 

@@ -2,9 +2,9 @@
 offsets are committed.
 
 Modelled on quixstreams' ``checkpointing/checkpoint.py`` (flush the sinks, then commit; a
-failed flush aborts the commit). Here the commit itself is faust's: ``Stream.take_events`` acks
-the batch's events when the intake agent asks for the next batch, and the consumer commits the
-acked offsets. :meth:`Checkpoint.commit` is the point after which that may happen.
+failed flush aborts the commit). Here the commit itself is the intake consumer's
+(:class:`streams.batched_intake.BatchedIntake`): it commits a batch's offsets once the handler
+returned. :meth:`Checkpoint.commit` is the point after which that may happen.
 """
 
 from __future__ import annotations
@@ -44,16 +44,17 @@ class Checkpoint:
     """One intake batch's way to its offset commit, in the order that loses nothing:
 
     1. :meth:`store`: the accepted events (idempotently, by event id) and the refusal counts;
-    2. :meth:`mark`: what the stored events change: the KPI groups to recompute (the flusher's
-       marks) and the certificates' verdicts (new versions stored, added to a sink);
-    3. :meth:`publish`: flush every sink (dead letters, verdicts) and wait for the broker's acks;
-    4. :meth:`commit`: only then may faust ack the batch and commit its offsets.
+    2. :meth:`mark`: what the stored events change, stored: the entity KPIs and windows, and
+       the certificates' verdicts (new versions), each added to its sink;
+    3. :meth:`publish`: flush every sink (dead letters, verdicts, KPIs) and wait for the
+       broker's acks;
+    4. :meth:`commit`: only then may the consumer commit the batch's offsets.
 
     The invariant: an offset is committed only after everything its record produced is stored,
     marked and acknowledged by the broker. Each step runs under ``retry`` (transient errors
-    wait, the batch is not acked meanwhile); any other error, a sink's failed flush included,
-    escapes before :meth:`commit`: the checkpoint is aborted and the intake agent fail-stops
-    before faust acks (:func:`streams.error_policies.fail_stop`). A step may run several
+    wait, the batch is not committed meanwhile); any other error, a sink's failed flush included,
+    escapes before :meth:`commit`: the checkpoint is aborted and the intake fail-stops
+    before the consumer commits (:func:`streams.error_policies.fail_stop`). A step may run several
     actions; going back to an earlier step, or committing before publishing, is refused.
     """
 
@@ -80,7 +81,7 @@ class Checkpoint:
             await self._retry(f"publish {sink.name}", sink.flush)
 
     def commit(self) -> None:
-        """Step 4: the batch may be acked. Refused unless every sink was flushed since its last
+        """Step 4: the batch may be committed. Refused unless every sink was flushed since its last
         record was added."""
         if self.step is not Step.PUBLISH:
             raise CheckpointOrderError(f"commit after {self.step.name}, not after PUBLISH")

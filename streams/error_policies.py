@@ -1,12 +1,12 @@
 """What the worker does when something fails: one named policy per kind of failure.
 
 Like quixstreams' ``error_callbacks.py``, each policy is a function, and each says when it
-applies. The ground rule behind them: faust's ``Stream.take_events`` acks a batch in a
-``finally`` block, so an exception escaping an intake agent would commit the offsets of events
-never recorded. A failure therefore either waits (:func:`retry_transient`), turns into a
-refusal of the one record at fault (:func:`dead_letter`, :func:`record_or_refuse`), or ends the
-process before faust acks (:func:`fail_stop`). The timers (heartbeat, lag, indicators) are best
-effort: they log and skip their turn (:data:`DATABASE_ERRORS`, :data:`PUBLISH_ERRORS`).
+applies. The ground rule behind them: a batch's offsets are committed once it is handled, and
+a record is never skipped. A failure therefore either waits (:func:`retry_transient`), turns
+into a refusal of the one record at fault (:func:`dead_letter`, :func:`record_or_refuse`), or
+ends the process before the offsets are committed (:func:`fail_stop`). The timers (heartbeat,
+lag, indicators) are best effort: they log and skip their turn (:data:`DATABASE_ERRORS`,
+:data:`PUBLISH_ERRORS`).
 """
 
 from __future__ import annotations
@@ -48,11 +48,11 @@ TRANSIENT_ERRORS = (
     # state …; another operation is in progress" (asyncpg#1069); the pool drops that connection,
     # so the retry gets a new one.
     asyncpg.InternalClientError,
-    # Batches and flushers take rows in one order; should PostgreSQL still pick a victim, the
+    # Batches take rows in one order; should PostgreSQL still pick a victim, the
     # round is simply run again.
     asyncpg.DeadlockDetectedError,
     SchemaRegistryClientError,
-    KafkaError,  # a broker restarting: the KPI flusher's marks and the batch stay for the retry
+    KafkaError,  # a broker restarting: the batch stays uncommitted for the retry
 )
 """A service being away or busy: waiting and trying again succeeds."""
 
@@ -93,9 +93,9 @@ async def retry_transient(what: str, action: Callable[[], Awaitable[T]]) -> T:
 
 
 def dead_letter(deadletters: Sink, topic: str, message: Any, rejected: Rejected) -> None:
-    """Refuse one ingest record (a faust ``Message``): its dead letter, with the reason, goes to
-    ``deadletters`` for ``topic``, delivered when the batch's checkpoint publishes (before the
-    source offset is acked).
+    """Refuse one ingest record (an aiokafka ``ConsumerRecord``): its dead letter, with the
+    reason, goes to ``deadletters`` for ``topic``, delivered when the batch's checkpoint
+    publishes (before the source offset is committed).
 
     Applies to a record the checks refuse (:func:`hub.ingest.decode.take_in`), one acting on
     another port's data (:mod:`streams.ownership`), and one PostgreSQL will not store
@@ -132,13 +132,11 @@ async def record_or_refuse(
 
 def fail_stop(task: str) -> NoReturn:
     """End the process at once (status :data:`FAIL_STOP_STATUS`), logging the error being
-    handled, before faust commits the offsets of the batch under way: the restarted worker is
+    handled, before the intake commits the offsets of the batch under way: the restarted worker is
     delivered that batch again.
 
-    Applies to any error an intake agent or the KPI flusher cannot retry or refuse (a defect,
+    Applies to any error the intake cannot retry or refuse (a defect,
     or a sink whose flush failed for good). Called from an ``except`` block."""
-    log.critical(
-        "agent %s failed; stopping the worker before its offsets commit", task, exc_info=True
-    )
+    log.critical("%s failed; stopping the worker before its offsets commit", task, exc_info=True)
     logging.shutdown()
     os._exit(FAIL_STOP_STATUS)

@@ -1,89 +1,87 @@
-"""The KPI stage: recompute the KPIs of every entity whose events changed.
+"""The KPI stage: the KPIs of the entities a batch touches, kept incrementally in memory.
 
-Streaming equals batch by construction: for each entity group (port call, container, truck visit,
-declaration, cargo move) the stage loads *all* of that group's stored events and runs the batch
-reference (:func:`hub.domain.kpis.reference.all_kpis`) on them, then replaces the group's KPI rows
-and rebuilds the hourly and daily windows those rows fall in. Arrival order, duplicates and late
-events therefore cannot change a result: the same events give the same KPIs.
+Each worker owns whole ports (the port is the partition key of every ingest topic), so the
+state of a port's entities and windows lives in one process and nothing is coordinated
+between workers. For every batch the stage
 
-It works in two halves, so that a port call's thousands of moves are not reloaded for every
-batch of them:
+1. brings into memory the entities the batch touches or reads that are not there yet (after a
+   start, a rebalance or an eviction): their stored events, and their stored KPI rows
+   (:meth:`KpiStage._load_missing`);
+2. applies the batch's events to the incremental state
+   (:class:`hub.domain.kpis.incremental.KpiState`; an event applied before changes nothing);
+3. compares the changed entities' values with their stored rows, and writes only the
+   differences, with the windows they change
+   (:class:`hub.domain.kpis.window_state.WindowState`: exact count, sum, mean, median and p90
+   without ``percentile_cont`` over stored rows), in one transaction;
+4. returns what changed, for the KPI and window topics.
 
-- the intake, in the batch that records events, **marks** the groups they touch
-  (:func:`dirty_keys`, table ``kpi_dirty``);
-- the **flusher** (:class:`KpiFlusher`), a loop of every worker, claims the oldest marks,
-  recomputes those groups, publishes what changed and only then clears each mark it saw
-  unchanged. However many events a group receives between two flushes, it is recomputed once;
-  the busier the stream, the more each flush coalesces.
-
-A worker that dies between recording and publishing leaves its marks for the next flush, by any
-worker. Two workers' flushers never take the same group (a session advisory lock per claimed
-group); windows are serialised per port. The entity state lives in PostgreSQL (the event store,
-keyed by entity), not in faust tables: one durable copy, nothing to rebuild from changelogs after a
-restart, and the cross-entity KPIs (a declaration's release time needs its call's all-fast and its
-containers' gate-outs) are a query instead of a join topology. Parsed events are cached in memory
-(:class:`EventCache`): a call's events are read at every flush while it works.
+Streaming equals batch: the incremental state is property-tested against the batch reference
+(:func:`hub.domain.kpis.reference.all_kpis`), and the windows against
+:func:`hub.domain.kpis.windows.window_aggregates`. Nothing here is durable by itself: the
+events are stored before this stage runs and offsets are committed after it has written, so a
+crash leaves the stored rows behind the events at most, and the next time an entity is loaded
+its values are compared with its stored rows again.
 """
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
 
 import asyncpg
 
 from hub.db.kpi_store import (
-    DirtyMark,
     EntityGroup,
-    claim_marks,
-    clear_marks,
-    dependency_marks,
-    event_ids_of,
-    keys_referring_to,
-    mark_dirty,
+    events_of,
     payloads_of,
-    recompute_windows,
-    release_claims,
-    replace_entity_kpis,
+    stored_group_kpis,
+    write_entity_kpis,
 )
-from hub.db.server import lock_keys
+from hub.db.kpi_windows import window_members, write_windows
 from hub.domain.keys import EntityKey, KeyKind
+from hub.domain.kpis.incremental import KpiState
 from hub.domain.kpis.model import KpiValue, WindowAggregate
 from hub.domain.kpis.port_calls import DEFAULT_ARRIVAL_TOLERANCE
-from hub.domain.kpis.reference import all_kpis, dependency_keys, keys_of
+from hub.domain.kpis.reference import dependency_keys, keys_of
+from hub.domain.kpis.window_state import WindowKey, WindowState
 from hub.domain.kpis.windows import berth_occupancy
-from schemas.models import MODELS, CargoEvent, CustomsEvent, Envelope, Move, VesselEvent
+from schemas.models import MODELS, CustomsEvent, Envelope
 
-# Entity groups of keys_of → the kinds of KPI rows they own. A container's group owns all
-# its visits ("PORT/CONTAINER/n"), because a new event can split or merge visits; a port call
-# owns its berth hours ("PORT/CALL/YYYY-MM-DDTHH").
+log = logging.getLogger(__name__)
+
+GroupPair = tuple[str, str]
+"""An entity group as (kind, id): ``("port_call", "PECLL/C1")``."""
+RowKey = tuple[str, str, str]
+"""A stored KPI row: (entity_kind, entity_id, kpi)."""
+_Change = tuple[KpiValue | None, KpiValue | None]
+"""A value before and after (None: absent)."""
+
+# Entity groups → the kinds of KPI rows they own. A container's group owns all its visits
+# ("PORT/CONTAINER/n"), because a new event can split or merge visits; a port call owns its
+# berth hours ("PORT/CALL/YYYY-MM-DDTHH").
 _ROW_KINDS = {
-    KeyKind.PORT_CALL: ("port_call", "berth_hour"),
-    KeyKind.CONTAINER: ("container_visit",),
-    KeyKind.TRUCK_VISIT: ("truck_visit",),
-    KeyKind.DECLARATION: ("declaration",),
-    KeyKind.MOVE: ("move",),
+    KeyKind.PORT_CALL.value: ("port_call", "berth_hour"),
+    KeyKind.CONTAINER.value: ("container_visit",),
+    KeyKind.TRUCK_VISIT.value: ("truck_visit",),
+    KeyKind.DECLARATION.value: ("declaration",),
+    KeyKind.MOVE.value: ("move",),
 }
 # KPI rows whose entity id is their group's id plus one last "/…" part.
 _MEMBER_OF = {"container_visit": "container", "berth_hour": "port_call"}
 
-DEFAULT_CACHE_EVENTS = 200_000
-DEFAULT_FLUSH_GROUPS = 5_000
-
 
 @dataclass(frozen=True, slots=True)
 class KpiUpdate:
-    """What one flush changed: the entity KPIs that are new or differ, and the window rows."""
+    """What one batch changed: the entity KPIs that are new or differ, and the window rows."""
 
     values: list[KpiValue]
     windows: list[WindowAggregate]
-    """The recomputed windows, and the berth occupancy of those that hold berth hours."""
-    groups: list[str] = field(default_factory=list)
-    """The groups recomputed ("<kind>:<entity>"), changed or not."""
+    """The changed windows, and the berth occupancy of those that hold berth hours."""
+    groups: list[GroupPair] = field(default_factory=list)
+    """The entity groups whose values were compared."""
 
 
 def stored_keys(event: Envelope) -> tuple[str, ...]:
@@ -94,203 +92,144 @@ def stored_keys(event: Envelope) -> tuple[str, ...]:
     return tuple(dict.fromkeys(key.text for key in keys))
 
 
-def dirty_keys(event: Envelope) -> tuple[str, ...]:
-    """The marks an event sets: its entity groups, and the declarations depending on it.
-
-    Only a vessel event can move a call's all-fast, and only a gate-out (or a retraction, which
-    may retract one) a container's gate-out: a discharge does not mark the call's declarations.
-    """
-    keys = [key for key in keys_of(event) if key.kind in _ROW_KINDS]
-    # The marks of dependents are expanded into the declarations' own marks when flushed, by
-    # whichever worker flushes (:meth:`KpiFlusher._expand_dependents`).
-    if isinstance(event, VesselEvent):
-        keys.append(EntityKey.port_call(event.port, event.port_call_id).dependents())
-    elif isinstance(event, CargoEvent) and (
-        event.move is Move.GTOT or event.retracts_event_id is not None
-    ):
-        keys.append(EntityKey.container(event.port, event.container).dependents())
-    return tuple(dict.fromkeys(key.text for key in keys))
+def group_of(value: KpiValue) -> GroupPair:
+    """The entity group a KPI value belongs to."""
+    if (group := _MEMBER_OF.get(value.entity_kind)) is not None:
+        return (group, value.entity_id.rsplit("/", 1)[0])
+    return (value.entity_kind, value.entity_id)
 
 
-class EventCache:
-    """Parsed events by id, the most recently used ``capacity`` of them."""
-
-    def __init__(self, capacity: int = DEFAULT_CACHE_EVENTS) -> None:
-        self.capacity = capacity
-        self._events: OrderedDict[UUID, Envelope] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._events)
-
-    def __contains__(self, event_id: object) -> bool:
-        return event_id in self._events
-
-    def put(self, event: Envelope) -> None:
-        """Keep ``event``, exactly as stored (so: only an event recorded now, not a duplicate)."""
-        self._events[event.event_id] = event
-        self._events.move_to_end(event.event_id)
-        while len(self._events) > self.capacity:
-            self._events.popitem(last=False)
-
-    async def load(self, connection: asyncpg.Connection, keys: Collection[str]) -> list[Envelope]:
-        """Every stored event concerning any of ``keys``."""
-        found: list[Envelope] = []
-        missing: list[UUID] = []
-        for event_id in await event_ids_of(connection, keys):
-            event = self._events.get(event_id)
-            if event is None:
-                missing.append(event_id)
-            else:
-                self._events.move_to_end(event_id)
-                found.append(event)
-        for _, domain, payload in await payloads_of(connection, missing):
-            event = MODELS[domain].model_validate_json(payload)
-            self.put(event)
-            found.append(event)
-        return found
+def _row_key(value: KpiValue) -> RowKey:
+    return (value.entity_kind, value.entity_id, value.kpi)
 
 
-class KpiFlusher:
-    """Recomputes the marked groups, a claim of at most ``limit`` at a time."""
+class KpiStage:
+    """The incremental KPIs and windows of the ports this worker owns."""
 
     def __init__(
         self,
         berths: Mapping[str, int | None],
-        publish: Callable[[KpiUpdate], Awaitable[None]],
-        cache: EventCache,
-        limit: int = DEFAULT_FLUSH_GROUPS,
         arrival_tolerance: timedelta = DEFAULT_ARRIVAL_TOLERANCE,
     ) -> None:
-        self.berths, self.publish, self.cache, self.limit = berths, publish, cache, limit
+        self.berths = berths
         self.arrival_tolerance = arrival_tolerance
+        self.entities = KpiState(arrival_tolerance)
+        self.windows = WindowState()
+        # The stored rows of every group in memory: what a new value is compared with.
+        self._stored: dict[GroupPair, dict[RowKey, KpiValue]] = {}
+        # Kept across a failed write, so that its retry writes them still.
+        self._unwritten: set[GroupPair] = set()
+        self._unwritten_windows: dict[WindowKey, WindowAggregate | None] = {}
 
-    async def flush(self, pool: asyncpg.Pool) -> int:
-        """One round: returns how many groups it recomputed (0: nothing was marked)."""
+    def forget(self) -> None:
+        """Drop every entity and window (partitions revoked): the next owner reloads them, and
+        so does this worker if it gets them back."""
+        self.entities = KpiState(self.arrival_tolerance)
+        self.windows = WindowState()
+        self._stored.clear()
+        self._unwritten.clear()
+        self._unwritten_windows.clear()
+
+    async def update(self, pool: asyncpg.Pool, events: Sequence[Envelope]) -> KpiUpdate:
+        """Apply a batch's stored events (new or delivered again) and write what changed."""
         async with pool.acquire() as connection:
-            await self._expand_dependents(connection)
-            marks = await claim_marks(connection, self.limit)
-            try:
-                if marks:
-                    update = await self._recompute(connection, marks)
-                    await self.publish(update)
-                    await clear_marks(connection, marks)
-            finally:
-                await release_claims(connection)
-        return len(marks)
+            await self._load_missing(connection, events)
+            self.entities.apply(events)
+            self._unwritten |= self.entities.take_changed()
+            groups = sorted(self._unwritten)
+            written, removed, changes = self._compare(groups)
+            async with connection.transaction():
+                await write_entity_kpis(connection, written, [_row_key(v) for v in removed])
+                missing = self.windows.missing(changes)
+                if missing:
+                    members = await window_members(connection, missing)
+                    for window in missing:
+                        self.windows.load(window, members.get(window, []))
+                for before, after in changes:
+                    self.windows.change(before, after)
+                for dirty in self.windows.take_dirty():
+                    if isinstance(dirty, WindowAggregate):
+                        self._unwritten_windows[_window_key(dirty)] = dirty
+                    else:
+                        self._unwritten_windows[dirty] = None
+                windows = [w for w in self._unwritten_windows.values() if w is not None]
+                emptied = [k for k, w in self._unwritten_windows.items() if w is None]
+                await write_windows(connection, windows, emptied)
+        # Written: the stored rows are the new values now.
+        for value, _ in written:
+            self._stored.setdefault(group_of(value), {})[_row_key(value)] = value
+        for value in removed:
+            self._stored.get(group_of(value), {}).pop(_row_key(value), None)
+        self._unwritten.clear()
+        self._unwritten_windows.clear()
+        return KpiUpdate(
+            [value for value, _ in written], windows + berth_occupancy(windows, self.berths), groups
+        )
 
-    async def _expand_dependents(self, connection: asyncpg.Connection) -> None:
-        marks = await dependency_marks(connection, self.limit)
-        if not marks:
-            return
-        # deps:port_call:P/C → the declarations on events stored under ref_call:P/C.
-        references = {EntityKey.parse(mark.key).subject().reference().text for mark in marks}
-        declarations = await keys_referring_to(connection, references, KeyKind.DECLARATION)
-        await mark_dirty(connection, declarations)
-        await clear_marks(connection, marks)
+    def _compare(
+        self, groups: Sequence[GroupPair]
+    ) -> tuple[
+        list[tuple[KpiValue, str]], list[KpiValue], list[tuple[KpiValue | None, KpiValue | None]]
+    ]:
+        """The rows to write (new or changed), the rows to delete, and every (before, after)."""
+        now: dict[GroupPair, dict[RowKey, KpiValue]] = {group: {} for group in groups}
+        for value in self.entities.values(groups):
+            now[group_of(value)][_row_key(value)] = value
+        written: list[tuple[KpiValue, str]] = []
+        removed: list[KpiValue] = []
+        changes: list[_Change] = []
+        for group, values in now.items():
+            stored = self._stored.get(group, {})
+            for key, value in values.items():
+                before = stored.get(key)
+                if before != value:
+                    written.append((value, group[1]))
+                    changes.append((before, value))
+            for key, before in stored.items():
+                if key not in values:
+                    removed.append(before)
+                    changes.append((before, None))
+        return written, removed, changes
 
-    async def _recompute(
-        self, connection: asyncpg.Connection, marks: Sequence[DirtyMark]
-    ) -> KpiUpdate:
-        keys = sorted({mark.key for mark in marks})
-        groups = {EntityKey.parse(key) for key in keys}
-        pairs = {group.pair for group in groups}
-        loaded = await self._load(connection, keys, groups)
-        computed = all_kpis(loaded, only=pairs, arrival_tolerance=self.arrival_tolerance)
-        values = [value for value in computed if _group_of(value) in pairs]
-        async with connection.transaction():
-            replaced = await replace_entity_kpis(
-                connection,
-                [
-                    EntityGroup(row_kind, group.entity_id)
-                    for group in groups
-                    for row_kind in _ROW_KINDS[group.kind]
-                ],
-                [(value, _group_of(value)[1]) for value in values],
+    async def _load_missing(
+        self, connection: asyncpg.Connection, events: Sequence[Envelope]
+    ) -> None:
+        """Bring into memory what the batch touches or reads and is not there yet."""
+        missing = self.entities.missing(events)
+        keys = set(missing.keys)
+        looked_up: set[UUID] = set()
+        unplaced = set(missing.event_ids)
+        while unplaced:
+            # Retraction targets not in memory: their own entities must be loaded too.
+            looked_up |= unplaced
+            targets = _parsed(
+                (domain, payload) for _, domain, payload in await payloads_of(connection, unplaced)
             )
-        async with connection.transaction():
-            await lock_keys(connection, {f"windows:{port}" for port, _, _ in replaced.touched})
-            windows = await recompute_windows(connection, replaced.touched)
-        return KpiUpdate(replaced.changed, windows + berth_occupancy(windows, self.berths), keys)
-
-    async def _load(
-        self,
-        connection: asyncpg.Connection,
-        keys: Collection[str],
-        groups: Collection[EntityKey],
-    ) -> list[Envelope]:
-        events = await self.cache.load(connection, keys)
-        # A declaration's KPIs need its call's vessel events (all fast) and its containers'
-        # events (gate-out), complete.
-        needed: set[EntityKey] = set()
-        for event in events:
-            if (
-                isinstance(event, CustomsEvent)
-                and EntityKey.declaration(event.port, event.declaration_id) in groups
-            ):
-                needed.update(dependency_keys(event))
-        needed -= set(groups)
-        if needed:
-            seen = {event.event_id for event in events}
-            for event in await self.cache.load(connection, {key.text for key in needed}):
-                if event.event_id in seen:
-                    continue
-                seen.add(event.event_id)
-                # Another call's moves would only cost time: its own KPIs are not kept here.
-                if isinstance(event, CargoEvent) and (
-                    EntityKey.container(event.port, event.container) not in needed
-                ):
-                    continue
-                events.append(event)
-        return events
-
-
-@dataclass(slots=True)
-class _Waiting:
-    occurred_at: datetime
-    arrived: float
-    groups_left: int
-    since: float
-
-
-class PendingLatency:
-    """Events taken in whose KPI groups are not all published yet: when the last one is, the
-    event's latencies are known. Entries another worker's flusher completed are dropped after
-    ``forget_after_s``."""
-
-    def __init__(self, forget_after_s: float = 600.0) -> None:
-        self.forget_after_s = forget_after_s
-        self._by_group: dict[str, list[_Waiting]] = {}
-        self._swept = time.monotonic()
-
-    def add(self, event: Envelope, marks: Iterable[str], arrived: float) -> None:
-        """``marks``: the event's :func:`dirty_keys`."""
-        groups = [key for key in marks if EntityKey.parse(key).kind.is_group]
-        if groups:
-            waiting = _Waiting(event.occurred_at, arrived, len(groups), time.monotonic())
-            for group in groups:
-                self._by_group.setdefault(group, []).append(waiting)
-
-    def published(self, groups: Iterable[str]) -> list[tuple[datetime, float]]:
-        """(occurred_at, arrived) of the events whose every group is now published."""
-        complete = []
+            more = self.entities.missing(targets)
+            keys |= more.keys
+            unplaced = set(more.event_ids) - looked_up
+        if not keys:
+            return
+        stored = _parsed(await events_of(connection, keys))
+        self.entities.load(keys, stored)
+        groups = [EntityKey.parse(key).pair for key in keys]
+        rows = await stored_group_kpis(
+            connection,
+            [
+                EntityGroup(kind, group_id)
+                for group_kind, group_id in groups
+                for kind in _ROW_KINDS[group_kind]
+            ],
+        )
         for group in groups:
-            for waiting in self._by_group.pop(group, ()):
-                waiting.groups_left -= 1
-                if waiting.groups_left == 0:
-                    complete.append((waiting.occurred_at, waiting.arrived))
-        now = time.monotonic()
-        if now - self._swept > self.forget_after_s / 10:
-            self._swept = now
-            horizon = now - self.forget_after_s
-            self._by_group = {
-                group: kept
-                for group, waiting in self._by_group.items()
-                if (kept := [w for w in waiting if w.since >= horizon])
-            }
-        return complete
+            self._stored.setdefault(group, {})
+        for value, _ in rows:
+            self._stored.setdefault(group_of(value), {})[_row_key(value)] = value
 
 
-def _group_of(value: KpiValue) -> tuple[str, str]:
-    if (group := _MEMBER_OF.get(value.entity_kind)) is not None:
-        return (group, value.entity_id.rsplit("/", 1)[0])
-    return (value.entity_kind, value.entity_id)
+def _parsed(payloads: Iterable[tuple[str, str]]) -> list[Envelope]:
+    return [MODELS[domain].model_validate_json(payload) for domain, payload in payloads]
+
+
+def _window_key(window: WindowAggregate) -> WindowKey:
+    return (window.port, window.granularity, window.window_start, window.kpi)

@@ -46,12 +46,11 @@ VERDICTS = Counter(
 CONSUMER_LAG = Gauge(
     "hub_consumer_lag", "Records on an ingest topic not yet committed by the workers", ["topic"]
 )
-KPI_FLUSH_SECONDS = Histogram(
-    "hub_kpi_flush_seconds", "Time of one KPI flush (recompute, store, publish the marked groups)"
+KPI_ENTITIES = Gauge(
+    "hub_kpi_entities_in_memory", "Entities whose KPI state the worker holds in memory"
 )
-KPI_GROUPS = Counter("hub_kpi_groups_recomputed", "Entity groups whose KPIs were recomputed")
 BATCH_SECONDS = Histogram(
-    "hub_batch_seconds", "Time to take in one batch (record, KPIs, verdicts, emit)", ["domain"]
+    "hub_batch_seconds", "Time to take in one batch (record, KPIs, windows, verdicts, emit)"
 )
 
 

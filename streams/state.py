@@ -13,7 +13,6 @@ from hub.db.ports import port_berths
 from hub.services import schema_source
 from hub.settings import HubSettings
 from schemas.codec import AvroCodec
-from streams.kpi_stage import EventCache, PendingLatency
 
 
 class WorkerState:
@@ -27,14 +26,12 @@ class WorkerState:
         self.events_in = 0
         self.known_ports: frozenset[str] = frozenset()
         self.berths: dict[str, int | None] = {}
-        self.cache = EventCache()
-        self.pending = PendingLatency()
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
         self._codec: AvroCodec | None = None
 
     async def pool(self) -> asyncpg.Pool:
-        async with self._pool_lock:  # the agents, timers and flusher all ask at start
+        async with self._pool_lock:  # the intake and the timers all ask at start
             if self._pool is None:
                 pool = await asyncpg.create_pool(
                     self.database_url, min_size=1, max_size=6, command_timeout=30
@@ -45,7 +42,7 @@ class WorkerState:
                     await pool.close()
                     raise
                 self.known_ports = frozenset(berths)
-                # In place: the KPI flusher holds this mapping.
+                # In place: the KPI stage holds this mapping.
                 self.berths.clear()
                 self.berths.update(berths)
                 self._pool = pool

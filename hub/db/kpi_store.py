@@ -1,9 +1,5 @@
-"""Queries of the KPI stage: events by entity, entity KPIs, and per-port windows.
-
-Windows are aggregated by PostgreSQL itself (``percentile_cont``), from the entity KPIs of the
-windows a batch touched; ``hub.domain.kpis.windows`` is the same definition in Python, and the tests
-hold the two equal.
-"""
+"""Queries of the KPI stage: events by entity, and the entity KPI rows (the windows are in
+:mod:`hub.db.kpi_windows`)."""
 
 from __future__ import annotations
 
@@ -14,7 +10,6 @@ from uuid import UUID
 
 import asyncpg
 
-from hub.domain.keys import DEPENDENTS_PREFIX, KeyKind
 from hub.domain.kpis.model import KpiValue, WindowAggregate
 
 GRANULARITIES = ("hour", "day")
@@ -45,179 +40,84 @@ async def events_of(
     return [(row["domain"], row["payload"]) for row in rows]
 
 
-async def keys_referring_to(
-    connection: asyncpg.Connection | asyncpg.Pool, references: Collection[str], kind: KeyKind
-) -> set[str]:
-    """Entity keys of ``kind`` on events that carry any of the ``references`` keys."""
-    if not references:
-        return set()
+async def stored_group_kpis(
+    connection: asyncpg.Connection | asyncpg.Pool, groups: Collection[EntityGroup]
+) -> list[tuple[KpiValue, str]]:
+    """The stored KPI rows of ``groups``, as (value, group_id) pairs."""
+    if not groups:
+        return []
     rows = await connection.fetch(
         """
-        SELECT DISTINCT other.key FROM event_entity_keys referring
-        JOIN event_entity_keys other USING (event_id)
-        WHERE referring.key = ANY($1::text[]) AND left(other.key, length($2)) = $2
-        """,
-        list(references),
-        kind.prefix,
-    )
-    return {row["key"] for row in rows}
-
-
-@dataclass(frozen=True, slots=True)
-class Replaced:
-    touched: set[tuple[str, str, datetime]]
-    """(port, kpi, anchor_time) of every row removed or written: the windows to recompute."""
-    changed: list[KpiValue]
-    """The values that are new or differ from the rows they replace: what to publish."""
-
-
-async def replace_entity_kpis(
-    connection: asyncpg.Connection,
-    groups: Collection[EntityGroup],
-    values: Sequence[tuple[KpiValue, str]],
-) -> Replaced:
-    """Replace the KPI rows of ``groups`` with ``values`` ((value, group_id) pairs; call inside
-    a transaction)."""
-    removed = await connection.fetch(
-        """
-        DELETE FROM entity_kpis k USING unnest($1::text[], $2::text[]) AS g (kind, group_id)
-        WHERE k.entity_kind = g.kind AND k.group_id = g.group_id
-        RETURNING k.entity_kind, k.entity_id, k.kpi, k.port, k.value, k.flag, k.anchor_time
+        SELECT k.entity_kind, k.entity_id, k.port, k.kpi, k.value, k.unit, k.anchor_time,
+               k.flag, k.group_id
+        FROM entity_kpis k JOIN unnest($1::text[], $2::text[]) AS g (kind, group_id)
+          ON k.entity_kind = g.kind AND k.group_id = g.group_id
         """,
         [group.kind for group in groups],
         [group.group_id for group in groups],
     )
-    if values:
+    return [
+        (
+            KpiValue(
+                row["entity_kind"],
+                row["entity_id"],
+                row["port"].strip(),
+                row["kpi"],
+                row["value"],
+                row["unit"],
+                row["anchor_time"],
+                row["flag"],
+            ),
+            row["group_id"],
+        )
+        for row in rows
+    ]
+
+
+async def write_entity_kpis(
+    connection: asyncpg.Connection,
+    written: Sequence[tuple[KpiValue, str]],
+    removed: Collection[tuple[str, str, str]],
+) -> None:
+    """Upsert ``written`` ((value, group_id) pairs) and delete the rows ``removed`` ((entity_kind,
+    entity_id, kpi)); only what changed, so a call's unchanged values are not rewritten."""
+    if removed:
+        kinds, ids, kpis = zip(*sorted(removed), strict=True)
+        await connection.execute(
+            """
+            DELETE FROM entity_kpis k USING unnest($1::text[], $2::text[], $3::text[])
+                AS r (kind, id, kpi)
+            WHERE k.entity_kind = r.kind AND k.entity_id = r.id AND k.kpi = r.kpi
+            """,
+            list(kinds),
+            list(ids),
+            list(kpis),
+        )
+    if written:
+        ordered = sorted(
+            written, key=lambda pair: (pair[0].entity_kind, pair[0].entity_id, pair[0].kpi)
+        )
         await connection.execute(
             """
             INSERT INTO entity_kpis
                 (entity_kind, entity_id, group_id, kpi, port, value, unit, anchor_time, flag)
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                                  $6::float8[], $7::text[], $8::timestamptz[], $9::text[])
+            ON CONFLICT (entity_kind, entity_id, kpi) DO UPDATE
+            SET group_id = excluded.group_id, port = excluded.port, value = excluded.value,
+                unit = excluded.unit, anchor_time = excluded.anchor_time, flag = excluded.flag,
+                computed_at = now()
             """,
-            [v.entity_kind for v, _ in values],
-            [v.entity_id for v, _ in values],
-            [group for _, group in values],
-            [v.kpi for v, _ in values],
-            [v.port for v, _ in values],
-            [v.value for v, _ in values],
-            [v.unit for v, _ in values],
-            [v.anchor_time for v, _ in values],
-            [v.flag for v, _ in values],
+            [v.entity_kind for v, _ in ordered],
+            [v.entity_id for v, _ in ordered],
+            [group for _, group in ordered],
+            [v.kpi for v, _ in ordered],
+            [v.port for v, _ in ordered],
+            [v.value for v, _ in ordered],
+            [v.unit for v, _ in ordered],
+            [v.anchor_time for v, _ in ordered],
+            [v.flag for v, _ in ordered],
         )
-    before = {
-        (row["entity_kind"], row["entity_id"], row["kpi"]): (
-            row["value"],
-            row["flag"],
-            row["anchor_time"],
-        )
-        for row in removed
-    }
-    changed = [
-        value
-        for value, _ in values
-        if before.get((value.entity_kind, value.entity_id, value.kpi))
-        != (value.value, value.flag, value.anchor_time)
-    ]
-    touched = {
-        (row["port"], row["kpi"], row["anchor_time"])
-        for row in removed
-        if row["anchor_time"] is not None
-    }
-    touched |= {(v.port, v.kpi, v.anchor_time) for v, _ in values if v.anchor_time is not None}
-    return Replaced(touched, changed)
-
-
-# --- marks of what to recompute (kpi_dirty) ---------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DirtyMark:
-    key: str
-    seq: int
-
-
-# Marks of a call's or a container's dependent declarations (hub.domain.keys.KeyKind.DEPS_OF_…),
-# told from the entity marks by their prefix.
-_DEPENDENTS_LIKE = f"{DEPENDENTS_PREFIX}%"
-
-
-async def mark_dirty(connection: asyncpg.Connection | asyncpg.Pool, keys: Collection[str]) -> None:
-    """Mark ``keys`` for recomputation (a mark already there gets a new sequence number).
-
-    Rows are taken in key order, as :func:`clear_marks` takes them, so that concurrent batches
-    and flushers never wait on each other in a cycle.
-    """
-    if keys:
-        await connection.execute(
-            """
-            INSERT INTO kpi_dirty (key)
-            SELECT k FROM unnest($1::text[]) AS k ORDER BY k
-            ON CONFLICT (key) DO UPDATE SET seq = nextval('kpi_dirty_seq')
-            """,
-            sorted(set(keys)),
-        )
-
-
-async def claim_marks(connection: asyncpg.Connection, limit: int) -> list[DirtyMark]:
-    """Up to ``limit`` of the oldest entity marks that no other flusher holds, each now held by
-    a session advisory lock of ``connection`` (release with :func:`release_claims`)."""
-    rows = await connection.fetch(
-        """
-        SELECT key, seq FROM (
-            SELECT key, seq FROM kpi_dirty WHERE key NOT LIKE $2
-            ORDER BY seq LIMIT $1 * 3
-        ) AS oldest
-        WHERE pg_try_advisory_lock(hashtext(key))
-        LIMIT $1
-        """,
-        limit,
-        _DEPENDENTS_LIKE,
-    )
-    return [DirtyMark(row["key"], row["seq"]) for row in rows]
-
-
-async def release_claims(connection: asyncpg.Connection) -> None:
-    """Release every session advisory lock of ``connection``: the marks :func:`claim_marks`
-    held, done with or not (a pooled connection must not keep them)."""
-    await connection.execute("SELECT pg_advisory_unlock_all()")
-
-
-async def dependency_marks(connection: asyncpg.Connection, limit: int) -> list[DirtyMark]:
-    rows = await connection.fetch(
-        "SELECT key, seq FROM kpi_dirty WHERE key LIKE $2 ORDER BY seq LIMIT $1",
-        limit,
-        _DEPENDENTS_LIKE,
-    )
-    return [DirtyMark(row["key"], row["seq"]) for row in rows]
-
-
-async def clear_marks(connection: asyncpg.Connection, marks: Collection[DirtyMark]) -> None:
-    """Remove the marks still as they were read (one marked again since stays)."""
-    if marks:
-        await connection.execute(
-            """
-            WITH seen AS (
-                SELECT d.key FROM kpi_dirty d
-                JOIN unnest($1::text[], $2::bigint[]) AS m (key, seq)
-                  ON d.key = m.key AND d.seq = m.seq
-                ORDER BY d.key FOR UPDATE OF d
-            )
-            DELETE FROM kpi_dirty d USING seen WHERE d.key = seen.key
-            """,
-            [mark.key for mark in marks],
-            [mark.seq for mark in marks],
-        )
-
-
-async def event_ids_of(connection: asyncpg.Connection, keys: Collection[str]) -> set[UUID]:
-    """The ids of the stored events concerning any of ``keys``."""
-    if not keys:
-        return set()
-    rows = await connection.fetch(
-        "SELECT DISTINCT event_id FROM event_entity_keys WHERE key = ANY($1::text[])", list(keys)
-    )
-    return {row["event_id"] for row in rows}
 
 
 async def payloads_of(

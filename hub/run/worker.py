@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import faust
+import uvloop
 
 from hub.services import prepare, resolve_endpoints
 from hub.settings import HubSettings
@@ -15,7 +16,7 @@ def run_worker(settings: HubSettings, *, prepare_first: bool = True) -> int:
     """Run until SIGTERM/SIGINT. Returns the exit status faust reports."""
     endpoints = resolve_endpoints(settings)
     # faust runs on the loop it is given; preparing on the same loop avoids a second one.
-    loop = asyncio.new_event_loop()
+    loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     if prepare_first:
         loop.run_until_complete(prepare(settings, endpoints))

@@ -51,8 +51,8 @@ def indicator_records(rows: Sequence[Indicator], topic: str) -> Iterator[Record]
 
 
 def dead_letter_record(message: Any, rejected: Rejected, topic: str) -> Record:
-    """The dead letter of a refused ingest record (a faust ``Message``), by the one definition
-    (:func:`hub.ingest.deadletter.dead_letter`)."""
+    """The dead letter of a refused ingest record (an aiokafka ``ConsumerRecord``), by the one
+    definition (:func:`hub.ingest.deadletter.dead_letter`)."""
     letter = dead_letter(
         message.value, rejected, message.topic, key=message.key, original_headers=message.headers
     )

@@ -13,7 +13,7 @@ from hub.domain.keys import DEPENDENTS_PREFIX, CertificateKey, EntityKey, KeyKin
 from hub.domain.kpis.reference import entity_keys_of
 from schemas.models import CustomsKind, Facility, Move, Operation
 from streams.certificate_stage import certificate_keys
-from streams.kpi_stage import dirty_keys, stored_keys
+from streams.kpi_stage import stored_keys
 from tests.unit.certificates.builders import declaration, submission
 from tests.unit.kpis.builders import BOX, BOX2, CALL, PORT, cargo, customs, vessel
 
@@ -132,7 +132,7 @@ def test_the_pair_is_how_the_batch_reference_names_a_group() -> None:
     assert EntityKey.port_call(PORT, CALL).entity_id == f"{PORT}/{CALL}"
 
 
-def test_what_the_stage_stores_and_marks_for_each_kind_of_event() -> None:
+def test_what_the_stage_stores_for_each_kind_of_event() -> None:
     """The texts written to PostgreSQL by the intake, literally."""
     lodged = customs(CustomsKind.LODGED, 1, boxes=(BOX, BOX2), call=CALL)
     assert stored_keys(lodged) == (
@@ -143,14 +143,8 @@ def test_what_the_stage_stores_and_marks_for_each_kind_of_event() -> None:
     )
     gate_out = cargo(Move.GTOT, 2, truck="TV-9")
     assert stored_keys(gate_out) == (f"container:{PORT}/{BOX}", f"truck_visit:{PORT}/TV-9")
-    assert dirty_keys(gate_out) == (
-        f"container:{PORT}/{BOX}",
-        f"truck_visit:{PORT}/TV-9",
-        f"deps:container:{PORT}/{BOX}",
-    )
     arrival = vessel(Operation.ARRI, Facility.PORT, 0)
     assert stored_keys(arrival) == (f"port_call:{PORT}/{CALL}",)
-    assert dirty_keys(arrival) == (f"port_call:{PORT}/{CALL}", f"deps:port_call:{PORT}/{CALL}")
 
 
 def test_a_certificate_key_has_no_port() -> None:

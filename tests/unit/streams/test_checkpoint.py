@@ -1,9 +1,9 @@
-"""The worker's commit order (:class:`streams.checkpoint.Checkpoint`) and the intake agent's
-promise that a failed batch is never acked, with plain fakes for the sinks."""
+"""The worker's commit order (:class:`streams.checkpoint.Checkpoint`) and the intake's promise
+that a failed batch is never committed, with plain fakes for the sinks."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import pytest
@@ -12,7 +12,7 @@ from aiokafka.errors import KafkaConnectionError
 import streams.intake
 from hub.settings import HubSettings
 from streams.checkpoint import Checkpoint, CheckpointOrderError, Step
-from streams.intake import IntakeOutputs, intake_agent
+from streams.intake import IntakeOutputs
 from streams.sinks.base import Record, Sink
 from streams.state import WorkerState
 
@@ -125,51 +125,35 @@ async def test_a_record_added_after_publishing_refuses_the_commit() -> None:
         checkpoint.commit()
 
 
-class _Stream:
-    """Acks a batch in a ``finally`` block when the agent asks for the next, as faust's
-    ``Stream.take_events`` does."""
-
-    def __init__(self, batches: list[list[str]]) -> None:
-        self.batches = batches
-        self.acked: list[str] = []
-
-    async def take_events(self, max_: int, within: float) -> AsyncIterator[list[str]]:
-        for batch in self.batches:
-            try:
-                yield batch
-            finally:
-                self.acked += batch
-
-
 class _Stopped(BaseException):
     pass
 
 
-async def test_a_batch_whose_checkpoint_fails_stops_the_worker_before_it_is_acked(
+async def test_a_batch_whose_checkpoint_fails_stops_the_worker_before_it_returns(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    stream = _Stream([["first"], ["second"]])
+    """The intake consumer commits a batch's offsets only once its handler returned
+    (tests/integration/test_batched_intake.py): a failed batch must stop the worker first."""
     taken: list[list[str]] = []
-    acked_at_stop: list[str] = []
 
-    async def take_in_batch(domain: str, events: list[str], *_: Any) -> None:
-        taken.append(events)
-        if events == ["second"]:
+    async def take_in_batch(records: list[str], *_: Any) -> None:
+        taken.append(records)
+        if records == ["second"]:
             raise RuntimeError("a sink's flush failed for good")
 
     def fail_stop(task: str) -> NoReturn:
-        acked_at_stop.extend(stream.acked)
         raise _Stopped(task)  # os._exit in the worker: no finally runs after it
 
     monkeypatch.setattr(streams.intake, "take_in_batch", take_in_batch)
     monkeypatch.setattr(streams.intake, "fail_stop", fail_stop)
     calls: list[str] = []
-    outputs = IntakeOutputs(_Sink("dead letters", calls), "hub.deadletter", _Sink("v", calls), str)
-    agent = intake_agent("vessel", WorkerState(HubSettings(), None), outputs)
+    outputs = IntakeOutputs(
+        _Sink("dead letters", calls), "hub.deadletter", _Sink("v", calls), _Sink("k", calls),
+        {}, "kpi.windows", str,
+    )  # fmt: skip
+    handle = streams.intake.batch_handler({}, WorkerState(HubSettings(), None), None, outputs)  # type: ignore[arg-type]
 
-    with pytest.raises(_Stopped, match="intake-vessel"):
-        await agent(stream)
-
+    await handle(["first"])
+    with pytest.raises(_Stopped, match="intake"):
+        await handle(["second"])
     assert taken == [["first"], ["second"]]
-    # When the worker stopped, only the batch that went through was acked.
-    assert acked_at_stop == ["first"]

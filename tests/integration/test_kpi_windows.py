@@ -86,7 +86,7 @@ async def _rebuilt_by_postgresql(
 async def _apply(
     connection: asyncpg.Connection,
     state: WindowState,
-    changes: list[tuple[KpiValue | None, KpiValue | None]],
+    changes: Sequence[tuple[KpiValue | None, KpiValue | None]],
 ) -> tuple[int, int]:
     """The worker's way: load the missing windows, apply the changes, write what changed."""
     missing = state.missing(changes)

@@ -23,10 +23,23 @@ it; the retracting event counts unless it is retracted in turn (A ← B ← C le
 Loading protocol (no I/O here; the worker does it): before :meth:`KpiState.apply`, ask
 :meth:`KpiState.missing`; load from the store the events filed under the keys it names
 (``streams.kpi_stage.stored_keys``) with :meth:`KpiState.load`; fetch the events it names by id
-(retraction targets), pass them to ``missing`` again (their keys) and load those keys too; repeat
-until ``missing`` reports nothing (a declaration loaded from the store may name a call or a
-container that must then be loaded too). Every id ``missing`` reports is reported once: one not
-found in the store is not asked for again, and counts as absent.
+(retraction targets not wholly in memory), add them to what is asked of ``missing`` (their
+keys), and repeat until ``missing`` reports nothing (a declaration loaded from the store may
+name a call or a container that must then be loaded too; a retraction met in a load may name a
+target whose other entities must be loaded and recomputed)::
+
+    asking = list(batch)
+    while missing := state.missing(asking):
+        if missing.keys:
+            state.load(missing.keys, store_events_under(missing.keys))
+        asking += store_events_by_id(missing.event_ids)
+    state.apply(batch)
+
+Every id ``missing`` reports is reported once: one not found in the store is not asked for
+again, and counts as absent (a retraction that came before its target). After ``apply``,
+:meth:`KpiState.take_changed` names the groups to recompute (:meth:`KpiState.values`) and
+:meth:`KpiState.take_changed_references` the calls and containers whose declarations not in
+memory must be loaded and recomputed too.
 
 What the state relies on from the store:
 

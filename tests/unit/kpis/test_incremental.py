@@ -4,7 +4,7 @@ retractions (chains, moves to another entity, before or after their target), evi
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -215,11 +215,51 @@ def correction(draw: st.DrawFn, target: Envelope, event_id: UUID) -> Envelope:
 
 
 @st.composite
+def closed_entities(draw: st.DrawFn, ids: Iterator[UUID]) -> list[Envelope]:
+    """A call that berths, works and leaves, a box discharged and gated out, its declaration
+    lodged, channelled and released: entities that close, so that eviction has work."""
+    call = draw(st.sampled_from(CALLS))
+    box = draw(st.sampled_from(BOXES))
+    start = draw(HOURS)
+    steps = [
+        (Operation.ARRI, Facility.PORT, 0.0),
+        (Operation.ARRI, Facility.BRTH, 1.0),
+        (Operation.STRT, Facility.BRTH, 1.5),
+        (Operation.CMPL, Facility.BRTH, 4.0),
+        (Operation.DEPA, Facility.BRTH, 5.0),
+    ]
+    events: list[Envelope] = [
+        vessel(op, facility, start + h, call=call, event_id=next(ids)) for op, facility, h in steps
+    ]
+    events += [
+        cargo(
+            Move.DISC,
+            start + 2 + i / 4,
+            box=BOXES[i % 3],
+            call=call,
+            crane=f"STS-{i % 2}",
+            event_id=next(ids),
+        )
+        for i in range(draw(st.integers(0, 6)))
+    ]
+    events += [
+        cargo(Move.GTOT, start + 9, box=box, truck="TV-1", event_id=next(ids)),
+        cargo(Move.GTIN, start + 8, box=box, truck="TV-1", event_id=next(ids)),
+        customs(CustomsKind.LODGED, start, boxes=(box,), call=call, event_id=next(ids)),
+        customs(CustomsKind.CHANNEL, start + 1, channel=Channel.RED, event_id=next(ids)),
+        customs(CustomsKind.RELEASED, start + 7, event_id=next(ids)),
+    ]
+    return events
+
+
+@st.composite
 def histories(draw: st.DrawFn) -> list[Envelope]:
     """Events with retractions (chains included) and their ids unique; a target may be left
     out (a retraction of an event never received)."""
     ids = (UUID(int=n) for n in itertools.count(1))
     events = [draw(base_event(next(ids))) for _ in range(draw(st.integers(1, 24)))]
+    if draw(st.booleans()):
+        events += draw(closed_entities(ids))
     for _ in range(draw(st.integers(0, 8))):
         target = draw(st.sampled_from(events))
         events.append(draw(correction(target, next(ids))))

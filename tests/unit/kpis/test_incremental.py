@@ -415,12 +415,30 @@ def test_applying_before_loading_is_refused() -> None:
         KpiState().apply([vessel(Operation.ARRI, Facility.PORT, 0)])
 
 
+class _Untouchable(dict[UUID, Any]):
+    """A call's moves that may be looked up, but not gone over."""
+
+    def __iter__(self) -> Any:
+        raise AssertionError("went over the moves")
+
+    def values(self) -> Any:
+        raise AssertionError("went over the moves")
+
+    def items(self) -> Any:
+        raise AssertionError("went over the moves")
+
+
 def test_values_of_a_call_do_not_go_over_its_moves() -> None:
     events = _call_with_moves(CALL, 50)
     worker = Worker()
     worker.take(events)
-    call = ("port_call", f"{PORT}/{CALL}")
-    assert worker.state.values([call]) == [v for v in all_kpis(events) if group_of(v) == call]
+    call = worker.state._ports[PORT].groups[(KeyKind.PORT_CALL, CALL)]
+    call.moves = _Untouchable(call.moves)  # type: ignore[attr-defined]
+    more: list[Envelope] = [cargo(Move.LOAD, 1.5, crane="STS-7", call=CALL)]
+    worker.take(more)  # a move more: the aggregates follow, the moves are not gone over
+
+    pair = ("port_call", f"{PORT}/{CALL}")
+    assert worker.published[pair] == [v for v in all_kpis(events + more) if group_of(v) == pair]
 
 
 def _kpi(values: Iterable[KpiValue], name: str) -> float | None:

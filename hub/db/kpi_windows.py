@@ -9,6 +9,7 @@ rows, the aggregates come computed.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import timedelta
 
 import asyncpg
 
@@ -17,20 +18,23 @@ from hub.domain.kpis.window_state import WindowKey, WindowMember
 
 __all__ = ["window_members", "write_windows"]
 
-# The aggregated values (a value, no flag) anchored in each window. "24 hours", not "1 day": a
-# day added to a timestamptz follows the session's time zone; windows are UTC.
+# The aggregated values (a value, no flag) anchored in each window [start, end). LATERAL with
+# OFFSET 0 (which keeps the planner from flattening it into a join), so that each window is an
+# index range scan of entity_kpis (port, kpi, anchor_time): as a join on the range, PostgreSQL
+# hash-joined a scan of the whole table (400k rows: 660 ms for 394 windows).
 _MEMBERS = """
 SELECT w.i, k.entity_kind, k.entity_id, k.value, k.unit
-FROM unnest($1::bpchar[], $2::text[], $3::timestamptz[], $4::text[])
-     WITH ORDINALITY AS w (port, granularity, window_start, kpi, i)
-JOIN entity_kpis k
-  ON k.port = w.port AND k.kpi = w.kpi
- AND k.anchor_time >= w.window_start
- AND k.anchor_time < w.window_start
-                     + CASE w.granularity WHEN 'hour' THEN interval '1 hour'
-                                          ELSE interval '24 hours' END
-WHERE k.value IS NOT NULL AND k.flag IS NULL
+FROM unnest($1::bpchar[], $2::text[], $3::timestamptz[], $4::timestamptz[])
+     WITH ORDINALITY AS w (port, kpi, window_start, window_end, i)
+CROSS JOIN LATERAL (
+    SELECT entity_kind, entity_id, value, unit FROM entity_kpis
+    WHERE port = w.port AND kpi = w.kpi
+      AND anchor_time >= w.window_start AND anchor_time < w.window_end
+      AND value IS NOT NULL AND flag IS NULL
+    OFFSET 0
+) AS k
 """
+_LENGTH = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 
 async def window_members(
@@ -45,9 +49,9 @@ async def window_members(
     rows = await connection.fetch(
         _MEMBERS,
         [key.port for key in keys],
-        [key.granularity for key in keys],
-        [key.window_start for key in keys],
         [key.kpi for key in keys],
+        [key.window_start for key in keys],
+        [key.window_start + _LENGTH[key.granularity] for key in keys],
     )
     for row in rows:
         members[keys[row["i"] - 1]].append(

@@ -86,7 +86,7 @@ async def _rebuilt_by_postgresql(
 async def _apply(
     connection: asyncpg.Connection,
     state: WindowState,
-    changes: list[tuple[KpiValue | None, KpiValue | None]],
+    changes: Sequence[tuple[KpiValue | None, KpiValue | None]],
 ) -> tuple[int, int]:
     """The worker's way: load the missing windows, apply the changes, write what changed."""
     missing = state.missing(changes)
@@ -106,16 +106,26 @@ async def test_window_members_reads_the_aggregated_values_of_each_window(
     connection = await asyncpg.connect(fresh_database)
     try:
         await migrate(connection)
+        edge_hour = DAY + timedelta(days=1, hours=5)
         values = _values(random.Random(1), 300) + [
-            # On the edges of 3 March: the first and last microsecond in, the next day out.
-            KpiValue("port_call", f"PECLL/edge-{n}", "PECLL", "waiting_time_h", 1.0, "h", anchor)
+            # On the edges of 3 March and of its 05:00 hour: the first and last microsecond in,
+            # the one before and the one after out.
+            KpiValue("port_call", f"PECLL/{edge}-{n}", "PECLL", "waiting_time_h", 1.0, "h", anchor)
+            for edge, start, span in (
+                ("day", DAY + timedelta(days=1), timedelta(days=1)),
+                ("hour", edge_hour, timedelta(hours=1)),
+            )
             for n, anchor in enumerate(
-                DAY + timedelta(days=1, microseconds=micro)
-                for micro in (-1, 0, 86_400_000_000 - 1, 86_400_000_000)
+                (
+                    start - timedelta(microseconds=1),
+                    start,
+                    start + span - timedelta(microseconds=1),
+                    start + span,
+                )
             )
         ]
         await _replace(connection, values)
-        # The busiest hour of PECLL's waiting times.
+        # The busiest hour window.
         hour = Counter(
             WindowKey(v.port, "hour", window_start(v.anchor_time, "hour"), v.kpi)
             for v in values
@@ -124,7 +134,9 @@ async def test_window_members_reads_the_aggregated_values_of_each_window(
         day = WindowKey("PECLL", "day", DAY + timedelta(days=1), "waiting_time_h")
         nothing = WindowKey("PECLL", "day", DAY - timedelta(days=9), "waiting_time_h")
 
-        members = await window_members(connection, [hour, day, nothing, hour])
+        edge = WindowKey("PECLL", "hour", edge_hour, "waiting_time_h")
+
+        members = await window_members(connection, [hour, day, nothing, hour, edge])
 
         def expected(key: WindowKey, span: timedelta) -> set[WindowMember]:
             return {
@@ -137,14 +149,18 @@ async def test_window_members_reads_the_aggregated_values_of_each_window(
                 and key.window_start <= v.anchor_time < key.window_start + span
             }
 
-        assert set(members) == {hour, day, nothing}
+        assert set(members) == {hour, day, nothing, edge}
         assert set(members[hour]) == expected(hour, timedelta(hours=1))
         assert len(members[hour]) == len(expected(hour, timedelta(hours=1))) > 1
         assert set(members[day]) == expected(day, timedelta(days=1))
         assert len(members[day]) == len(expected(day, timedelta(days=1))) > 10
-        assert {m.entity_id for m in members[day] if "edge" in m.entity_id} == {
-            "PECLL/edge-1",
-            "PECLL/edge-2",
+        assert {m.entity_id for m in members[day] if "day-" in m.entity_id} == {
+            "PECLL/day-1",
+            "PECLL/day-2",
+        }
+        assert {m.entity_id for m in members[edge] if "hour-" in m.entity_id} == {
+            "PECLL/hour-1",
+            "PECLL/hour-2",
         }
         assert members[nothing] == []
     finally:

@@ -23,6 +23,7 @@ __all__ = [
     "container_visits",
     "move_kpis",
     "teu",
+    "throughput_values",
     "truck_visit_kpis",
 ]
 
@@ -177,10 +178,20 @@ def move_kpis(move: CargoEvent) -> list[KpiValue]:
     """
     if move.move not in THROUGHPUT_MOVES:
         return []
-    entity = Entity(EntityKind.MOVE, f"{move.port}/{move.event_id}", move.port)
+    return throughput_values(
+        move.port, str(move.event_id), move.occurred_at, move.gross_kg, move.iso_size_type
+    )
+
+
+def throughput_values(
+    port: str, event_id: str, occurred_at: datetime, gross_kg: int, iso_size_type: str
+) -> list[KpiValue]:
+    """:func:`move_kpis` of a DISC or LOAD from the few fields it reads (the incremental state
+    keeps only those of a move)."""
+    entity = Entity(EntityKind.MOVE, f"{port}/{event_id}", port)
     return [
-        entity.value(KpiName.THROUGHPUT_T, move.gross_kg / 1000, move.occurred_at),
-        entity.value(KpiName.THROUGHPUT_TEU, teu(move.iso_size_type), move.occurred_at),
+        entity.value(KpiName.THROUGHPUT_T, gross_kg / 1000, occurred_at),
+        entity.value(KpiName.THROUGHPUT_TEU, teu(iso_size_type), occurred_at),
     ]
 
 

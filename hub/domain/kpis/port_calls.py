@@ -51,12 +51,17 @@ __all__ = [
     "AIS_SOURCE",
     "CALL_MOVES",
     "DEFAULT_ARRIVAL_TOLERANCE",
+    "CallCargo",
     "CallTimeline",
+    "CraneWork",
     "Stay",
     "berth_hours",
     "call_berth_hours",
+    "call_cargo",
     "call_timeline",
+    "call_values",
     "crane_hours",
+    "crane_hours_of",
     "port_call_kpis",
     "stays_at",
 ]
@@ -184,24 +189,73 @@ def call_timeline(vessel_events: Iterable[VesselEvent]) -> CallTimeline:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CraneWork:
+    """What the crane KPIs read of one crane's moves in a call."""
+
+    moves: int
+    first: datetime
+    """The time of its first move."""
+    last: datetime
+    """The time of its last move."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallCargo:
+    """What a call's KPIs read of its moves: the batch reference builds it from the moves
+    (:func:`call_cargo`), the incremental state (:mod:`hub.domain.kpis.incremental`) keeps it
+    up to date move by move; the formulas are the same."""
+
+    size: int
+    """Number of moves (DISC + LOAD + RSTW)."""
+    cranes: tuple[CraneWork, ...]
+    """One entry per crane that moved a box (moves without ``crane_id`` are not crane moves)."""
+    last_move: datetime | None
+    """The time of the latest move (None without moves)."""
+
+    @property
+    def crane_moves(self) -> int:
+        """Σ moves of the cranes."""
+        return sum(crane.moves for crane in self.cranes)
+
+
+def call_cargo(moves: Iterable[CargoEvent]) -> CallCargo:
+    """The :class:`CallCargo` of ``moves`` (all of them count: the caller filters)."""
+    size = 0
+    last_move: datetime | None = None
+    cranes: dict[str, tuple[int, datetime, datetime]] = {}
+    for move in moves:
+        size += 1
+        at = move.occurred_at
+        last_move = at if last_move is None else max(last_move, at)
+        if move.crane_id:
+            n, first, last = cranes.get(move.crane_id, (0, at, at))
+            cranes[move.crane_id] = (n + 1, min(first, at), max(last, at))
+    works = tuple(CraneWork(n, first, last) for n, first, last in cranes.values())
+    return CallCargo(size, works, last_move)
+
+
 def crane_hours(moves: Iterable[CargoEvent]) -> float | None:
-    """Σ crane working hours of a call's moves (SPEC §2: "per crane: its last move - its first
+    """Σ crane working hours of a call's moves: :func:`crane_hours_of` their cranes."""
+    return crane_hours_of(call_cargo(moves).cranes)
+
+
+def crane_hours_of(cranes: Iterable[CraneWork]) -> float | None:
+    """Σ crane working hours of a call's cranes (SPEC §2: "per crane: its last move - its first
     move in the call, plus one average cycle").
 
     A crane's average cycle is its (last - first) ÷ (moves - 1), so a crane with n ≥ 2 moves
     works (last - first) * n ÷ (n - 1) hours. A crane with a single move has no cycle of its
     own: it counts one average cycle of the call's other cranes (their Σ (last - first) ÷
     Σ (moves - 1)), so that its move is neither lost nor free. None when no crane made two
-    moves (no cycle can be measured). Moves without ``crane_id`` are not crane moves.
+    moves (no cycle can be measured). The sums are exact (``math.fsum``), so the order of the
+    cranes does not matter.
     """
-    times: dict[str, list[datetime]] = {}
-    for move in moves:
-        if move.crane_id:
-            times.setdefault(move.crane_id, []).append(move.occurred_at)
-    spans = [(len(t), hours(max(t) - min(t))) for t in times.values() if len(t) > 1]
+    works = list(cranes)
+    spans = [(w.moves, hours(w.last - w.first)) for w in works if w.moves > 1]
     if not spans:
         return None
-    single_move_cranes = len(times) - len(spans)
+    single_move_cranes = len(works) - len(spans)
     average_cycle = math.fsum(span for _, span in spans) / sum(n - 1 for n, _ in spans)
     return math.fsum(
         [*(span * n / (n - 1) for n, span in spans), single_move_cranes * average_cycle]
@@ -229,10 +283,7 @@ def port_call_kpis(
     call = _begun_call(vessel_events, moves)
     if call is None:
         return []
-    values = _time_kpis(call.entity, call.timeline)
-    values += _cargo_kpis(call.entity, call.timeline, call.moves)
-    values += _arrival_check(call.entity, call.vessel_events, arrival_tolerance)
-    return sorted(values, key=lambda v: v.kpi)
+    return _call_kpis(call, arrival_tolerance)
 
 
 def call_berth_hours(
@@ -246,13 +297,40 @@ def call_berth_hours(
     return berth_hours(call.entity, call.timeline.berth_stays, call.last_seen)
 
 
+def call_values(
+    port: str,
+    port_call_id: str,
+    vessel_events: Sequence[VesselEvent],
+    cargo: CallCargo,
+    arrival_tolerance: timedelta = DEFAULT_ARRIVAL_TOLERANCE,
+) -> list[KpiValue]:
+    """:func:`port_call_kpis` then :func:`call_berth_hours` of ONE call, from its counted vessel
+    events (duplicates and retractions already applied) and its moves' :class:`CallCargo`.
+
+    What the incremental state computes a call with, without going over its moves.
+    """
+    call = _begun(port, port_call_id, vessel_events, cargo)
+    if call is None:
+        return []
+    return _call_kpis(call, arrival_tolerance) + berth_hours(
+        call.entity, call.timeline.berth_stays, call.last_seen
+    )
+
+
+def _call_kpis(call: _BegunCall, arrival_tolerance: timedelta) -> list[KpiValue]:
+    values = _time_kpis(call.entity, call.timeline)
+    values += _cargo_kpis(call.entity, call.timeline, call.cargo)
+    values += _arrival_check(call.entity, call.vessel_events, arrival_tolerance)
+    return sorted(values, key=lambda v: v.kpi)
+
+
 @dataclass(frozen=True, slots=True)
 class _BegunCall:
     entity: Entity
     timeline: CallTimeline
-    vessel_events: list[VesselEvent]
+    vessel_events: Sequence[VesselEvent]
     """Declared and AIS-derived, duplicates and retractions applied."""
-    moves: list[CargoEvent]
+    cargo: CallCargo
     last_seen: datetime | None
     """The latest ACT vessel event or move."""
 
@@ -272,21 +350,24 @@ def _begun_call(
         return None
     port, call_id = next(iter(calls))
     vessel = [e for e in counted if isinstance(e, VesselEvent)]
-    call_moves = [e for e in counted if isinstance(e, CargoEvent)]
+    cargo = call_cargo(e for e in counted if isinstance(e, CargoEvent))
+    return _begun(port, call_id, vessel, cargo)
+
+
+def _begun(
+    port: str, call_id: str | None, vessel: Sequence[VesselEvent], cargo: CallCargo
+) -> _BegunCall | None:
     timeline = call_timeline(vessel)
-    if not timeline.has_actuals and not call_moves:
+    if not timeline.has_actuals and not cargo.size:
         return None
-    last_seen = max(
-        (
-            e.occurred_at
-            for e in counted
-            if isinstance(e, CargoEvent)
-            or (e.classifier is Classifier.ACT and e.source != AIS_SOURCE)
-        ),
-        default=None,
-    )
+    declared = [
+        e.occurred_at for e in vessel if e.classifier is Classifier.ACT and e.source != AIS_SOURCE
+    ]
+    if cargo.last_move is not None:
+        declared.append(cargo.last_move)
+    last_seen = max(declared, default=None)
     entity = Entity(EntityKind.PORT_CALL, f"{port}/{call_id}", port)
-    return _BegunCall(entity, timeline, vessel, call_moves, last_seen)
+    return _BegunCall(entity, timeline, vessel, cargo, last_seen)
 
 
 def berth_hours(call: Entity, stays: Iterable[Stay], last_seen: datetime | None) -> list[KpiValue]:
@@ -369,10 +450,10 @@ def _stays_total(entity: Entity, kpi: KpiName, stays: Sequence[Stay]) -> KpiValu
     return entity.value(kpi, total, stays[-1].end, negative=any(s.negative for s in stays))
 
 
-def _cargo_kpis(entity: Entity, t: CallTimeline, moves: Sequence[CargoEvent]) -> list[KpiValue]:
+def _cargo_kpis(entity: Entity, t: CallTimeline, cargo: CallCargo) -> list[KpiValue]:
     departed = t.departure
     # SPEC: call size = number of DISC + LOAD + RSTW moves of the call.
-    size = len(moves)
+    size = cargo.size
     values = [
         entity.value(
             KpiName.CALL_SIZE_MOVES, float(size) if departed is not None else None, departed
@@ -391,19 +472,19 @@ def _cargo_kpis(entity: Entity, t: CallTimeline, moves: Sequence[CargoEvent]) ->
                     negative=berth_h < 0,
                 )
             )
-    crane_moves = [move for move in moves if move.crane_id]
+    crane_moves = cargo.crane_moves
     if not crane_moves:
         return values
     if departed is None:
         values.append(entity.open(KpiName.GROSS_CRANE_PRODUCTIVITY_MOVES_PER_H))
         values.append(entity.open(KpiName.CRANE_INTENSITY_CRANES))
         return values
-    work_h = crane_hours(crane_moves)
+    work_h = crane_hours_of(cargo.cranes)
     if work_h:
         # SPEC: gross crane productivity = Σ moves of STS cranes ÷ Σ crane working hours.
         values.append(
             entity.value(
-                KpiName.GROSS_CRANE_PRODUCTIVITY_MOVES_PER_H, len(crane_moves) / work_h, departed
+                KpiName.GROSS_CRANE_PRODUCTIVITY_MOVES_PER_H, crane_moves / work_h, departed
             )
         )
     # SPEC: crane intensity = Σ crane working hours ÷ (T_ll - T_fl).

@@ -26,16 +26,16 @@ its values are compared with its stored rows again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from uuid import UUID
+from datetime import datetime, timedelta
 
 import asyncpg
 
 from hub.db.kpi_store import (
     EntityGroup,
     events_of,
+    keys_referring_to,
     payloads_of,
     stored_group_kpis,
     write_entity_kpis,
@@ -46,11 +46,18 @@ from hub.domain.kpis.incremental import KpiState
 from hub.domain.kpis.model import KpiValue, WindowAggregate
 from hub.domain.kpis.port_calls import DEFAULT_ARRIVAL_TOLERANCE
 from hub.domain.kpis.reference import dependency_keys, keys_of
-from hub.domain.kpis.window_state import WindowKey, WindowState
+from hub.domain.kpis.window_state import WindowState
 from hub.domain.kpis.windows import berth_occupancy
 from schemas.models import MODELS, CustomsEvent, Envelope
+from streams import metrics
 
 log = logging.getLogger(__name__)
+
+# Every this many batches, closed entities and old windows leave memory.
+_EVICT_EVERY_BATCHES = 50
+# Windows starting this long before the latest event time are let go (a late event loads its
+# window again from the stored entity values).
+_WINDOWS_KEPT = timedelta(days=3)
 
 GroupPair = tuple[str, str]
 """An entity group as (kind, id): ``("port_call", "PECLL/C1")``."""
@@ -119,7 +126,8 @@ class KpiStage:
         self._stored: dict[GroupPair, dict[RowKey, KpiValue]] = {}
         # Kept across a failed write, so that its retry writes them still.
         self._unwritten: set[GroupPair] = set()
-        self._unwritten_windows: dict[WindowKey, WindowAggregate | None] = {}
+        self._latest: datetime | None = None
+        self._batches = 0
 
     def forget(self) -> None:
         """Drop every entity and window (partitions revoked): the next owner reloads them, and
@@ -128,49 +136,49 @@ class KpiStage:
         self.windows = WindowState()
         self._stored.clear()
         self._unwritten.clear()
-        self._unwritten_windows.clear()
 
     async def update(self, pool: asyncpg.Pool, events: Sequence[Envelope]) -> KpiUpdate:
         """Apply a batch's stored events (new or delivered again) and write what changed."""
         async with pool.acquire() as connection:
-            await self._load_missing(connection, events)
+            await self._bring_in(connection, list(events))
             self.entities.apply(events)
             self._unwritten |= self.entities.take_changed()
+            self._unwritten |= await self._readers_of(
+                connection, self.entities.take_changed_references()
+            )
             groups = sorted(self._unwritten)
+            await self._load_rows(connection, [g for g in groups if g not in self._stored])
             written, removed, changes = self._compare(groups)
-            async with connection.transaction():
-                await write_entity_kpis(connection, written, [_row_key(v) for v in removed])
-                missing = self.windows.missing(changes)
-                if missing:
-                    members = await window_members(connection, missing)
-                    for window in missing:
-                        self.windows.load(window, members.get(window, []))
-                for before, after in changes:
-                    self.windows.change(before, after)
-                for dirty in self.windows.take_dirty():
-                    if isinstance(dirty, WindowAggregate):
-                        self._unwritten_windows[_window_key(dirty)] = dirty
-                    else:
-                        self._unwritten_windows[dirty] = None
-                windows = [w for w in self._unwritten_windows.values() if w is not None]
-                emptied = [k for k, w in self._unwritten_windows.items() if w is None]
-                await write_windows(connection, windows, emptied)
+            missing = self.windows.missing(changes)
+            if missing:
+                members = await window_members(connection, missing)
+                for window in missing:
+                    self.windows.load(window, members[window])
+            for before, after in changes:
+                self.windows.change(before, after)
+            dirty = self.windows.take_dirty()
+            try:
+                async with connection.transaction():
+                    await write_entity_kpis(connection, written, [_row_key(v) for v in removed])
+                    await write_windows(connection, dirty.written, dirty.emptied)
+            except BaseException:
+                self.windows.retake(dirty)
+                raise
         # Written: the stored rows are the new values now.
         for value, _ in written:
             self._stored.setdefault(group_of(value), {})[_row_key(value)] = value
         for value in removed:
             self._stored.get(group_of(value), {}).pop(_row_key(value), None)
         self._unwritten.clear()
-        self._unwritten_windows.clear()
+        self._forget_closed(events)
+        windows = dirty.written
         return KpiUpdate(
             [value for value, _ in written], windows + berth_occupancy(windows, self.berths), groups
         )
 
     def _compare(
         self, groups: Sequence[GroupPair]
-    ) -> tuple[
-        list[tuple[KpiValue, str]], list[KpiValue], list[tuple[KpiValue | None, KpiValue | None]]
-    ]:
+    ) -> tuple[list[tuple[KpiValue, str]], list[KpiValue], list[_Change]]:
         """The rows to write (new or changed), the rows to delete, and every (before, after)."""
         now: dict[GroupPair, dict[RowKey, KpiValue]] = {group: {} for group in groups}
         for value in self.entities.values(groups):
@@ -191,28 +199,48 @@ class KpiStage:
                     changes.append((before, None))
         return written, removed, changes
 
-    async def _load_missing(
-        self, connection: asyncpg.Connection, events: Sequence[Envelope]
-    ) -> None:
-        """Bring into memory what the batch touches or reads and is not there yet."""
-        missing = self.entities.missing(events)
-        keys = set(missing.keys)
-        looked_up: set[UUID] = set()
-        unplaced = set(missing.event_ids)
-        while unplaced:
-            # Retraction targets not in memory: their own entities must be loaded too.
-            looked_up |= unplaced
-            targets = _parsed(
-                (domain, payload) for _, domain, payload in await payloads_of(connection, unplaced)
-            )
-            more = self.entities.missing(targets)
-            keys |= more.keys
-            unplaced = set(more.event_ids) - looked_up
+    async def _bring_in(self, connection: asyncpg.Connection, asking: list[Envelope]) -> None:
+        """Load what ``asking`` touches or reads and is not in memory (the loading protocol of
+        :mod:`hub.domain.kpis.incremental`), with the loaded groups' stored rows."""
+        loaded: set[str] = set()
+        while missing := self.entities.missing(asking):
+            if missing.keys:
+                stored = _parsed(await events_of(connection, missing.keys))
+                self.entities.load(missing.keys, stored)
+                loaded |= missing.keys
+            if missing.event_ids:
+                asking = asking + _parsed(
+                    (domain, payload)
+                    for _, domain, payload in await payloads_of(connection, missing.event_ids)
+                )
+        await self._load_rows(connection, [EntityKey.parse(key).pair for key in loaded])
+
+    async def _readers_of(
+        self, connection: asyncpg.Connection, references: Collection[str]
+    ) -> set[GroupPair]:
+        """The declarations not in memory that read the calls and containers whose all-fast
+        and gate-outs changed (``references``): loaded, to be compared like the others."""
+        if not references:
+            return set()
+        keys = {
+            key
+            for key in await keys_referring_to(connection, references, KeyKind.DECLARATION)
+            if EntityKey.parse(key).pair not in self.entities
+        }
         if not keys:
-            return
+            return set()
         stored = _parsed(await events_of(connection, keys))
         self.entities.load(keys, stored)
-        groups = [EntityKey.parse(key).pair for key in keys]
+        await self._bring_in(connection, stored)  # what those declarations read
+        readers = {EntityKey.parse(key).pair for key in keys}
+        await self._load_rows(connection, readers)
+        return readers
+
+    async def _load_rows(self, connection: asyncpg.Connection, pairs: Iterable[GroupPair]) -> None:
+        """The stored KPI rows of the entity groups ``pairs`` not known yet."""
+        groups = [pair for pair in set(pairs) if pair[0] in _ROW_KINDS and pair not in self._stored]
+        if not groups:
+            return
         rows = await stored_group_kpis(
             connection,
             [
@@ -222,14 +250,27 @@ class KpiStage:
             ],
         )
         for group in groups:
-            self._stored.setdefault(group, {})
+            self._stored[group] = {}
         for value, _ in rows:
             self._stored.setdefault(group_of(value), {})[_row_key(value)] = value
+
+    def _forget_closed(self, events: Sequence[Envelope]) -> None:
+        """Every so many batches, let closed entities and old windows go (memory is sized by
+        open entities, not by history); they are loaded again if an event comes for them."""
+        for event in events:
+            if self._latest is None or event.occurred_at > self._latest:
+                self._latest = event.occurred_at
+        self._batches += 1
+        if self._latest is None or self._batches % _EVICT_EVERY_BATCHES:
+            return
+        self.entities.evict_closed(self._latest)
+        # A move's rows are final once written; read again should a retraction come.
+        self._stored = {
+            group: rows for group, rows in self._stored.items() if group in self.entities
+        }
+        self.windows.evict(self._latest - _WINDOWS_KEPT)
+        metrics.KPI_ENTITIES.set(len(self.entities))
 
 
 def _parsed(payloads: Iterable[tuple[str, str]]) -> list[Envelope]:
     return [MODELS[domain].model_validate_json(payload) for domain, payload in payloads]
-
-
-def _window_key(window: WindowAggregate) -> WindowKey:
-    return (window.port, window.granularity, window.window_start, window.kpi)

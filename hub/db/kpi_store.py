@@ -10,6 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
+from hub.domain.keys import KeyKind
 from hub.domain.kpis.model import KpiValue, WindowAggregate
 
 GRANULARITIES = ("hour", "day")
@@ -118,6 +119,24 @@ async def write_entity_kpis(
             [v.anchor_time for v, _ in ordered],
             [v.flag for v, _ in ordered],
         )
+
+
+async def keys_referring_to(
+    connection: asyncpg.Connection | asyncpg.Pool, references: Collection[str], kind: KeyKind
+) -> set[str]:
+    """Entity keys of ``kind`` on events that carry any of the ``references`` keys."""
+    if not references:
+        return set()
+    rows = await connection.fetch(
+        """
+        SELECT DISTINCT other.key FROM event_entity_keys referring
+        JOIN event_entity_keys other USING (event_id)
+        WHERE referring.key = ANY($1::text[]) AND left(other.key, length($2)) = $2
+        """,
+        list(references),
+        kind.prefix,
+    )
+    return {row["key"] for row in rows}
 
 
 async def payloads_of(

@@ -34,6 +34,7 @@ from hub.kafka_topics import DEADLETTER, INGEST_TOPICS
 from schemas.avro_schemas import schema_text, subject_for
 from schemas.codec import AvroCodec, frame
 from schemas.models import Envelope, to_avro_datum
+from streams.app import intake_group
 from tests.integration.helpers import (
     KpiKey,
     Services,
@@ -182,7 +183,7 @@ async def stream_until_the_fault(
         await send(services.bootstrap, primer)
 
         async def primer_committed() -> bool:
-            group = f"{namespace}worker"  # HUB_WORKER_ID of worker_environment
+            group = intake_group(f"{namespace}worker")  # HUB_WORKER_ID of worker_environment
             return await committed_offsets(admin, group, namespace) >= len(day.primer)
 
         await eventually(primer_committed, 60, "the worker committing the primer", 0.2)

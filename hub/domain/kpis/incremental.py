@@ -161,7 +161,7 @@ class Missing:
 class _Group:
     """One entity group in memory (its events are those that count)."""
 
-    __slots__ = ("entity", "key", "latest", "pair", "port")
+    __slots__ = ("entity", "key", "latest", "open", "pair", "port")
     kind: ClassVar[KeyKind]
 
     def __init__(self, port: str, entity: str) -> None:
@@ -170,6 +170,9 @@ class _Group:
         self.pair: GroupPair = (self.kind.value, f"{port}/{entity}")
         self.latest: datetime | None = None
         """The latest ``occurred_at`` placed here: the idle clock of eviction."""
+        self.open = False
+        """An eviction pass found an open value and no event changed the group since (its
+        values depend on its own events only, but for a declaration's)."""
 
     @property
     def text(self) -> str:
@@ -581,7 +584,10 @@ class KpiState:
             for group in idle_groups:
                 if group.kind in (KeyKind.PORT_CALL, KeyKind.CONTAINER) and port.has_readers(group):
                     continue
+                if group.open and group.kind is not KeyKind.DECLARATION:
+                    continue  # still open: nothing changed it since the last pass
                 if any(v.flag == _OPEN for v in self._group_values(port, group)):
+                    group.open = True
                     continue
                 self._evict(port, group)
                 evicted += 1
@@ -705,6 +711,7 @@ class KpiState:
 
     def _mark(self, port: _Port, group: _Group, event: object) -> None:
         self._changed.add(group.pair)
+        group.open = False
         if _read_by_declarations(group, event):
             reference = EntityKey(group.kind, group.port, group.entity).reference()
             self._changed_references.add(reference.text)

@@ -4,6 +4,10 @@
 ``entity_kpis``; :func:`write_windows` writes the windows that changed to ``kpi_windows``. Each
 is one statement per call, whatever the number of windows: no ``percentile_cont`` over stored
 rows, the aggregates come computed.
+
+Reading members costs a heap fetch per member (394 windows, 33,705 members out of 400k rows:
+230 ms on the 2-core machine); it is paid when a window is first touched after a start or a
+rebalance, not per event.
 """
 
 from __future__ import annotations

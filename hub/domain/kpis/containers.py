@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Final
+from typing import Final, Protocol, TypeVar
 
 from hub.domain.kpis.events import effective_events
 from hub.domain.kpis.measure import Entity
@@ -19,8 +19,11 @@ from schemas.models import CargoEvent, Move, Trade
 
 __all__ = [
     "THROUGHPUT_MOVES",
+    "CargoMove",
     "container_visit_kpis",
     "container_visits",
+    "counted_visit_kpis",
+    "counted_visits",
     "move_kpis",
     "teu",
     "throughput_values",
@@ -65,6 +68,25 @@ def teu(iso_size_type: str) -> float:
     return _TEU_BY_LENGTH_CODE.get(iso_size_type[:1], UNKNOWN_LENGTH_TEU)
 
 
+class CargoMove(Protocol):
+    """What the container-visit functions read of a cargo event: a :class:`CargoEvent`, or the
+    compact record the incremental state keeps of one (:mod:`hub.domain.kpis.incremental`)."""
+
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def port(self) -> str: ...
+    @property
+    def container(self) -> str: ...
+    @property
+    def move(self) -> Move: ...
+    @property
+    def trade(self) -> Trade | None: ...
+
+
+_M = TypeVar("_M", bound=CargoMove)
+
+
 def container_visits(events: Iterable[CargoEvent]) -> list[list[CargoEvent]]:
     """The visits of one container at one port, in time order (visit n is ``[n - 1]``).
 
@@ -81,7 +103,13 @@ def container_visits(events: Iterable[CargoEvent]) -> list[list[CargoEvent]]:
     pairs = {(e.port, e.container) for e in counted}
     if len(pairs) > 1:
         raise ValueError(f"events of more than one (port, container): {sorted(pairs)}")
-    visits: list[list[CargoEvent]] = []
+    return counted_visits(counted)
+
+
+def counted_visits(counted: Sequence[_M]) -> list[list[_M]]:
+    """:func:`container_visits` of events already counted (duplicates and retractions applied)
+    and in event order (:func:`~hub.domain.kpis.events.event_order`)."""
+    visits: list[list[_M]] = []
     departed = False
     for event in counted:
         if not visits or (departed and event.move in _ARRIVALS):
@@ -111,8 +139,12 @@ def container_visit_kpis(visit: Sequence[CargoEvent], *, ordinal: int = 1) -> li
         visit: the events of one visit (from :func:`container_visits`).
         ordinal: the visit's 1-based position among the container's visits at the port.
     """
-    counted = effective_events(visit)
-    ends = _dwell_ends(counted)
+    return counted_visit_kpis(effective_events(visit), ordinal=ordinal)
+
+
+def counted_visit_kpis(visit: Sequence[CargoMove], *, ordinal: int = 1) -> list[KpiValue]:
+    """:func:`container_visit_kpis` of a visit from :func:`counted_visits`."""
+    ends = _dwell_ends(visit)
     if ends is None:
         return []
     start, end = ends
@@ -125,7 +157,7 @@ def container_visit_kpis(visit: Sequence[CargoEvent], *, ordinal: int = 1) -> li
     ]
 
 
-def _dwell_ends(visit: Sequence[CargoEvent]) -> tuple[CargoEvent, CargoEvent | None] | None:
+def _dwell_ends(visit: Sequence[_M]) -> tuple[_M, _M | None] | None:
     """The start and end (None: not yet) of a visit's dwell; None if it has no dwell."""
     trade = next((e.trade for e in reversed(visit) if e.trade is not None), None)
     if trade is None:

@@ -11,7 +11,8 @@ instead of re-running over their history.
   retraction can take it back out (a removed first or last move rescans that crane's times, a
   removed latest move the call's). Its values never go over its moves.
 - A container, a truck visit and a declaration keep their few events and recompute from them
-  with the batch functions (:func:`~hub.domain.kpis.containers.container_visits`, …).
+  with the batch functions (:func:`~hub.domain.kpis.containers.counted_visits`, …); a
+  container keeps compact records of its events, not the models.
 - A DISC or LOAD keeps ``(time, gross kg, size type)`` for its throughput values.
 
 Counting (SPEC §1.1, as :func:`~hub.domain.kpis.events.effective_events`): an event id counts
@@ -74,8 +75,8 @@ from uuid import UUID
 from hub.domain.keys import EntityKey, KeyKind
 from hub.domain.kpis.containers import (
     THROUGHPUT_MOVES,
-    container_visit_kpis,
-    container_visits,
+    counted_visit_kpis,
+    counted_visits,
     throughput_values,
     truck_visit_kpis,
 )
@@ -105,6 +106,7 @@ from schemas.models import (
     Facility,
     Move,
     Operation,
+    Trade,
     VesselEvent,
 )
 
@@ -159,7 +161,7 @@ class Missing:
 class _Group:
     """One entity group in memory (its events are those that count)."""
 
-    __slots__ = ("entity", "key", "latest", "pair", "port")
+    __slots__ = ("entity", "key", "latest", "open", "pair", "port")
     kind: ClassVar[KeyKind]
 
     def __init__(self, port: str, entity: str) -> None:
@@ -168,6 +170,9 @@ class _Group:
         self.pair: GroupPair = (self.kind.value, f"{port}/{entity}")
         self.latest: datetime | None = None
         """The latest ``occurred_at`` placed here: the idle clock of eviction."""
+        self.open = False
+        """An eviction pass found an open value and no event changed the group since (its
+        values depend on its own events only, but for a declaration's)."""
 
     @property
     def text(self) -> str:
@@ -180,8 +185,8 @@ class _Group:
     def add(self, event: Envelope) -> None:
         raise NotImplementedError
 
-    def remove(self, event_id: UUID) -> Envelope | None:
-        """Take an event out; returns it when the group keeps models (None for a call's move)."""
+    def remove(self, event_id: UUID) -> object:
+        """Take an event out; returns what the group kept of it (None for a call's move)."""
         raise NotImplementedError
 
     def event_ids(self) -> Iterator[UUID]:
@@ -275,16 +280,75 @@ class _Events(_Group):
         return sorted(self.events.values(), key=event_order)
 
 
-class _Container(_Events):
-    __slots__ = ()
+@dataclass(frozen=True, slots=True)
+class _Box:
+    """What a container's values and its declarations read of one cargo event
+    (a :class:`~hub.domain.kpis.containers.CargoMove`), and the other groups it is in."""
+
+    event_id: UUID
+    occurred_at: datetime
+    port: str
+    container: str
+    move: Move
+    trade: Trade | None
+    call: str | None
+    """The call it is a move of, if any."""
+    truck_visit: str | None
+    """The truck visit it is a gate move of, if any."""
+
+    @classmethod
+    def of(cls, event: CargoEvent) -> _Box:
+        groups = dict(groups_of(event))
+        return cls(
+            event.event_id,
+            event.occurred_at,
+            event.port,
+            event.container,
+            event.move,
+            event.trade,
+            groups.get(KeyKind.PORT_CALL),
+            groups.get(KeyKind.TRUCK_VISIT),
+        )
+
+    def groups(self) -> list[tuple[KeyKind, str]]:
+        """:func:`groups_of` its event."""
+        groups = [(KeyKind.PORT_CALL, self.call)] if self.call is not None else []
+        groups.append((KeyKind.CONTAINER, self.container))
+        if self.truck_visit is not None:
+            groups.append((KeyKind.TRUCK_VISIT, self.truck_visit))
+        return groups
+
+
+class _Container(_Group):
+    """A container at a port: its cargo events as compact records (a box waits in the yard for
+    days, so its events stay in memory that long; a model costs ~1.8 kB, a record ~0.1 kB)."""
+
+    __slots__ = ("boxes",)
     kind = KeyKind.CONTAINER
 
+    def __init__(self, port: str, entity: str) -> None:
+        super().__init__(port, entity)
+        self.boxes: dict[UUID, _Box] = {}
+
+    def add(self, event: Envelope) -> None:
+        assert isinstance(event, CargoEvent)
+        self.boxes[event.event_id] = _Box.of(event)
+
+    def remove(self, event_id: UUID) -> _Box:
+        return self.boxes.pop(event_id)
+
+    def event_ids(self) -> Iterator[UUID]:
+        yield from self.boxes
+
     def gate_outs(self) -> list[datetime]:
-        return [
-            e.occurred_at
-            for e in self.events.values()
-            if isinstance(e, CargoEvent) and e.move is Move.GTOT
-        ]
+        return [box.occurred_at for box in self.boxes.values() if box.move is Move.GTOT]
+
+    def values(self) -> list[KpiValue]:
+        counted = sorted(self.boxes.values(), key=lambda b: (b.occurred_at, b.event_id.int))
+        values: list[KpiValue] = []
+        for ordinal, visit in enumerate(counted_visits(counted), start=1):
+            values += counted_visit_kpis(visit, ordinal=ordinal)
+        return values
 
 
 class _TruckVisit(_Events):
@@ -520,7 +584,10 @@ class KpiState:
             for group in idle_groups:
                 if group.kind in (KeyKind.PORT_CALL, KeyKind.CONTAINER) and port.has_readers(group):
                     continue
+                if group.open and group.kind is not KeyKind.DECLARATION:
+                    continue  # still open: nothing changed it since the last pass
                 if any(v.flag == _OPEN for v in self._group_values(port, group)):
+                    group.open = True
                     continue
                 self._evict(port, group)
                 evicted += 1
@@ -546,6 +613,8 @@ class KpiState:
         if groups is None:
             return False
         for group in groups:
+            if isinstance(group, _Container):
+                return all(key in port.groups for key in group.boxes[event_id].groups())
             if isinstance(group, _Events):
                 return not self._unloaded(group.events[event_id], dependencies=False)
             if isinstance(group, _Call) and (vessel := group.vessel.get(event_id)) is not None:
@@ -640,8 +709,9 @@ class KpiState:
         if port.throughput.pop(event_id, None) is not None:
             self._changed.add((_MOVE, f"{port_name}/{event_id}"))
 
-    def _mark(self, port: _Port, group: _Group, event: Envelope | None) -> None:
+    def _mark(self, port: _Port, group: _Group, event: object) -> None:
         self._changed.add(group.pair)
+        group.open = False
         if _read_by_declarations(group, event):
             reference = EntityKey(group.kind, group.port, group.entity).reference()
             self._changed_references.add(reference.text)
@@ -693,15 +763,11 @@ class KpiState:
                 group.cargo(),
                 self.arrival_tolerance,
             )
+        if isinstance(group, _Container):
+            return group.values()
         assert isinstance(group, _Events)
         if not group.events:
             return []
-        if isinstance(group, _Container):
-            cargo = [e for e in group.sorted_events() if isinstance(e, CargoEvent)]
-            values: list[KpiValue] = []
-            for ordinal, visit in enumerate(container_visits(cargo), start=1):
-                values += container_visit_kpis(visit, ordinal=ordinal)
-            return values
         if isinstance(group, _TruckVisit):
             return truck_visit_kpis([e for e in group.sorted_events() if isinstance(e, CargoEvent)])
         customs = [e for e in group.sorted_events() if isinstance(e, CustomsEvent)]
@@ -723,7 +789,7 @@ class KpiState:
         return declaration_kpis(customs, arrival, gate_out_of(containers, gate_outs, since))
 
 
-def _read_by_declarations(group: _Group, event: Envelope | None) -> bool:
+def _read_by_declarations(group: _Group, event: object) -> bool:
     """Whether ``event`` can change what a declaration reads of ``group``: a call's all-fast
     (its declared ACT arrivals and departures at a berth) or a container's gate-outs."""
     if isinstance(group, _Call):
@@ -735,5 +801,5 @@ def _read_by_declarations(group: _Group, event: Envelope | None) -> bool:
             and event.source != AIS_SOURCE
         )
     if isinstance(group, _Container):
-        return isinstance(event, CargoEvent) and event.move is Move.GTOT
+        return isinstance(event, CargoEvent | _Box) and event.move is Move.GTOT
     return False

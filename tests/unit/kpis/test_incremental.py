@@ -456,3 +456,19 @@ def test_eviction_keeps_open_entities_and_drops_closed_ones() -> None:
     assert worker.state.values([("port_call", f"{PORT}/CALL-2")])  # still there
     with pytest.raises(ValueError, match="not in memory"):
         worker.state.values([("port_call", f"{PORT}/{CALL}")])
+    assert worker.evict(timedelta(0)) == 0  # nothing changed: the open ones stay
+
+    worker.take([vessel(Operation.DEPA, Facility.BRTH, 6, call="CALL-2")])  # it leaves
+    assert ("port_call", f"{PORT}/CALL-2") in worker.state
+    assert worker.evict(timedelta(0)) == 1
+    assert ("port_call", f"{PORT}/CALL-2") not in worker.state
+
+
+def test_eviction_waits_for_the_idle_time() -> None:
+    worker = Worker()
+    worker.take(_call_with_moves(CALL, 3))  # departs at 4.05 h
+    call = ("port_call", f"{PORT}/{CALL}")
+    assert worker.state.evict_closed(at(20), idle=timedelta(hours=24)) == 0
+    assert call in worker.state
+    assert worker.state.evict_closed(at(30), idle=timedelta(hours=24)) > 0
+    assert call not in worker.state

@@ -148,9 +148,10 @@ class _Worker:
 @given(
     steps=st.lists(operations(), max_size=60),
     total_by=st.sampled_from(["fsum of the members", "pending adds", "fsum passes"]),
+    chunk=st.sampled_from([1, 2, 256]),
 )
 def test_windows_taken_equal_window_aggregates_of_the_current_values(
-    steps: list[tuple[object, ...]], total_by: str
+    steps: list[tuple[object, ...]], total_by: str, chunk: int
 ) -> None:
     # A total is fsum of a small window's members, or brought up to date from the partials
     # (adding the pending changes, or fsum passes over the members): each way on every window.
@@ -162,6 +163,7 @@ def test_windows_taken_equal_window_aggregates_of_the_current_values(
     with (
         patch.object(window_state, "_SUMMED_OUTRIGHT", outright),
         patch.object(window_state, "_FSUM_PASSES_PER_ADD", passes),
+        patch.object(window_state, "_CHUNK", chunk),  # sorted values split into many chunks
     ):
         _run(steps)
 
@@ -291,3 +293,30 @@ def test_berth_hours_windows_give_the_same_occupancy() -> None:
     assert sorted(berth_occupancy(written, {"PECLL": 2}), key=str) == sorted(
         berth_occupancy(expected, {"PECLL": 2}), key=str
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.lists(st.tuples(st.booleans(), st.integers(0, 30)), max_size=200),
+    chunk=st.sampled_from([1, 2, 3, 256]),
+)
+def test_chunked_sorted_values_stay_a_sorted_list(
+    steps: list[tuple[bool, int]], chunk: int
+) -> None:
+    model: list[float] = []
+    with patch.object(window_state, "_CHUNK", chunk):
+        values = window_state._SortedValues()
+        for add, number in steps:
+            value = number / 4
+            if add or value not in model:
+                values.add(value)
+                model.append(value)
+            else:
+                values.remove(value)
+                model.remove(value)
+            model.sort()
+            assert list(values) == model
+            assert len(values) == len(model)
+            assert [values[i] for i in range(len(model))] == model
+            assert values[-1:] == model[-1:]
+            assert all(len(c) <= 2 * chunk for c in values._chunks)

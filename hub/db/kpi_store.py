@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 
 from hub.domain.keys import KeyKind
-from hub.domain.kpis.model import KpiValue, WindowAggregate
-
-GRANULARITIES = ("hour", "day")
+from hub.domain.kpis.model import KpiValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,54 +150,3 @@ async def payloads_of(
         list(event_ids),
     )
     return [(row["event_id"], row["domain"], row["payload"]) for row in rows]
-
-
-_AFFECTED = """
-    SELECT DISTINCT port, kpi, date_trunc($1, anchor AT TIME ZONE 'UTC') AS window_start
-    FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS a (port, kpi, anchor)
-"""
-
-_DELETE_WINDOWS = f"""
-WITH affected AS ({_AFFECTED})
-DELETE FROM kpi_windows w USING affected a
-WHERE w.granularity = $1 AND w.port = a.port AND w.kpi = a.kpi
-  AND w.window_start = a.window_start AT TIME ZONE 'UTC'
-"""
-
-_INSERT_WINDOWS = f"""
-WITH affected AS ({_AFFECTED})
-INSERT INTO kpi_windows
-    (port, granularity, window_start, kpi, unit, count, total, mean, median, p90)
-SELECT k.port, $1, a.window_start AT TIME ZONE 'UTC', k.kpi, max(k.unit), count(*),
-       sum(k.value), avg(k.value),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY k.value),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY k.value)
-FROM affected a
-JOIN entity_kpis k
-  ON k.port = a.port AND k.kpi = a.kpi
- AND k.anchor_time >= a.window_start AT TIME ZONE 'UTC'
- AND k.anchor_time < (a.window_start + ('1 ' || $1)::interval) AT TIME ZONE 'UTC'
-WHERE k.value IS NOT NULL AND k.flag IS NULL
-GROUP BY k.port, a.window_start, k.kpi
-RETURNING port, granularity, window_start, kpi, unit, count, total, mean, median, p90
-"""
-
-
-async def recompute_windows(
-    connection: asyncpg.Connection, touched: Collection[tuple[str, str, datetime]]
-) -> list[WindowAggregate]:
-    """Recompute the hourly and daily windows containing ``touched`` (inside a transaction).
-
-    Windows left without values are deleted. Returns the rows written.
-    """
-    if not touched:
-        return []
-    ports, kpis, anchors = zip(*touched, strict=True)
-    written: list[WindowAggregate] = []
-    for granularity in GRANULARITIES:
-        # Delete then rebuild: a window left with no value disappears instead of going stale.
-        arguments = (granularity, list(ports), list(kpis), list(anchors))
-        await connection.execute(_DELETE_WINDOWS, *arguments)
-        rows = await connection.fetch(_INSERT_WINDOWS, *arguments)
-        written += [WindowAggregate(**{**row, "port": row["port"].strip()}) for row in rows]
-    return written

@@ -1,11 +1,10 @@
-"""Windows kept in memory and written by hub.db.kpi_windows = windows rebuilt by PostgreSQL.
+"""Windows kept in memory and written by hub.db.kpi_windows = the windows' definition.
 
-Against the real PostgreSQL: entity KPI rows are written as the KPI stage writes them; the
-windows PostgreSQL rebuilds from them (``recompute_windows``, ``percentile_cont`` over the rows)
-are set aside, and the same windows kept by :class:`WindowState` from the members
-:func:`window_members` reads, written by :func:`write_windows`, must leave ``kpi_windows`` the
-same. The values are quarters, so that PostgreSQL's plain float sum is exact too and every
-column can be compared with ``==``.
+Against the real PostgreSQL: entity KPI rows are written as the KPI stage writes them
+(``write_entity_kpis``), and the windows kept by :class:`WindowState` from the members
+:func:`window_members` reads, written by :func:`write_windows`, must leave ``kpi_windows`` equal
+to :func:`~hub.domain.kpis.windows.window_aggregates` of the entity values, every column ``==``
+(across simulated restarts that read every window again from the store).
 """
 
 from __future__ import annotations
@@ -17,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from hub.db.kpi_store import EntityGroup, recompute_windows, replace_entity_kpis
+from hub.db.kpi_store import write_entity_kpis
 from hub.db.kpi_windows import window_members, write_windows
 from hub.db.migrations import migrate
 from hub.domain.kpis.model import KpiValue
-from hub.domain.kpis.window_state import WindowKey, WindowMember, WindowState
-from hub.domain.kpis.windows import window_start
+from hub.domain.kpis.window_state import GRANULARITIES, WindowKey, WindowMember, WindowState
+from hub.domain.kpis.windows import window_aggregates, window_start
 
 DAY = datetime(2026, 3, 2, tzinfo=UTC)
 Row = tuple[object, ...]
@@ -48,14 +47,10 @@ def _values(rng: random.Random, count: int) -> list[KpiValue]:
     return values
 
 
-async def _replace(
-    connection: asyncpg.Connection, values: Sequence[KpiValue]
-) -> set[tuple[str, str, datetime]]:
-    """Write ``values`` as the entities' KPI rows; the (port, kpi, anchor) they touched."""
-    groups = [EntityGroup(v.entity_kind, v.entity_id) for v in values]
+async def _replace(connection: asyncpg.Connection, values: Sequence[KpiValue]) -> None:
+    """Write ``values`` as the entities' KPI rows."""
     async with connection.transaction():
-        replaced = await replace_entity_kpis(connection, groups, [(v, v.entity_id) for v in values])
-    return replaced.touched
+        await write_entity_kpis(connection, [(v, v.entity_id) for v in values], [])
 
 
 async def _windows(connection: asyncpg.Connection) -> set[Row]:
@@ -68,19 +63,24 @@ async def _windows(connection: asyncpg.Connection) -> set[Row]:
     return {tuple(row) for row in rows}
 
 
-async def _rebuilt_by_postgresql(
-    connection: asyncpg.Connection, touched: set[tuple[str, str, datetime]]
-) -> set[Row]:
-    """The windows recompute_windows leaves, kpi_windows put back as it was afterwards."""
-    await connection.execute("CREATE TEMP TABLE saved AS SELECT * FROM kpi_windows")
-    async with connection.transaction():
-        await recompute_windows(connection, touched)
-    rebuilt = await _windows(connection)
-    async with connection.transaction():
-        await connection.execute("DELETE FROM kpi_windows")
-        await connection.execute("INSERT INTO kpi_windows SELECT * FROM saved")
-        await connection.execute("DROP TABLE saved")
-    return rebuilt
+def _defined(values: Sequence[KpiValue]) -> set[Row]:
+    """The windows of ``values`` by their definition, as rows of ``kpi_windows``."""
+    return {
+        (
+            w.port,
+            w.granularity,
+            w.window_start,
+            w.kpi,
+            w.unit,
+            w.count,
+            w.total,
+            w.mean,
+            w.median,
+            w.p90,
+        )
+        for granularity in GRANULARITIES
+        for w in window_aggregates(values, granularity)
+    }
 
 
 async def _apply(
@@ -167,7 +167,7 @@ async def test_window_members_reads_the_aggregated_values_of_each_window(
         await connection.close()
 
 
-async def test_windows_written_from_memory_equal_the_windows_postgresql_rebuilds(
+async def test_windows_written_from_memory_equal_their_definition(
     fresh_database: str,
 ) -> None:
     rng = random.Random(18)
@@ -175,7 +175,7 @@ async def test_windows_written_from_memory_equal_the_windows_postgresql_rebuilds
     try:
         await migrate(connection)
         state = WindowState()
-        current: dict[str, KpiValue] = {}
+        current: dict[tuple[str, str], KpiValue] = {}
         for round_ in range(4):
             if round_ in (1, 3):  # a restart: every window is read again from the store
                 state = WindowState()
@@ -189,14 +189,12 @@ async def test_windows_written_from_memory_equal_the_windows_postgresql_rebuilds
                     for v in current.values()
                     if rng.random() < 0.8
                 ]
-            touched = await _replace(connection, changed)
-            # Windows left by moved anchors are in touched through the removed rows.
-            expected = await _rebuilt_by_postgresql(connection, touched)
-
-            changes = [(current.get(v.entity_id), v) for v in changed]
+            await _replace(connection, changed)
+            changes = [(current.get((v.entity_id, v.kpi)), v) for v in changed]
             written, emptied = await _apply(connection, state, changes)
             for value in changed:
-                current[value.entity_id] = value
+                current[(value.entity_id, value.kpi)] = value
+            expected = _defined(list(current.values()))
 
             assert written > 0
             if round_ == 3:

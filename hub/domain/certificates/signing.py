@@ -13,6 +13,8 @@ because "valid at signing", not "valid today", is what counts.
 from __future__ import annotations
 
 import base64
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -159,8 +161,17 @@ def _sign(
 # --- checking ---------------------------------------------------------------------------------
 
 
+_CHECKED_DOCUMENTS: Final = 4_096
+"""How many documents' signature checks are remembered (by SHA-256 of the bytes)."""
+_checked: OrderedDict[bytes, DocumentSignatures] = OrderedDict()
+
+
 def check_signatures(document: bytes) -> DocumentSignatures:
     """Check the exporter's and the official's signature of ``document``.
+
+    The result depends on the bytes alone, and a certificate is judged again each time a
+    declaration invokes it: the results of the last :data:`_CHECKED_DOCUMENTS` documents are
+    remembered, by their SHA-256 (verifying an XML signature costs milliseconds).
 
     Each must be the only ``ds:Signature`` child of its element, carry an X.509 certificate in
     ``KeyInfo``, have exactly one reference, to exactly ``#COD`` (exporter) or ``#CODEH``
@@ -169,6 +180,18 @@ def check_signatures(document: bytes) -> DocumentSignatures:
     (two ``COD`` elements, a repeated ``id``: see ``document.signed_elements``), has both
     signatures ``MISSING``. Never raises for bad input.
     """
+    digest = hashlib.sha256(document).digest()
+    checked = _checked.get(digest)
+    if checked is None:
+        checked = _checked[digest] = _check_signatures(document)
+        if len(_checked) > _CHECKED_DOCUMENTS:
+            _checked.popitem(last=False)
+    else:
+        _checked.move_to_end(digest)
+    return checked
+
+
+def _check_signatures(document: bytes) -> DocumentSignatures:
     try:
         root = read_xml(document)
         signed_elements(root)

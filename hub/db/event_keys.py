@@ -1,0 +1,227 @@
+"""The entity keys of stored events as columns of ``ingested_events`` (issue 18, item 4).
+
+Callers still name entities by their key texts (:class:`hub.domain.keys.EntityKey`,
+:class:`~hub.domain.keys.CertificateKey`); the store files each event's keys in indexed columns
+of its own row, and the keys no column takes in ``event_other_keys``:
+
+=================================  ==========================================================
+key of an event at port P          where it is stored
+=================================  ==========================================================
+``port_call:P/C``                  ``port_call_id = C``
+``container:P/C``                  ``container = C``
+``truck_visit:P/T``                ``truck_visit_id = T``
+``declaration:P/D``                ``declaration_id = D``
+``ref_call:P/C``                   ``ref_call_id = C`` (the call a customs event names)
+``certificate:X``                  ``certificate_id = X``
+``move:P/<its own event_id>``      ``own_move`` (looked up by the primary key)
+``move:P/<another event_id>``      ``retracted_move`` (the move a retraction retracts)
+anything else                      a row of ``event_other_keys``: a declaration's
+                                   ``ref_container`` keys (one per container it lists), a
+                                   second key of a kind, a key of another port
+=================================  ==========================================================
+
+So every key an event was given is found again, exactly, and nothing else: the columns are a
+layout, not a new meaning. A lookup of a set of keys is one statement (:data:`HITS`) with one
+branch per column, each an index scan of ``(port, column)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+from uuid import UUID
+
+from hub.domain.keys import CertificateKey, EntityKey, KeyKind
+
+__all__ = [
+    "HITS",
+    "KEY_COLUMNS",
+    "KeyColumns",
+    "WantedKeys",
+    "columns_of",
+    "keys_of_row",
+    "wanted",
+]
+
+# The kinds with a text column of their own, by column.
+_TEXT_COLUMNS: Final = {
+    KeyKind.PORT_CALL: "port_call_id",
+    KeyKind.CONTAINER: "container",
+    KeyKind.TRUCK_VISIT: "truck_visit_id",
+    KeyKind.DECLARATION: "declaration_id",
+    KeyKind.REF_CALL: "ref_call_id",
+}
+KEY_COLUMNS: Final = (*_TEXT_COLUMNS.values(), "certificate_id", "own_move", "retracted_move")
+"""The columns of ``ingested_events`` that hold keys, in the order of :class:`KeyColumns`."""
+_CERTIFICATE: Final = "certificate"
+_OTHER: Final = "other"
+
+
+@dataclass(slots=True)
+class KeyColumns:
+    """The key columns of one event's row, and its keys that no column takes."""
+
+    port_call_id: str | None = None
+    container: str | None = None
+    truck_visit_id: str | None = None
+    declaration_id: str | None = None
+    ref_call_id: str | None = None
+    certificate_id: str | None = None
+    own_move: bool = False
+    retracted_move: UUID | None = None
+    others: list[str] = field(default_factory=list)
+
+
+def columns_of(event_id: UUID, port: str, keys: Iterable[str]) -> KeyColumns:
+    """Where each of the key texts ``keys`` of the event ``event_id`` of ``port`` is stored."""
+    columns = KeyColumns()
+    for text in dict.fromkeys(keys):
+        if not _file(columns, event_id, port, text):
+            columns.others.append(text)
+    return columns
+
+
+def _file(columns: KeyColumns, event_id: UUID, port: str, text: str) -> bool:
+    """Put ``text`` in its column if it has one and that column is still empty."""
+    if (certificate_id := _certificate_id(text)) is not None:
+        if columns.certificate_id is None:
+            columns.certificate_id = certificate_id
+            return True
+        return False
+    try:
+        key = EntityKey.parse(text)
+    except ValueError:
+        return False
+    if key.port != port:
+        return False
+    if (column := _TEXT_COLUMNS.get(key.kind)) is not None:
+        if getattr(columns, column) is None:
+            setattr(columns, column, key.entity)
+            return True
+        return False
+    if key.kind is KeyKind.MOVE and (moved := _uuid(key.entity)) is not None:
+        if moved == event_id:
+            columns.own_move = True
+            return True
+        if columns.retracted_move is None:
+            columns.retracted_move = moved
+            return True
+    return False
+
+
+def _certificate_id(text: str) -> str | None:
+    try:
+        return CertificateKey.parse(text).certificate_id
+    except ValueError:
+        return None
+
+
+def _uuid(text: str) -> UUID | None:
+    """The UUID whose canonical text is ``text`` (None otherwise: the key is not that UUID's)."""
+    try:
+        value = UUID(text)
+    except ValueError:
+        return None
+    return value if str(value) == text else None
+
+
+def keys_of_row(
+    event_id: UUID, port: str, columns: Sequence[str | bool | UUID | None]
+) -> list[str]:
+    """The key texts the key columns of a row (in :data:`KEY_COLUMNS` order) hold; with
+    ``event_other_keys``, every key the event was stored under."""
+    port = port.strip()
+    texts: list[str] = []
+    for kind, value in zip(_TEXT_COLUMNS, columns, strict=False):
+        if value is not None:
+            texts.append(EntityKey(kind, port, str(value)).text)
+    certificate_id, own_move, retracted_move = columns[len(_TEXT_COLUMNS) :]
+    if certificate_id is not None:
+        texts.append(CertificateKey(str(certificate_id)).text)
+    if own_move:
+        texts.append(EntityKey.move(port, event_id).text)
+    if isinstance(retracted_move, UUID):
+        texts.append(EntityKey.move(port, retracted_move).text)
+    return texts
+
+
+@dataclass(frozen=True, slots=True)
+class WantedKeys:
+    """Key texts to look up, as the parameters of :data:`HITS` ($1 to $5)."""
+
+    texts: list[str]
+    kinds: list[str]
+    ports: list[str | None]
+    ids: list[str | None]
+    moves: list[UUID | None]
+
+    def __bool__(self) -> bool:
+        return bool(self.texts)
+
+    @property
+    def arguments(self) -> tuple[list[str], list[str], list[str | None], list[str | None],
+                                 list[UUID | None]]:  # fmt: skip
+        return self.texts, self.kinds, self.ports, self.ids, self.moves
+
+
+def wanted(keys: Collection[str]) -> WantedKeys:
+    """``keys`` as the lookup of :data:`HITS`: each with its kind, port and id where a column
+    may hold it (every key is also looked up in ``event_other_keys``)."""
+    texts: list[str] = []
+    kinds: list[str] = []
+    ports: list[str | None] = []
+    ids: list[str | None] = []
+    moves: list[UUID | None] = []
+    for text in dict.fromkeys(keys):
+        kind, port, entity, move = _OTHER, None, None, None
+        if (certificate_id := _certificate_id(text)) is not None:
+            kind, entity = _CERTIFICATE, certificate_id
+        else:
+            try:
+                key = EntityKey.parse(text)
+            except ValueError:
+                pass
+            else:
+                if key.kind in _TEXT_COLUMNS or key.kind is KeyKind.MOVE:
+                    kind, port, entity = key.kind.value, key.port, key.entity
+                    move = _uuid(key.entity) if key.kind is KeyKind.MOVE else None
+        texts.append(text)
+        kinds.append(kind)
+        ports.append(port)
+        ids.append(entity)
+        moves.append(move)
+    return WantedKeys(texts, kinds, ports, ids, moves)
+
+
+def _by_column(kind: KeyKind, column: str) -> str:
+    return f"""
+    SELECT w.key, e.event_id, e.occurred_at FROM wanted w
+    JOIN ingested_events e ON e.port = w.port AND e.{column} = w.id
+    WHERE w.kind = '{kind.value}' AND e.{column} IS NOT NULL"""
+
+
+HITS: Final = f"""
+wanted AS MATERIALIZED (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::char(5)[], $4::text[], $5::uuid[])
+        AS w (key, kind, port, id, move)
+), hits AS ({" UNION ALL ".join(_by_column(kind, column) for kind, column in _TEXT_COLUMNS.items())}
+    UNION ALL
+    SELECT w.key, e.event_id, e.occurred_at FROM wanted w
+    JOIN ingested_events e ON e.certificate_id = w.id
+    WHERE w.kind = '{_CERTIFICATE}' AND e.certificate_id IS NOT NULL
+    UNION ALL
+    SELECT w.key, e.event_id, e.occurred_at FROM wanted w
+    JOIN ingested_events e ON e.event_id = w.move AND e.port = w.port AND e.own_move
+    WHERE w.kind = '{KeyKind.MOVE.value}'
+    UNION ALL
+    SELECT w.key, e.event_id, e.occurred_at FROM wanted w
+    JOIN ingested_events e ON e.port = w.port AND e.retracted_move = w.move
+    WHERE w.kind = '{KeyKind.MOVE.value}' AND e.retracted_move IS NOT NULL
+    UNION ALL
+    SELECT w.key, o.event_id, o.occurred_at FROM wanted w
+    JOIN event_other_keys o ON o.key = w.key
+)"""
+"""CTEs ``wanted`` and ``hits`` (key, event_id, occurred_at): the stored events filed under each
+key of :func:`wanted` (its :attr:`WantedKeys.arguments` are $1 to $5). Prefix ``WITH``; an event
+filed under two of the keys is a hit of each."""

@@ -1,6 +1,10 @@
 """Queries of the events taken in: ``ingested_events`` with their entity keys and origins, and
 the counters of what each port published (``port_event_counts``) and of what was refused
-(``rejected_event_counts``)."""
+(``rejected_event_counts``).
+
+``ingested_events`` is partitioned by month of ``occurred_at`` (UTC); :func:`record_events`
+creates the months a batch needs, :func:`drop_expired_partitions` drops those past the
+retention. Where each entity key is kept: :mod:`hub.db.event_keys`."""
 
 from __future__ import annotations
 
@@ -243,7 +247,8 @@ async def drop_expired_partitions(
 ) -> list[str]:
     """Drop the monthly partitions of the event tables whose month ended more than ``months``
     whole months before the current one (``HUB_RETENTION_MONTHS``): with 25, in December 2026
-    the events of November 2024 and later are kept. Returns the partitions dropped, oldest first.
+    the events of November 2024 and later are kept. Returns the partitions dropped (those of
+    ``ingested_events``, then those of ``event_other_keys``, each oldest first).
 
     Not for the hot path: each expired month is a transaction that also forgets the later
     origins of its events (``duplicate_origins``) before dropping them. The counters of what

@@ -21,7 +21,7 @@ anything else                      a row of ``event_other_keys``: a declaration'
 =================================  ==========================================================
 
 So every key an event was given is found again, exactly, and nothing else: the columns are a
-layout, not a new meaning. A lookup of a set of keys is one statement (:data:`HITS`) with one
+layout, not a new meaning. A lookup of a set of keys is one statement (:func:`hits`) with one
 branch per column, each an index scan of ``(port, column)``.
 """
 
@@ -35,11 +35,11 @@ from uuid import UUID
 from hub.domain.keys import CertificateKey, EntityKey, KeyKind
 
 __all__ = [
-    "HITS",
     "KEY_COLUMNS",
     "KeyColumns",
     "WantedKeys",
     "columns_of",
+    "hits",
     "keys_of_row",
     "wanted",
 ]
@@ -148,7 +148,7 @@ def keys_of_row(
 
 @dataclass(frozen=True, slots=True)
 class WantedKeys:
-    """Key texts to look up, as the parameters of :data:`HITS` ($1 to $5)."""
+    """Key texts to look up, as the parameters of :func:`hits` ($1 to $5)."""
 
     texts: list[str]
     kinds: list[str]
@@ -166,7 +166,7 @@ class WantedKeys:
 
 
 def wanted(keys: Collection[str]) -> WantedKeys:
-    """``keys`` as the lookup of :data:`HITS`: each with its kind, port and id where a column
+    """``keys`` as the lookup of :func:`hits`: each with its kind, port and id where a column
     may hold it (every key is also looked up in ``event_other_keys``)."""
     texts: list[str] = []
     kinds: list[str] = []
@@ -194,34 +194,52 @@ def wanted(keys: Collection[str]) -> WantedKeys:
     return WantedKeys(texts, kinds, ports, ids, moves)
 
 
-def _by_column(kind: KeyKind, column: str) -> str:
+def _by_column(kind: str, column: str) -> str:
     return f"""
     SELECT w.key, e.event_id, e.occurred_at FROM wanted w
     JOIN ingested_events e ON e.port = w.port AND e.{column} = w.id
-    WHERE w.kind = '{kind.value}' AND e.{column} IS NOT NULL"""
+    WHERE w.kind = '{kind}' AND e.{column} IS NOT NULL"""
 
 
-HITS: Final = f"""
+# One branch per kind of key: an index scan of its column in every partition.
+_BRANCHES: Final = {
+    **{kind.value: [_by_column(kind.value, column)] for kind, column in _TEXT_COLUMNS.items()},
+    _CERTIFICATE: [
+        f"""
+    SELECT w.key, e.event_id, e.occurred_at FROM wanted w
+    JOIN ingested_events e ON e.certificate_id = w.id
+    WHERE w.kind = '{_CERTIFICATE}' AND e.certificate_id IS NOT NULL"""
+    ],
+    KeyKind.MOVE.value: [
+        f"""
+    SELECT w.key, e.event_id, e.occurred_at FROM wanted w
+    JOIN ingested_events e ON e.event_id = w.move AND e.port = w.port AND e.own_move
+    WHERE w.kind = '{KeyKind.MOVE.value}'""",
+        f"""
+    SELECT w.key, e.event_id, e.occurred_at FROM wanted w
+    JOIN ingested_events e ON e.port = w.port AND e.retracted_move = w.move
+    WHERE w.kind = '{KeyKind.MOVE.value}' AND e.retracted_move IS NOT NULL""",
+    ],
+}
+# Any key may be a row of event_other_keys (a second key of its kind, another port's).
+_OTHER_KEYS: Final = """
+    SELECT w.key, o.event_id, o.occurred_at FROM wanted w
+    JOIN event_other_keys o ON o.key = w.key"""
+
+
+def hits(lookup: WantedKeys) -> str:
+    """CTEs ``wanted`` and ``hits`` (key, event_id, occurred_at): the stored events filed under
+    each key of ``lookup`` (its :attr:`WantedKeys.arguments` are $1 to $5). Prefix ``WITH``; an
+    event filed under two of the keys is a hit of each.
+
+    Only the branches of the kinds ``lookup`` holds are written: each branch costs PostgreSQL
+    planning over every partition, a few milliseconds with two years of them."""
+    # In a fixed order: one statement text per set of kinds, each prepared once per connection.
+    kinds = set(lookup.kinds)
+    branches = [branch for kind, some in _BRANCHES.items() if kind in kinds for branch in some]
+    return f"""
 wanted AS MATERIALIZED (
     SELECT * FROM unnest($1::text[], $2::text[], $3::char(5)[], $4::text[], $5::uuid[])
         AS w (key, kind, port, id, move)
-), hits AS ({" UNION ALL ".join(_by_column(kind, column) for kind, column in _TEXT_COLUMNS.items())}
-    UNION ALL
-    SELECT w.key, e.event_id, e.occurred_at FROM wanted w
-    JOIN ingested_events e ON e.certificate_id = w.id
-    WHERE w.kind = '{_CERTIFICATE}' AND e.certificate_id IS NOT NULL
-    UNION ALL
-    SELECT w.key, e.event_id, e.occurred_at FROM wanted w
-    JOIN ingested_events e ON e.event_id = w.move AND e.port = w.port AND e.own_move
-    WHERE w.kind = '{KeyKind.MOVE.value}'
-    UNION ALL
-    SELECT w.key, e.event_id, e.occurred_at FROM wanted w
-    JOIN ingested_events e ON e.port = w.port AND e.retracted_move = w.move
-    WHERE w.kind = '{KeyKind.MOVE.value}' AND e.retracted_move IS NOT NULL
-    UNION ALL
-    SELECT w.key, o.event_id, o.occurred_at FROM wanted w
-    JOIN event_other_keys o ON o.key = w.key
+), hits AS ({" UNION ALL ".join([*branches, _OTHER_KEYS])}
 )"""
-"""CTEs ``wanted`` and ``hits`` (key, event_id, occurred_at): the stored events filed under each
-key of :func:`wanted` (its :attr:`WantedKeys.arguments` are $1 to $5). Prefix ``WITH``; an event
-filed under two of the keys is a hit of each."""

@@ -230,6 +230,28 @@ async def vessel_events_ingested_after(
     return rows
 
 
+async def maintain_partitions(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    retention_months: int,
+    *,
+    now: datetime | None = None,
+) -> list[str]:
+    """The event store's monthly upkeep, for a timer of the worker (not its hot path): create
+    this month's and next month's partitions ahead of the events (so that recording a batch
+    never has to create one: that takes a lock on the whole table), and drop the months past
+    ``retention_months`` (``HUB_RETENTION_MONTHS``, :func:`drop_expired_partitions`). Returns
+    the partitions dropped. Cheap when there is nothing to do: two catalogue lookups."""
+    now = now or datetime.now(UTC)
+    month = _month(now)
+    following = month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
+    if isinstance(connection, asyncpg.Pool):
+        async with connection.acquire() as acquired:
+            await ensure_partitions(acquired, [month, following])
+            return await drop_expired_partitions(acquired, retention_months, now=now)
+    await ensure_partitions(connection, [month, following])
+    return await drop_expired_partitions(connection, retention_months, now=now)
+
+
 # The monthly partitions of a table, with the end of the month each holds (rendered by
 # pg_get_expr in the session's time zone, with its offset: read back exactly).
 _PARTITIONS = r"""

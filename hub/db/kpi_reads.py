@@ -11,7 +11,7 @@ from datetime import datetime
 
 import asyncpg
 
-from hub.db.event_keys import HITS, wanted
+from hub.db.event_keys import hits, wanted
 from hub.domain.keys import EntityKey
 
 
@@ -93,14 +93,15 @@ async def call_vessel_events(
         key = EntityKey.port_call(port, port_call_id)
     except ValueError:
         return []  # not a UN/LOCODE (a "/" or ":" in it): no event is stored under it
+    lookup = wanted([key.text])
     rows: list[asyncpg.Record] = await connection.fetch(
         f"""
-        WITH {HITS}
+        WITH {hits(lookup)}
         SELECT e.payload FROM hits JOIN ingested_events e USING (event_id, occurred_at)
         WHERE e.domain = 'vessel'
         ORDER BY e.occurred_at
         """,
-        *wanted([key.text]).arguments,
+        *lookup.arguments,
     )
     return rows
 

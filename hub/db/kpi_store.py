@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from hub.db.event_keys import HITS, KEY_COLUMNS, keys_of_row, wanted
+from hub.db.event_keys import KEY_COLUMNS, hits, keys_of_row, wanted
 from hub.domain.keys import DEPENDENTS_PREFIX, KeyKind
 from hub.domain.kpis.model import KpiValue, WindowAggregate
 
@@ -38,7 +38,7 @@ async def events_of(
         return []
     rows = await connection.fetch(
         f"""
-        WITH {HITS}, events AS (SELECT DISTINCT event_id, occurred_at FROM hits)
+        WITH {hits(lookup)}, events AS (SELECT DISTINCT event_id, occurred_at FROM hits)
         SELECT e.domain, e.payload FROM events
         JOIN ingested_events e USING (event_id, occurred_at)
         WHERE e.payload IS NOT NULL
@@ -57,7 +57,7 @@ async def keys_referring_to(
         return set()
     rows = await connection.fetch(
         f"""
-        WITH {HITS}, events AS (SELECT DISTINCT event_id, occurred_at FROM hits)
+        WITH {hits(lookup)}, events AS (SELECT DISTINCT event_id, occurred_at FROM hits)
         SELECT e.event_id, e.port, {", ".join(f"e.{column}" for column in KEY_COLUMNS)},
                (SELECT array_agg(o.key) FROM event_other_keys o
                 WHERE o.event_id = e.event_id AND o.occurred_at = e.occurred_at) AS others
@@ -226,7 +226,7 @@ async def event_ids_of(connection: asyncpg.Connection, keys: Collection[str]) ->
     if not lookup:
         return set()
     rows = await connection.fetch(
-        f"WITH {HITS} SELECT DISTINCT event_id FROM hits", *lookup.arguments
+        f"WITH {hits(lookup)} SELECT DISTINCT event_id FROM hits", *lookup.arguments
     )
     return {row["event_id"] for row in rows}
 

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
-from hub.db.event_keys import HITS, wanted
+from hub.db.event_keys import hits, wanted
 
 
 async def event_ports(
@@ -39,7 +39,7 @@ async def submitting_ports(
     lookup = wanted(keys)
     rows = await connection.fetch(
         f"""
-        WITH {HITS}
+        WITH {hits(lookup)}
         SELECT DISTINCT ON (h.key) h.key, e.port
         FROM hits h JOIN ingested_events e USING (event_id, occurred_at)
         WHERE e.domain = 'certificate'

@@ -16,6 +16,7 @@ from hub.db.events import (
     IngestedEvent,
     drop_expired_partitions,
     ensure_partitions,
+    maintain_partitions,
     record_events,
 )
 from hub.db.kpi_reads import call_vessel_events
@@ -301,3 +302,30 @@ async def test_retention_drops_whole_months_older_than_it(fresh_database: str) -
         assert await ensure_partitions(connection, [events[0].occurred_at]) == 1
     finally:
         await connection.close()
+
+
+async def test_the_upkeep_creates_the_next_month_ahead_and_drops_expired_ones(
+    fresh_database: str,
+) -> None:
+    pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as connection:
+            await migrate(connection)
+        old = _event("vessel", (), at=datetime(2020, 1, 31, 23, tzinfo=UTC))
+        await record_events(pool, [old])
+        now = datetime(2026, 12, 3, tzinfo=UTC)
+        assert await maintain_partitions(pool, 25, now=now) == [
+            "ingested_events_2020_01",
+            "event_other_keys_2020_01",
+        ]
+        months = {
+            row["relname"]
+            for row in await pool.fetch(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = 'ingested_events'::regclass"
+            )
+        }
+        assert months == {"ingested_events_2026_12", "ingested_events_2027_01"}
+        assert await maintain_partitions(pool, 25, now=now) == []
+    finally:
+        await pool.close()

@@ -69,7 +69,7 @@ def test_keys_no_column_can_hold_exactly_are_kept_as_text() -> None:
     assert sorted(_stored(columns)) == sorted(keys)
 
 
-_ids = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1)
+_ids = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1)
 _kinds = st.sampled_from([kind for kind in KeyKind if not kind.value.startswith("deps:")])
 _entity_keys = st.builds(
     lambda kind, port, entity: EntityKey(kind, port, entity).text,

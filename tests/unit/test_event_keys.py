@@ -18,7 +18,7 @@ OTHER_EVENT = uuid.UUID("0b8e4d2a-1c3f-4e5a-8b7c-9d0e1f2a3b4c")
 
 def _stored(columns: KeyColumns, event_id: uuid.UUID = EVENT, port: str = PORT) -> list[str]:
     row = [getattr(columns, column) for column in KEY_COLUMNS]
-    return keys_of_row(event_id, port, row) + columns.others
+    return keys_of_row(event_id, port, row) + list(columns.others)
 
 
 def test_the_keys_of_a_discharge_go_to_columns() -> None:
@@ -33,7 +33,7 @@ def test_the_keys_of_a_discharge_go_to_columns() -> None:
     assert columns.container == "MSCU1234565"
     assert columns.own_move is True
     assert columns.retracted_move == OTHER_EVENT
-    assert columns.others == []
+    assert columns.others == ()
     assert sorted(_stored(columns)) == sorted(keys)
 
 
@@ -49,7 +49,7 @@ def test_a_declaration_keeps_its_listed_containers_apart() -> None:
     assert columns.declaration_id == "D/1:2"
     assert columns.ref_call_id == "V-1"
     assert columns.certificate_id == "CO:9/1"
-    assert columns.others == [keys[2], keys[3]]
+    assert columns.others == (keys[2], keys[3])
     assert sorted(_stored(columns)) == sorted(keys)
 
 
@@ -65,7 +65,7 @@ def test_keys_no_column_can_hold_exactly_are_kept_as_text() -> None:
         CertificateKey("Y").text,
     )
     columns = columns_of(EVENT, PORT, keys)
-    assert columns.others == [keys[1], keys[2], keys[3], keys[4], keys[5], keys[7]]
+    assert columns.others == (keys[1], keys[2], keys[3], keys[4], keys[5], keys[7])
     assert sorted(_stored(columns)) == sorted(keys)
 
 

@@ -4,6 +4,7 @@ database of the old layout."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import uuid
@@ -327,5 +328,19 @@ async def test_the_upkeep_creates_the_next_month_ahead_and_drops_expired_ones(
         }
         assert months == {"ingested_events_2026_12", "ingested_events_2027_01"}
         assert await maintain_partitions(pool, 25, now=now) == []
+    finally:
+        await pool.close()
+
+
+async def test_two_workers_meeting_a_new_month_together_both_store(fresh_database: str) -> None:
+    pool = await asyncpg.create_pool(fresh_database, min_size=2, max_size=2)
+    try:
+        async with pool.acquire() as connection:
+            await migrate(connection)
+        at = datetime(2031, 5, 1, tzinfo=UTC)
+        batches = [[_event("vessel", (f"port_call:PECLL/{n}",), at=at)] for n in range(2)]
+        recorded = await asyncio.gather(*(record_events(pool, batch) for batch in batches))
+        assert recorded == [{batch[0].event_id} for batch in batches]
+        assert await pool.fetchval("SELECT count(*) FROM ingested_events_2031_05") == 2
     finally:
         await pool.close()

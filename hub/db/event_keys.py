@@ -89,6 +89,7 @@ def columns_of(event_id: UUID, port: str, keys: Iterable[str]) -> KeyColumns:
     retracted_move: UUID | None = None
     others: list[str] | None = None
     own_id: str | None = None
+    fits = _fits(port)
     for text in dict.fromkeys(keys):
         if text.startswith(_CERTIFICATE_PREFIX) and text != _CERTIFICATE_PREFIX:
             if certificate_id is None:
@@ -97,7 +98,7 @@ def columns_of(event_id: UUID, port: str, keys: Iterable[str]) -> KeyColumns:
         else:
             head, slash, entity = text.partition("/")
             kind, colon, key_port = head.rpartition(":")
-            if slash and colon and entity and key_port == port:
+            if slash and colon and entity and key_port == port and fits:
                 if (column := _COLUMN_OF_KIND.get(kind)) is not None:
                     if column not in texts:
                         texts[column] = entity
@@ -124,6 +125,13 @@ def columns_of(event_id: UUID, port: str, keys: Iterable[str]) -> KeyColumns:
         retracted_move,
         tuple(others) if others else (),
     )
+
+
+def _fits(port: str) -> bool:
+    """Whether ``ingested_events.port`` (``char(5)``) holds ``port`` as it is: a longer one is
+    refused (or cut, by a cast), trailing blanks are not told apart. Keys of any other port
+    are kept as text."""
+    return len(port) <= 5 and not port.endswith(" ")
 
 
 def _certificate_id(text: str) -> str | None:
@@ -199,7 +207,7 @@ def wanted(keys: Collection[str]) -> WantedKeys:
             except ValueError:
                 pass
             else:
-                if key.kind in _TEXT_COLUMNS or key.kind is KeyKind.MOVE:
+                if (key.kind in _TEXT_COLUMNS or key.kind is KeyKind.MOVE) and _fits(key.port):
                     kind, port, entity = key.kind.value, key.port, key.entity
                     move = _uuid(key.entity) if key.kind is KeyKind.MOVE else None
         texts.append(text)

@@ -53,7 +53,7 @@ grace's default (``HUB_LATE_GRACE_HOURS``), which refuses anything older before 
 _RECORD_EVENTS = """
 WITH batch AS (
     SELECT * FROM unnest(
-        $1::uuid[], $2::text[], $3::text[], $4::char(5)[], $5::timestamptz[], $6::text[],
+        $1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
         $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
         $14::bool[], $15::uuid[]
     ) WITH ORDINALITY AS b (event_id, domain, event_type, port, occurred_at, payload, origin,

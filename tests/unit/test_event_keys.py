@@ -69,12 +69,19 @@ def test_keys_no_column_can_hold_exactly_are_kept_as_text() -> None:
     assert sorted(_stored(columns)) == sorted(keys)
 
 
+def test_a_port_the_port_column_cannot_hold_as_it_is_is_looked_up_as_text() -> None:
+    # char(5) would cut "PECLLX" to "PECLL": its keys must not be looked up in the columns.
+    lookup = wanted([EntityKey.port_call("PECLLX", "V-1").text, "port_call:PECL /V-1"])
+    assert lookup.kinds == ["other", "other"]
+    assert columns_of(EVENT, "PECL ", ["port_call:PECL /V-1"]).others == ("port_call:PECL /V-1",)
+
+
 _ids = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1)
 _kinds = st.sampled_from([kind for kind in KeyKind if not kind.value.startswith("deps:")])
 _entity_keys = st.builds(
     lambda kind, port, entity: EntityKey(kind, port, entity).text,
     _kinds,
-    st.sampled_from([PORT, "BRSSZ"]),
+    st.sampled_from([PORT, "BRSSZ", "PECLLX", "PEC"]),
     st.one_of(_ids, st.sampled_from([str(EVENT), str(OTHER_EVENT)])),
 )
 _keys = st.one_of(_entity_keys, st.builds(lambda i: CertificateKey(i).text, _ids), _ids)

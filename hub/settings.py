@@ -172,6 +172,16 @@ class DatabaseSettings(BaseModel):
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="Database the hub creates and uses on the local PostgreSQL cluster.",
     )
+    retention_months: int = Field(
+        default=25,
+        ge=1,
+        le=1200,
+        description=(
+            "Whole months of events kept after the current one: the monthly partitions of the "
+            "event store whose month ended earlier are dropped (the KPIs and counts computed "
+            "from them stay)."
+        ),
+    )
 
     @field_validator("url")
     @classmethod
@@ -443,6 +453,7 @@ VARIABLES: dict[str, str] = {
     "DATABASE_URL": "database.url",
     "HUB_POSTGRES_PORT": "database.port",
     "HUB_DATABASE_NAME": "database.name",
+    "HUB_RETENTION_MONTHS": "database.retention_months",
     "HUB_HTTP_HOST": "api.http_host",
     "HUB_HTTP_PORT": "api.http_port",
     "HUB_CORS_ORIGINS": "api.cors_origins",

@@ -43,6 +43,8 @@ from streams.sinks.kafka import BulkSink, TopicSink
 from streams.state import WorkerState
 
 _LAG_INTERVAL_S = 10.0
+# The event store's partitions are looked after this often (a batch creates a missing month).
+_PARTITIONS_INTERVAL_S = 3600.0
 
 
 def intake_group(worker_id: str) -> str:
@@ -126,6 +128,10 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
     @app.timer(interval=settings.worker.heartbeat_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def report_alive() -> None:
         await timers.report_alive(state)
+
+    @app.timer(interval=_PARTITIONS_INTERVAL_S, on_leader=False)  # type: ignore[untyped-decorator]
+    async def keep_partitions() -> None:
+        await timers.keep_partitions(state)
 
     lag = LagProbe(bootstrap, intake_group(settings.worker.id), sorted(domains))
 

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any, NoReturn, TypeVar
 from uuid import UUID
 
@@ -104,7 +105,7 @@ def dead_letter(deadletters: Sink, topic: str, message: Any, rejected: Rejected)
 
 
 async def record_or_refuse(
-    pool: asyncpg.Pool, accepted: Sequence[IngestedEvent]
+    pool: asyncpg.Pool, accepted: Sequence[IngestedEvent], dedup_window: timedelta
 ) -> tuple[set[UUID], dict[int, Rejected]]:
     """Record the batch; returns the ids recorded now and the refusals by index in ``accepted``.
 
@@ -113,7 +114,7 @@ async def record_or_refuse(
     those PostgreSQL will not take are refused as ``UNSTORABLE``, so that no record can stop the
     worker or loop it through restarts."""
     try:
-        return await record_events(pool, accepted), {}
+        return await record_events(pool, accepted, dedup_window=dedup_window), {}
     except UNSTORABLE as error:
         log.error("PostgreSQL refused a batch (%s: %s); recording one by one",
                   type(error).__name__, error)  # fmt: skip
@@ -121,7 +122,7 @@ async def record_or_refuse(
     refused: dict[int, Rejected] = {}
     for index, event in enumerate(accepted):
         try:
-            recorded |= await record_events(pool, [event])
+            recorded |= await record_events(pool, [event], dedup_window=dedup_window)
         except UNSTORABLE as error:
             log.error("event %s not stored: %s", event.event_id, error)
             refused[index] = Rejected(

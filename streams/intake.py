@@ -167,7 +167,7 @@ async def take_in_batch(
     )
     checkpoint = Checkpoint(outputs.sinks)
     _, unstorable = await checkpoint.store(
-        "record events", lambda: record_or_refuse(pool, batch.events)
+        "record events", lambda: record_or_refuse(pool, batch.events, late_grace)
     )
     batch.refuse_accepted(unstorable)
     await checkpoint.store("count rejections", lambda: record_rejections(pool, batch.rejected))

@@ -12,6 +12,7 @@ import socket
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
+from hub.db.events import maintain_partitions
 from hub.db.workers import heartbeat
 from hub.domain.indicators.model import Mechanism, PortInfo
 from streams import metrics
@@ -39,6 +40,20 @@ async def report_alive(state: WorkerState) -> None:
         )
     except DATABASE_ERRORS as error:
         log.warning("heartbeat not recorded: %s", error)
+
+
+async def keep_partitions(state: WorkerState) -> None:
+    """The event store's monthly partitions: the next month's created ahead, the months past
+    ``HUB_RETENTION_MONTHS`` dropped."""
+    try:
+        dropped = await maintain_partitions(
+            await state.pool(), state.settings.database.retention_months
+        )
+    except DATABASE_ERRORS as error:
+        log.warning("event partitions not maintained (next turn retries): %s", error)
+        return
+    if dropped:
+        log.info("dropped %d event partitions past the retention: %s", len(dropped), dropped)
 
 
 async def measure_lag(probe: LagProbe) -> None:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import asyncpg
 
+from hub.db.event_keys import hits, wanted
 from hub.domain.keys import EntityKey
 
 
@@ -92,13 +93,15 @@ async def call_vessel_events(
         key = EntityKey.port_call(port, port_call_id)
     except ValueError:
         return []  # not a UN/LOCODE (a "/" or ":" in it): no event is stored under it
+    lookup = wanted([key.text])
     rows: list[asyncpg.Record] = await connection.fetch(
-        """
-        SELECT e.payload FROM event_entity_keys k JOIN ingested_events e USING (event_id)
-        WHERE k.key = $1 AND e.domain = 'vessel'
+        f"""
+        WITH {hits(lookup)}
+        SELECT e.payload FROM hits JOIN ingested_events e USING (event_id, occurred_at)
+        WHERE e.domain = 'vessel'
         ORDER BY e.occurred_at
         """,
-        key.text,
+        *lookup.arguments,
     )
     return rows
 

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from hub.db.event_keys import KEY_COLUMNS, hits, keys_of_row, wanted
 from hub.domain.keys import KeyKind
 from hub.domain.kpis.model import KpiValue
 
@@ -25,15 +26,17 @@ async def events_of(
     connection: asyncpg.Connection | asyncpg.Pool, keys: Collection[str]
 ) -> list[tuple[str, str]]:
     """(domain, payload JSON) of every stored event concerning any of ``keys``."""
-    if not keys:
+    lookup = wanted(keys)
+    if not lookup:
         return []
     rows = await connection.fetch(
-        """
-        SELECT domain, payload::text AS payload FROM ingested_events
-        WHERE event_id IN (SELECT event_id FROM event_entity_keys WHERE key = ANY($1::text[]))
-          AND payload IS NOT NULL
+        f"""
+        WITH {hits(lookup)}, events AS (SELECT DISTINCT event_id, occurred_at FROM hits)
+        SELECT e.domain, e.payload FROM events
+        JOIN ingested_events e USING (event_id, occurred_at)
+        WHERE e.payload IS NOT NULL
         """,
-        list(keys),
+        *lookup.arguments,
     )
     return [(row["domain"], row["payload"]) for row in rows]
 
@@ -122,18 +125,36 @@ async def keys_referring_to(
     connection: asyncpg.Connection | asyncpg.Pool, references: Collection[str], kind: KeyKind
 ) -> set[str]:
     """Entity keys of ``kind`` on events that carry any of the ``references`` keys."""
-    if not references:
+    lookup = wanted(references)
+    if not lookup:
         return set()
     rows = await connection.fetch(
-        """
-        SELECT DISTINCT other.key FROM event_entity_keys referring
-        JOIN event_entity_keys other USING (event_id)
-        WHERE referring.key = ANY($1::text[]) AND left(other.key, length($2)) = $2
+        f"""
+        WITH {hits(lookup)}, events AS (SELECT DISTINCT event_id, occurred_at FROM hits)
+        SELECT e.event_id, e.port, {", ".join(f"e.{column}" for column in KEY_COLUMNS)},
+               (SELECT array_agg(o.key) FROM event_other_keys o
+                WHERE o.event_id = e.event_id AND o.occurred_at = e.occurred_at) AS others
+        FROM events JOIN ingested_events e USING (event_id, occurred_at)
         """,
-        list(references),
-        kind.prefix,
+        *lookup.arguments,
     )
-    return {row["key"] for row in rows}
+    found: set[str] = set()
+    for row in rows:
+        columns = [row[column] for column in KEY_COLUMNS]
+        found.update(keys_of_row(row["event_id"], row["port"], columns))
+        found.update(row["others"] or ())
+    return {key for key in found if key.startswith(kind.prefix)}
+
+
+async def event_ids_of(connection: asyncpg.Connection, keys: Collection[str]) -> set[UUID]:
+    """The ids of the stored events concerning any of ``keys``."""
+    lookup = wanted(keys)
+    if not lookup:
+        return set()
+    rows = await connection.fetch(
+        f"WITH {hits(lookup)} SELECT DISTINCT event_id FROM hits", *lookup.arguments
+    )
+    return {row["event_id"] for row in rows}
 
 
 async def payloads_of(

@@ -11,6 +11,8 @@ from uuid import UUID
 
 import asyncpg
 
+from hub.db.event_keys import hits, wanted
+
 
 async def event_ports(
     connection: asyncpg.Connection | asyncpg.Pool, event_ids: Collection[UUID]
@@ -34,13 +36,15 @@ async def submitting_ports(
     id still agree). Absent: no submission stored."""
     if not keys:
         return {}
+    lookup = wanted(keys)
     rows = await connection.fetch(
-        """
-        SELECT DISTINCT ON (k.key) k.key, e.port
-        FROM event_entity_keys k JOIN ingested_events e USING (event_id)
-        WHERE k.key = ANY($1::text[]) AND e.domain = 'certificate'
-        ORDER BY k.key, e.ingested_at, e.event_id
+        f"""
+        WITH {hits(lookup)}
+        SELECT DISTINCT ON (h.key) h.key, e.port
+        FROM hits h JOIN ingested_events e USING (event_id, occurred_at)
+        WHERE e.domain = 'certificate'
+        ORDER BY h.key, e.ingested_at, e.event_id
         """,
-        list(keys),
+        *lookup.arguments,
     )
     return {row["key"]: row["port"].strip() for row in rows}

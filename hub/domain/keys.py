@@ -1,8 +1,9 @@
 """Entity keys: the one definition of the keys the event store files events under.
 
-Every stored event is filed under keys (table ``event_entity_keys``), and the KPI stage marks what
-it must recompute with keys (table ``kpi_dirty``). Both tables hold the *text* of a key, so the
-text below is a stored format: it must not change. Code builds and reads keys only through
+Every stored event is filed under keys (key columns of ``ingested_events`` and table
+``event_other_keys``, see ``hub.db.event_keys``), and the KPI stage loads an entity's events by
+its key. Keys are read and written as their *text*, so the text below is a stored format: it
+must not change. Code builds and reads keys only through
 :class:`EntityKey` and :class:`CertificateKey`, never with string formatting.
 
 =========================================  ===============================================

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import asyncpg
 
@@ -36,7 +37,9 @@ async def test_a_batch_postgresql_refuses_is_stored_but_for_the_event_it_refuses
     try:
         # A NUL in an entity key: jsonb refuses it (the checks refuse it first since issue 16).
         good, bad, also_good = _event("PECLL-1"), _event("PECLL-\x00-1"), _event("PECLL-2")
-        recorded, refused = await record_or_refuse(pool, [good, bad, also_good])
+        recorded, refused = await record_or_refuse(
+            pool, [good, bad, also_good], timedelta(hours=168)
+        )
         assert recorded == {good.event_id, also_good.event_id}
         assert list(refused) == [1]
         assert refused[1].reason is RejectReason.UNSTORABLE

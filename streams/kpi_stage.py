@@ -26,6 +26,7 @@ its values are compared with its stored rows again.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -53,11 +54,14 @@ from streams import metrics
 
 log = logging.getLogger(__name__)
 
-# Every this many batches, closed entities and old windows leave memory.
-_EVICT_EVERY_BATCHES = 50
+# This often (wall clock), closed entities and old windows leave memory.
+_EVICT_EVERY_S = 10.0
+# An entity whose values are all final leaves memory once its latest event is this much older
+# (event time) than the latest event taken in; a later event loads it again from the store.
+_ENTITY_IDLE = timedelta(hours=6)
 # Windows starting this long before the latest event time are let go (a late event loads its
 # window again from the stored entity values).
-_WINDOWS_KEPT = timedelta(days=3)
+_WINDOWS_KEPT = timedelta(days=1)
 
 GroupPair = tuple[str, str]
 """An entity group as (kind, id): ``("port_call", "PECLL/C1")``."""
@@ -127,7 +131,7 @@ class KpiStage:
         # Kept across a failed write, so that its retry writes them still.
         self._unwritten: set[GroupPair] = set()
         self._latest: datetime | None = None
-        self._batches = 0
+        self._evicted_at = time.monotonic()
 
     def forget(self) -> None:
         """Drop every entity and window (partitions revoked): the next owner reloads them, and
@@ -255,15 +259,15 @@ class KpiStage:
             self._stored.setdefault(group_of(value), {})[_row_key(value)] = value
 
     def _forget_closed(self, events: Sequence[Envelope]) -> None:
-        """Every so many batches, let closed entities and old windows go (memory is sized by
+        """Every few seconds, let closed entities and old windows go (memory is sized by
         open entities, not by history); they are loaded again if an event comes for them."""
         for event in events:
             if self._latest is None or event.occurred_at > self._latest:
                 self._latest = event.occurred_at
-        self._batches += 1
-        if self._latest is None or self._batches % _EVICT_EVERY_BATCHES:
+        if self._latest is None or time.monotonic() - self._evicted_at < _EVICT_EVERY_S:
             return
-        self.entities.evict_closed(self._latest)
+        self._evicted_at = time.monotonic()
+        self.entities.evict_closed(self._latest, _ENTITY_IDLE)
         # A move's rows are final once written; read again should a retraction come.
         self._stored = {
             group: rows for group, rows in self._stored.items() if group in self.entities

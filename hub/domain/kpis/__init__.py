@@ -10,7 +10,10 @@ No faust, HTTP or database here: the streaming stage, the batch reference, the A
 - :mod:`~hub.domain.kpis.declarations` — WCO TRS release time and segments, inspections;
 - :mod:`~hub.domain.kpis.windows` — hourly and daily aggregates (PostgreSQL's percentile_cont);
 - :mod:`~hub.domain.kpis.reference` — :func:`all_kpis`, the batch reference, and
-  :func:`entity_keys_of`, what an event affects.
+  :func:`entity_keys_of`, what an event affects;
+- :mod:`~hub.domain.kpis.incremental` — the streaming state of the entities, event by event,
+  equal to the batch reference (property-tested);
+- :mod:`~hub.domain.kpis.window_state` — the streaming windows, kept from changed values.
 """
 
 from hub.domain.kpis.containers import (

@@ -4,10 +4,11 @@ SPEC §2: "KPIs (per entity, then windows per port by event time)"; "Aggregates 
 mean, median and p90"; flagged values ("exclude it from aggregates") and open ones ("reported as
 open …, not averaged in") stay out.
 
-The streaming stage computes the same windows in PostgreSQL (``hub/db/kpi_store.py``) with
-``count``, ``sum``, ``avg`` and ``percentile_cont(0.5 | 0.9) WITHIN GROUP (ORDER BY value)``;
-this module is that definition in Python and must stay equal to it: a window exists only when
-it has at least one aggregated value, and :func:`percentile_cont` is PostgreSQL's.
+This is the definition: the streaming stage keeps the same windows in memory from the values
+that change (:mod:`hub.domain.kpis.window_state`, property-tested equal to it). A window exists
+only when it has at least one aggregated value; its total is the correctly rounded sum
+(``math.fsum``), and :func:`percentile_cont` is PostgreSQL's, so that SQL over the stored entity
+values gives the same medians and p90s.
 
 Berth occupancy is the one window KPI that is not an aggregate of entity values: SPEC §2 "Σ hours
 berths were occupied ÷ (number of berths * hours in window) * 100; berths per port configurable".

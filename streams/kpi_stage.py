@@ -54,8 +54,9 @@ from streams import metrics
 
 log = logging.getLogger(__name__)
 
-# This often (wall clock), closed entities and old windows leave memory.
-_EVICT_EVERY_S = 10.0
+# This often (wall clock), closed entities and old windows leave memory (a pass recomputes the
+# idle declarations still open: they read other entities).
+_EVICT_EVERY_S = 60.0
 # An entity whose values are all final leaves memory once its latest event is this much older
 # (event time) than the latest event taken in; a later event loads it again from the store.
 _ENTITY_IDLE = timedelta(hours=6)
@@ -68,6 +69,7 @@ GroupPair = tuple[str, str]
 RowKey = tuple[str, str, str]
 """A stored KPI row: (entity_kind, entity_id, kpi)."""
 _Change = tuple[KpiValue | None, KpiValue | None]
+_MOVE = KeyKind.MOVE.value
 """A value before and after (None: absent)."""
 
 # Entity groups → the kinds of KPI rows they own. A container's group owns all its visits
@@ -268,10 +270,11 @@ class KpiStage:
             return
         self._evicted_at = time.monotonic()
         self.entities.evict_closed(self._latest, _ENTITY_IDLE)
+        for group in self.entities.take_evicted():
+            self._stored.pop(group, None)
         # A move's rows are final once written; read again should a retraction come.
-        self._stored = {
-            group: rows for group, rows in self._stored.items() if group in self.entities
-        }
+        for group in [group for group in self._stored if group[0] == _MOVE]:
+            del self._stored[group]
         self.windows.evict(self._latest - _WINDOWS_KEPT)
         metrics.KPI_ENTITIES.set(len(self.entities))
 

@@ -420,6 +420,7 @@ class KpiState:
         self._ports: dict[str, _Port] = {}
         self._changed: set[GroupPair] = set()
         self._changed_references: set[str] = set()
+        self._evicted: list[GroupPair] = []
 
     def __len__(self) -> int:
         """Entities in memory (calls, containers, truck visits, declarations)."""
@@ -510,6 +511,12 @@ class KpiState:
                 raise ValueError(f"not loaded (ask missing() first): {sorted(unloaded)}")
         for event in batch:
             self._see(event, None)
+
+    def take_evicted(self) -> list[GroupPair]:
+        """The groups :meth:`evict_closed` let go since the last call (a worker's copies of
+        their stored rows can go too)."""
+        evicted, self._evicted = self._evicted, []
+        return evicted
 
     def drop_port(self, port: str) -> None:
         """Forget everything of ``port`` (the worker no longer owns it)."""
@@ -726,6 +733,7 @@ class KpiState:
                 port.wanted.add(key.text)
 
     def _evict(self, port: _Port, group: _Group) -> None:
+        self._evicted.append(group.pair)
         if isinstance(group, _Declaration):
             for event in group.events.values():
                 assert isinstance(event, CustomsEvent)

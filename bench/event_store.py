@@ -44,8 +44,7 @@ from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from hub.local.postgres import LocalPostgres
 from hub.settings import PROJECT_ROOT
 from schemas.routing import domain_of
-from streams.certificate_stage import certificate_keys
-from streams.kpi_stage import stored_keys
+from streams.intake import to_store
 
 _TEST_SERVICES = PROJECT_ROOT / ".hub" / "test-services"
 _TEST_POSTGRES_PORT = int(os.environ.get("HUB_TEST_POSTGRES_PORT", "55433"))
@@ -92,18 +91,7 @@ def _generate(count: int, seed: int, days: float) -> list[IngestedEvent]:
         if number == count:
             break
         domain = domain_of(model)
-        stored.append(
-            IngestedEvent(
-                event_id=model.event_id,
-                domain=domain,
-                event_type=model.event_type,
-                port=model.port,
-                occurred_at=model.occurred_at,
-                payload=model.model_dump_json(),
-                entity_keys=stored_keys(model) + certificate_keys(model),
-                origin=f"ingest.{domain}/0/{number}",
-            )
-        )
+        stored.append(to_store(domain, model, f"ingest.{domain}/0/{number}"))
     return stored
 
 

@@ -65,6 +65,21 @@ class _Accepted:
     event: IngestedEvent
 
 
+def to_store(domain: str, model: Envelope, origin: str) -> IngestedEvent:
+    """What the event store keeps of an accepted event: its model as JSON, filed under its
+    entity and certificate keys."""
+    return IngestedEvent(
+        event_id=model.event_id,
+        domain=domain,
+        event_type=model.event_type,
+        port=model.port,
+        occurred_at=model.occurred_at,
+        payload=model.model_dump_json(),
+        entity_keys=stored_keys(model) + certificate_keys(model),
+        origin=origin,
+    )
+
+
 class IntakeBatch:
     """One batch of records: the events accepted so far, in record order, and the refusals,
     each dead-lettered and counted by domain and reason."""
@@ -83,17 +98,7 @@ class IntakeBatch:
         return [item.event for item in self.accepted]
 
     def accept(self, domain: str, model: Envelope, message: Any) -> None:
-        stored = IngestedEvent(
-            event_id=model.event_id,
-            domain=domain,
-            event_type=model.event_type,
-            port=model.port,
-            occurred_at=model.occurred_at,
-            payload=model.model_dump_json(),
-            entity_keys=stored_keys(model) + certificate_keys(model),
-            origin=_origin(message),
-        )
-        self.accepted.append(_Accepted(model, message, stored))
+        self.accepted.append(_Accepted(model, message, to_store(domain, model, _origin(message))))
 
     def refuse(self, domain: str, message: Any, rejected: Rejected) -> None:
         dead_letter(self.outputs.deadletters, self.outputs.deadletter_topic, message, rejected)

@@ -132,6 +132,7 @@ class KpiStage:
         self._stored: dict[GroupPair, dict[RowKey, KpiValue]] = {}
         # Kept across a failed write, so that its retry writes them still.
         self._unwritten: set[GroupPair] = set()
+        self._references: set[str] = set()
         self._latest: datetime | None = None
         self._evicted_at = time.monotonic()
 
@@ -142,6 +143,7 @@ class KpiStage:
         self.windows = WindowState()
         self._stored.clear()
         self._unwritten.clear()
+        self._references.clear()
 
     async def update(self, pool: asyncpg.Pool, events: Sequence[Envelope]) -> KpiUpdate:
         """Apply a batch's stored events (new or delivered again) and write what changed."""
@@ -149,9 +151,9 @@ class KpiStage:
             await self._bring_in(connection, list(events))
             self.entities.apply(events)
             self._unwritten |= self.entities.take_changed()
-            self._unwritten |= await self._readers_of(
-                connection, self.entities.take_changed_references()
-            )
+            self._references |= self.entities.take_changed_references()
+            self._unwritten |= await self._readers_of(connection, self._references)
+            self._references.clear()
             groups = sorted(self._unwritten)
             await self._load_rows(connection, [g for g in groups if g not in self._stored])
             written, removed, changes = self._compare(groups)

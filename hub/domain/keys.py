@@ -18,16 +18,12 @@ text                                       meaning
                                            call (its all-fast)
 ``ref_container:{port}/{container}``       on a customs event: its declaration reads that
                                            container (its gate-out)
-``deps:port_call:{port}/{port_call_id}``   a mark: the declarations reading that call must
-                                           be recomputed
-``deps:container:{port}/{container}``      a mark: the declarations reading that container
-                                           must be recomputed
 ``certificate:{certificate_id}``           a certificate's submission and the customs events
                                            invoking it (:class:`CertificateKey`)
 =========================================  ===============================================
 
 Which events carry which key is :func:`hub.domain.kpis.reference.entity_keys_of` (the entity
-groups) and ``streams.kpi_stage`` (references and marks); ``docs/kpis.md`` describes the groups.
+groups) and ``streams.kpi_stage`` (references); ``docs/kpis.md`` describes the groups.
 """
 
 from __future__ import annotations
@@ -38,11 +34,7 @@ from enum import StrEnum
 from typing import Final
 from uuid import UUID
 
-__all__ = ["DEPENDENTS_PREFIX", "CertificateKey", "EntityKey", "KeyKind"]
-
-DEPENDENTS_PREFIX: Final = "deps:"
-"""How every mark of a call's or a container's dependent declarations begins: the store tells
-those marks from the entity marks by it."""
+__all__ = ["CertificateKey", "EntityKey", "KeyKind"]
 
 
 class KeyKind(StrEnum):
@@ -59,10 +51,6 @@ class KeyKind(StrEnum):
     """The call a customs event names: its declaration's KPIs read that call."""
     REF_CONTAINER = "ref_container"
     """A container a customs event lists: its declaration's KPIs read that container."""
-    DEPS_OF_CALL = DEPENDENTS_PREFIX + "port_call"
-    """Mark: recompute the declarations whose events name that call."""
-    DEPS_OF_CONTAINER = DEPENDENTS_PREFIX + "container"
-    """Mark: recompute the declarations whose events list that container."""
 
     @property
     def prefix(self) -> str:
@@ -72,7 +60,7 @@ class KeyKind(StrEnum):
     @property
     def is_group(self) -> bool:
         """Whether the key names an entity group the KPI stage recomputes (not a reference to
-        one, nor a mark of its dependents)."""
+        one)."""
         return self in _GROUPS
 
 
@@ -80,16 +68,9 @@ _CERTIFICATE: Final = "certificate:"
 _GROUPS: Final = frozenset(
     {KeyKind.PORT_CALL, KeyKind.CONTAINER, KeyKind.TRUCK_VISIT, KeyKind.DECLARATION, KeyKind.MOVE}
 )
-# A call or a container, what a declaration's events name it by, and the mark of its dependents.
+# A call or a container, and what a declaration's events name it by.
 _REFERENCE: Final = {KeyKind.PORT_CALL: KeyKind.REF_CALL, KeyKind.CONTAINER: KeyKind.REF_CONTAINER}
-_DEPENDENTS: Final = {
-    KeyKind.PORT_CALL: KeyKind.DEPS_OF_CALL,
-    KeyKind.CONTAINER: KeyKind.DEPS_OF_CONTAINER,
-}
-_SUBJECT: Final = {
-    **{reference: kind for kind, reference in _REFERENCE.items()},
-    **{mark: kind for kind, mark in _DEPENDENTS.items()},
-}
+_SUBJECT: Final = {reference: kind for kind, reference in _REFERENCE.items()}
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -145,14 +126,8 @@ class EntityKey:
         (``port_call:P/C`` → ``ref_call:P/C``)."""
         return self._as(_REFERENCE, "no declaration refers to")
 
-    def dependents(self) -> EntityKey:
-        """The mark of the declarations depending on a call or a container
-        (``container:P/C`` → ``deps:container:P/C``)."""
-        return self._as(_DEPENDENTS, "no declaration depends on")
-
     def subject(self) -> EntityKey:
-        """The call or container a reference or a mark of dependents is about
-        (``deps:port_call:P/C`` and ``ref_call:P/C`` → ``port_call:P/C``)."""
+        """The call or container a reference is about (``ref_call:P/C`` → ``port_call:P/C``)."""
         return self._as(_SUBJECT, "nothing is named by")
 
     def _as(self, kinds: Mapping[KeyKind, KeyKind], refusal: str) -> EntityKey:

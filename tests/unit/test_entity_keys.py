@@ -1,7 +1,7 @@
-"""Entity keys (:mod:`hub.domain.keys`): the text stored in ``event_entity_keys`` and
-``kpi_dirty`` is a format PostgreSQL holds, so these tests spell it out literally, as the
-migrations describe it (0004: ``"<kind>:<port>/<id>"``, ``"ref_call:…"``, ``"ref_container:…"``;
-0008: ``"deps:<kind>:<entity>"``) and docs/certificates.md (``certificate:<id>``)."""
+"""Entity keys (:mod:`hub.domain.keys`): the text of a key is a format PostgreSQL holds (the key
+columns of ``ingested_events`` and ``event_other_keys``), so these tests spell it out literally,
+as the migrations describe it (0004: ``"<kind>:<port>/<id>"``, ``"ref_call:…"``,
+``"ref_container:…"``) and docs/certificates.md (``certificate:<id>``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from hub.domain.keys import DEPENDENTS_PREFIX, CertificateKey, EntityKey, KeyKind
+from hub.domain.keys import CertificateKey, EntityKey, KeyKind
 from hub.domain.kpis.reference import entity_keys_of
 from schemas.models import CustomsKind, Facility, Move, Operation
 from streams.certificate_stage import certificate_keys
@@ -28,8 +28,6 @@ STORED = [
     (EntityKey.move("BRSSZ", MOVE_ID), "move:BRSSZ/0b6f6a5e-8d0c-4e7a-9c55-1f2a3b4c5d6e"),
     (EntityKey.port_call("BRSSZ", "V-1").reference(), "ref_call:BRSSZ/V-1"),
     (EntityKey.container("BRSSZ", "MSCU1234565").reference(), "ref_container:BRSSZ/MSCU1234565"),
-    (EntityKey.port_call("BRSSZ", "V-1").dependents(), "deps:port_call:BRSSZ/V-1"),
-    (EntityKey.container("BRSSZ", "MSCU1234565").dependents(), "deps:container:BRSSZ/MSCU1234565"),
 ]
 
 
@@ -68,6 +66,7 @@ def test_any_entity_id_round_trips_through_the_text(kind: KeyKind, entity: str) 
         "container_visit:BRSSZ/X/1",
         "deps:BRSSZ/V-1",
         "deps:move:BRSSZ/V-1",
+        "deps:port_call:BRSSZ/V-1",  # the marks of dependents the KPI flusher kept, gone
         "ref_declaration:BRSSZ/D-1",
         "PORT_CALL:BRSSZ/V-1",
         "windows:BRSSZ",  # an advisory lock's name, no key
@@ -86,32 +85,21 @@ def test_a_key_needs_a_port_without_separators_and_an_entity(port: str, entity: 
         EntityKey.port_call(port, entity)
 
 
-def test_references_and_marks_of_dependents_name_their_call_or_container() -> None:
+def test_references_name_their_call_or_container() -> None:
     call, box = EntityKey.port_call("BRSSZ", "V-1"), EntityKey.container("BRSSZ", "X")
     for key in (call, box):
         assert key.reference().subject() == key
-        assert key.dependents().subject() == key
-        assert key.reference().port == key.dependents().port == "BRSSZ"
-    # What the flusher reads for a mark: the references of the events of the depending
-    # declarations.
-    assert EntityKey.parse("deps:container:BRSSZ/X").subject().reference().text == (
-        "ref_container:BRSSZ/X"
-    )
+        assert key.reference().port == "BRSSZ"
+    assert EntityKey.parse("ref_container:BRSSZ/X").subject().text == "container:BRSSZ/X"
     for kind in (KeyKind.TRUCK_VISIT, KeyKind.DECLARATION, KeyKind.MOVE):
         key = EntityKey(kind, "BRSSZ", "1")
         with pytest.raises(ValueError):
             key.reference()
         with pytest.raises(ValueError):
-            key.dependents()
-        with pytest.raises(ValueError):
             key.subject()
 
 
-def test_the_store_tells_marks_of_dependents_by_their_prefix() -> None:
-    """``hub.db.kpi_store`` claims entity marks with ``NOT LIKE 'deps:%'``."""
-    assert DEPENDENTS_PREFIX == "deps:"
-    marks = {kind for kind in KeyKind if kind.value.startswith(DEPENDENTS_PREFIX)}
-    assert marks == {KeyKind.DEPS_OF_CALL, KeyKind.DEPS_OF_CONTAINER}
+def test_the_groups_are_the_entities_the_stage_recomputes() -> None:
     assert {kind for kind in KeyKind if kind.is_group} == {
         KeyKind.PORT_CALL,
         KeyKind.CONTAINER,

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import asyncpg
 
-from hub.db.event_keys import hits, wanted
+from hub.db.event_keys import hits, stored_rows, wanted
 from hub.domain.keys import EntityKey
 
 
@@ -97,7 +97,7 @@ async def call_vessel_events(
     rows: list[asyncpg.Record] = await connection.fetch(
         f"""
         WITH {hits(lookup)}
-        SELECT e.payload FROM hits JOIN ingested_events e USING (event_id, occurred_at)
+        SELECT e.payload FROM {stored_rows("hits", "e.payload, e.domain, e.occurred_at")}
         WHERE e.domain = 'vessel'
         ORDER BY e.occurred_at
         """,

@@ -9,9 +9,11 @@ from uuid import UUID
 
 import asyncpg
 
-from hub.db.event_keys import KEY_COLUMNS, hits, keys_of_row, wanted
+from hub.db.event_keys import KEY_COLUMNS, hits, keys_of_row, stored_rows, wanted
 from hub.domain.keys import KeyKind
 from hub.domain.kpis.model import KpiValue
+
+_KEY_ROW = ", ".join(f"e.{column}" for column in ("event_id", "occurred_at", "port", *KEY_COLUMNS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +34,7 @@ async def events_of(
     rows = await connection.fetch(
         f"""
         WITH {hits(lookup)}, events AS (SELECT DISTINCT event_id, occurred_at FROM hits)
-        SELECT e.domain, e.payload FROM events
-        JOIN ingested_events e USING (event_id, occurred_at)
+        SELECT e.domain, e.payload FROM {stored_rows("events", "e.domain, e.payload")}
         WHERE e.payload IS NOT NULL
         """,
         *lookup.arguments,
@@ -134,7 +135,7 @@ async def keys_referring_to(
         SELECT e.event_id, e.port, {", ".join(f"e.{column}" for column in KEY_COLUMNS)},
                (SELECT array_agg(o.key) FROM event_other_keys o
                 WHERE o.event_id = e.event_id AND o.occurred_at = e.occurred_at) AS others
-        FROM events JOIN ingested_events e USING (event_id, occurred_at)
+        FROM {stored_rows("events", _KEY_ROW)}
         """,
         *lookup.arguments,
     )

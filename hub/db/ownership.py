@@ -11,7 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
-from hub.db.event_keys import hits, wanted
+from hub.db.event_keys import hits, stored_rows, wanted
 
 
 async def event_ports(
@@ -40,10 +40,10 @@ async def submitting_ports(
     rows = await connection.fetch(
         f"""
         WITH {hits(lookup)}
-        SELECT DISTINCT ON (h.key) h.key, e.port
-        FROM hits h JOIN ingested_events e USING (event_id, occurred_at)
+        SELECT DISTINCT ON (hits.key) hits.key, e.port
+        FROM {stored_rows("hits", "e.port, e.domain, e.ingested_at, e.event_id")}
         WHERE e.domain = 'certificate'
-        ORDER BY h.key, e.ingested_at, e.event_id
+        ORDER BY hits.key, e.ingested_at, e.event_id
         """,
         *lookup.arguments,
     )

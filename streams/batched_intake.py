@@ -153,6 +153,7 @@ class BatchedIntake:
                 # while a reassignment is in progress: Fetcher.fetched_records).
                 self._idle.clear()
                 try:
+                    await self._fill(consumer, batches)
                     await self._take(consumer, IntakeRecords.of(batches))
                 finally:
                     self._idle.set()
@@ -168,6 +169,31 @@ class BatchedIntake:
         ``max_wait_s`` later when it waits for records."""
         self._stopping = True
         await self._stopped.wait()
+
+    async def _fill(
+        self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[Record]]
+    ) -> None:
+        """Add further ``getmany`` results to ``batches`` until ``max_records`` or
+        ``max_wait_s`` after the first. One ``getmany`` returns what its fetches hold at that
+        moment (~160 records of a backlog here), and every batch costs the same round trips to
+        PostgreSQL and Kafka whatever its size. A rebalance that starts meanwhile finds the
+        batch in flight (``_idle`` is clear) and waits for it; ``getmany`` returns nothing
+        then, which ends the filling."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_wait_s
+        count = sum(len(records) for records in batches.values())
+        while count < self.max_records and not self._stopping:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            more = await consumer.getmany(
+                timeout_ms=max(1, int(remaining * 1000)), max_records=self.max_records - count
+            )
+            if not more:
+                return
+            for partition, records in more.items():
+                batches.setdefault(partition, []).extend(records)
+                count += len(records)
 
     async def _take(self, consumer: AIOKafkaConsumer, batch: IntakeRecords) -> None:
         # Records of a new assignment can come before on_assigned returned: aiokafka sets the

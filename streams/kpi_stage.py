@@ -54,8 +54,8 @@ from streams import metrics
 
 log = logging.getLogger(__name__)
 
-# This often (wall clock), closed entities and old windows leave memory (a pass recomputes the
-# idle declarations still open: they read other entities).
+# This often (wall clock), closed entities and old windows leave memory (a pass computes the
+# values of an idle entity once, and again only after something changed it).
 _EVICT_EVERY_S = 60.0
 # An entity whose values are all final leaves memory once its latest event is this much older
 # (event time) than the latest event taken in; a later event loads it again from the store.

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
 from collections.abc import Iterable
 from functools import lru_cache
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import murmur2
+
+_M = 0x5BD1E995
+_MASK = 0xFFFFFFFF
 
 
 @lru_cache(maxsize=131_072)
@@ -27,8 +30,29 @@ def partition_index(key: bytes, partition_count: int) -> int:
     murmur2 costs several µs a key (3.9% of a worker's CPU in a profile); bounded, so the cache
     stays a few tens of MB whatever the history.
     """
-    hashed: int = murmur2(key)  # aiokafka's murmur2 is untyped
-    return (hashed & 0x7FFFFFFF) % partition_count
+    return (murmur2(key) & 0x7FFFFFFF) % partition_count
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (seed 0x9747B28C), as aiokafka's but reading 4 bytes at a time: about a
+    third of its cost (most KPI keys are new, so the cache above misses)."""
+    length = len(data)
+    h = 0x9747B28C ^ length
+    whole = length & ~3
+    for (k,) in struct.iter_unpack("<I", data[:whole]):
+        k = (k * _M) & _MASK
+        k ^= k >> 24
+        h = ((h * _M) & _MASK) ^ ((k * _M) & _MASK)
+    extra = length - whole
+    if extra:
+        if extra == 3:
+            h ^= data[whole + 2] << 16
+        if extra >= 2:
+            h ^= data[whole + 1] << 8
+        h = ((h ^ data[whole]) * _M) & _MASK
+    h ^= h >> 13
+    h = (h * _M) & _MASK
+    return h ^ (h >> 15)
 
 
 class BulkProducer:

@@ -171,8 +171,8 @@ class _Group:
         self.latest: datetime | None = None
         """The latest ``occurred_at`` placed here: the idle clock of eviction."""
         self.open = False
-        """An eviction pass found an open value and no event changed the group since (its
-        values depend on its own events only, but for a declaration's)."""
+        """An eviction pass found an open value and nothing changed the group since: no event
+        of its own, nor (a declaration) a change of the all-fast or gate-outs it reads."""
 
     @property
     def text(self) -> str:
@@ -591,8 +591,8 @@ class KpiState:
             for group in idle_groups:
                 if group.kind in (KeyKind.PORT_CALL, KeyKind.CONTAINER) and port.has_readers(group):
                     continue
-                if group.open and group.kind is not KeyKind.DECLARATION:
-                    continue  # still open: nothing changed it since the last pass
+                if group.open:
+                    continue  # still open: nothing changed it, or what it reads, since
                 if any(v.flag == _OPEN for v in self._group_values(port, group)):
                     group.open = True
                     continue
@@ -723,8 +723,10 @@ class KpiState:
             reference = EntityKey(group.kind, group.port, group.entity).reference()
             self._changed_references.add(reference.text)
             for declaration in port.readers.get(group.key, ()):
-                if (KeyKind.DECLARATION, declaration) in port.groups:
-                    self._changed.add((KeyKind.DECLARATION.value, f"{group.port}/{declaration}"))
+                reader = port.groups.get((KeyKind.DECLARATION, declaration))
+                if reader is not None:
+                    self._changed.add(reader.pair)
+                    reader.open = False
 
     def _note_reader(self, port: _Port, event: CustomsEvent, declaration: str) -> None:
         for key in dependency_keys(event):

@@ -17,6 +17,12 @@ from hub.domain.kpis.model import UNITS, EntityKind, KpiFlag, KpiName, KpiValue,
 __all__ = ["Entity", "hours"]
 
 _SECONDS_PER: Final = {Unit.HOURS: 3600.0, Unit.MINUTES: 60.0, Unit.DAYS: 86400.0}
+# The texts of the enums, looked up once: an enum's .value costs a µs (a descriptor call), and a
+# worker builds millions of values.
+_TEXTS: Final = {kpi: (kpi.value, UNITS[kpi].value) for kpi in KpiName}
+_KINDS: Final = {kind: kind.value for kind in EntityKind}
+_NEGATIVE: Final = KpiFlag.NEGATIVE_INTERVAL.value
+_OPEN: Final = KpiFlag.OPEN.value
 
 
 def hours(interval: timedelta) -> float:
@@ -44,23 +50,16 @@ class Entity:
         interval, so it is flagged ``NEGATIVE_INTERVAL`` (its value kept, out of aggregates)."""
         if value is None:
             return self.open(kpi)
-        flag = KpiFlag.NEGATIVE_INTERVAL.value if negative else None
+        name, unit = _TEXTS[kpi]
         return KpiValue(
-            self.kind.value, self.id, self.port, kpi.value, value, UNITS[kpi].value, anchor, flag
-        )
+            _KINDS[self.kind], self.id, self.port, name, value, unit, anchor,
+            _NEGATIVE if negative else None,
+        )  # fmt: skip
 
     def open(self, kpi: KpiName) -> KpiValue:
         """``kpi`` while an end is not known: no value, no anchor, flag ``OPEN``."""
-        return KpiValue(
-            self.kind.value,
-            self.id,
-            self.port,
-            kpi.value,
-            None,
-            UNITS[kpi].value,
-            None,
-            KpiFlag.OPEN.value,
-        )
+        name, unit = _TEXTS[kpi]
+        return KpiValue(_KINDS[self.kind], self.id, self.port, name, None, unit, None, _OPEN)
 
     def duration(
         self,

@@ -171,7 +171,7 @@ async def take_in_batch(
         await retry_transient("check owners", lambda: ownership_refusals(pool, batch.models))
     )
     checkpoint = Checkpoint(outputs.sinks)
-    _, unstorable = await checkpoint.store(
+    recorded, unstorable = await checkpoint.store(
         "record events", lambda: record_or_refuse(pool, batch.events, late_grace)
     )
     batch.refuse_accepted(unstorable)
@@ -179,7 +179,7 @@ async def take_in_batch(
     # Duplicates and re-deliveries too: the stage applies an event once, and after a restart
     # they bring their entities back into memory, so nothing a crash interrupted is left out.
     models = batch.models
-    update = await checkpoint.mark("update KPIs", lambda: stage.update(pool, models))
+    update = await checkpoint.mark("update KPIs", lambda: stage.update(pool, models, recorded))
     for record in kpi_records(update, outputs.kpi_topics, outputs.windows_topic):
         outputs.kpis.add(record)
     verdicts = await checkpoint.mark(

@@ -25,19 +25,26 @@ class EntityGroup:
 
 
 async def events_of(
-    connection: asyncpg.Connection | asyncpg.Pool, keys: Collection[str]
+    connection: asyncpg.Connection | asyncpg.Pool,
+    keys: Collection[str],
+    leaving_out: Collection[UUID] = (),
 ) -> list[tuple[str, str]]:
-    """(domain, payload JSON) of every stored event concerning any of ``keys``."""
+    """(domain, payload JSON) of every stored event concerning any of ``keys``, but those
+    ``leaving_out`` (events the caller holds already)."""
     lookup = wanted(keys)
     if not lookup:
         return []
     rows = await connection.fetch(
         f"""
-        WITH {hits(lookup)}, events AS (SELECT DISTINCT event_id, occurred_at FROM hits)
+        WITH {hits(lookup)}, events AS (
+            SELECT DISTINCT event_id, occurred_at FROM hits
+            WHERE NOT event_id = ANY($6::uuid[])
+        )
         SELECT e.domain, e.payload FROM {stored_rows("events", "e.domain, e.payload")}
         WHERE e.payload IS NOT NULL
         """,
         *lookup.arguments,
+        list(leaving_out),
     )
     return [(row["domain"], row["payload"]) for row in rows]
 

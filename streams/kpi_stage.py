@@ -134,7 +134,8 @@ class KpiStage:
         # Kept across a failed write, so that its retry writes them still.
         self._unwritten: set[GroupPair] = set()
         self._references: set[str] = set()
-        self._latest: datetime | None = None
+        # Each port's latest event time: its own clock for eviction (ports run apart in a replay).
+        self._latest: dict[str, datetime] = {}
         self._evicted_at = time.monotonic()
 
     def forget(self) -> None:
@@ -145,6 +146,7 @@ class KpiStage:
         self._stored.clear()
         self._unwritten.clear()
         self._references.clear()
+        self._latest.clear()
 
     async def update(
         self,
@@ -280,19 +282,21 @@ class KpiStage:
     def _forget_closed(self, events: Sequence[Envelope]) -> None:
         """Every few seconds, let closed entities and old windows go (memory is sized by
         open entities, not by history); they are loaded again if an event comes for them."""
+        latest = self._latest
         for event in events:
-            if self._latest is None or event.occurred_at > self._latest:
-                self._latest = event.occurred_at
-        if self._latest is None or time.monotonic() - self._evicted_at < _EVICT_EVERY_S:
+            seen = latest.get(event.port)
+            if seen is None or event.occurred_at > seen:
+                latest[event.port] = event.occurred_at
+        if not latest or time.monotonic() - self._evicted_at < _EVICT_EVERY_S:
             return
         self._evicted_at = time.monotonic()
-        self.entities.evict_closed(self._latest, _ENTITY_IDLE)
+        self.entities.evict_closed(latest, _ENTITY_IDLE)
         for group in self.entities.take_evicted():
             self._stored.pop(group, None)
         # A move's rows are final once written; read again should a retraction come.
         for group in [group for group in self._stored if group[0] == _MOVE]:
             del self._stored[group]
-        self.windows.evict(self._latest - _WINDOWS_KEPT)
+        self.windows.evict({port: at - _WINDOWS_KEPT for port, at in latest.items()})
         metrics.KPI_ENTITIES.set(len(self.entities))
 
 

@@ -66,7 +66,7 @@ worker reloads it from the store, so eviction can never change a value.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar, Final
@@ -571,17 +571,26 @@ class KpiState:
 
     # --- memory ----------------------------------------------------------------------------
 
-    def evict_closed(self, now: datetime, idle: timedelta = DEFAULT_IDLE) -> int:
+    def evict_closed(
+        self, now: datetime | Mapping[str, datetime], idle: timedelta = DEFAULT_IDLE
+    ) -> int:
         """Drop the entities whose values are final (none open), with no change not yet taken,
         whose latest event is before ``now - idle`` (event time), and — for a call or a
         container — that no declaration in memory reads. Returns how many left memory.
 
         Declarations go first, so that a call freed by its last declaration can go in the same
-        pass. The per-port set of retracted ids stays.
+        pass. The per-port set of retracted ids stays. ``now`` may be each port's own clock
+        (its latest event time): in a replay the partitions, hence the ports, run hours apart,
+        and one clock for all would evict the entities of the ports behind while still active.
         """
-        cutoff = now - idle
         evicted = 0
-        for port in self._ports.values():
+        for name, port in self._ports.items():
+            if isinstance(now, datetime):
+                cutoff = now - idle
+            elif name in now:
+                cutoff = now[name] - idle
+            else:
+                continue
             idle_groups = [
                 g
                 for g in port.groups.values()

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 from itertools import accumulate, chain
@@ -443,13 +443,21 @@ class WindowState:
                 window.taken = _Taken.UNKNOWN
                 self._dirty.add(key)
 
-    def evict(self, before: datetime) -> int:
+    def evict(self, before: datetime | Mapping[str, datetime]) -> int:
         """Let the windows starting before ``before`` go from memory; returns how many.
+        ``before`` may be per port (a port absent keeps its windows).
 
         Windows changed since the last :meth:`take_dirty` stay (their change is not written
         yet): call it after taking and writing them.
         """
-        old = [key for key in self._windows if key.window_start < before and key not in self._dirty]
+        if isinstance(before, datetime):
+            old = [k for k in self._windows if k.window_start < before and k not in self._dirty]
+        else:
+            old = [
+                k
+                for k in self._windows
+                if k.port in before and k.window_start < before[k.port] and k not in self._dirty
+            ]
         for key in old:
             del self._windows[key]
         return len(old)

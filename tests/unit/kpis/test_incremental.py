@@ -472,3 +472,15 @@ def test_eviction_waits_for_the_idle_time() -> None:
     assert call in worker.state
     assert worker.state.evict_closed(at(30), idle=timedelta(hours=24)) > 0
     assert call not in worker.state
+
+
+def test_eviction_by_each_ports_own_clock() -> None:
+    # A replay reads the ports' partitions hours apart: a port's entities are idle by its own
+    # latest event time, not by another port's.
+    worker = Worker()
+    worker.take(_call_with_moves(CALL, 3))  # closed, its latest event at ~4 h
+    call = ("port_call", f"{PORT}/{CALL}")
+    assert worker.state.evict_closed({"ZZOTH": at(10_000)}, timedelta(hours=1)) == 0
+    assert call in worker.state  # its port's clock is not that far yet
+    assert worker.state.evict_closed({PORT: at(10_000)}, timedelta(hours=1)) == 1
+    assert call not in worker.state

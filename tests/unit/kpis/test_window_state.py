@@ -320,3 +320,15 @@ def test_chunked_sorted_values_stay_a_sorted_list(
             assert [values[i] for i in range(len(model))] == model
             assert values[-1:] == model[-1:]
             assert all(len(c) <= 2 * chunk for c in values._chunks)
+
+
+def test_evict_by_each_ports_own_clock() -> None:
+    state = WindowState()
+    value = _waiting("PECLL/1", 2.0, DAY)
+    for key in state.missing([(None, value)]):
+        state.load(key, [])
+    state.change(None, value)
+    state.take_dirty()
+    assert state.evict({"BRSSZ": DAY + timedelta(days=1)}) == 0  # another port's clock
+    assert state.evict({"PECLL": DAY + timedelta(days=1)}) == 2
+    assert len(state) == 0

@@ -23,7 +23,7 @@ One run, same machine, same topics:
 
 ``--quick`` is 300,000 events, 1 worker only (no 2-worker run, no faust floor) and 15 s latency
 phases. Most of its time is the hub run (300,000 ÷ the hub's events/s): at today's
-~1,200 events/s the quick run takes 9-10 minutes on 2 cores, the full run about an hour.
+~1,000-1,600 events/s the quick run takes 6-9 minutes on 2 cores, the full run about 45 minutes.
 
 Prints progress on stderr and one JSON line on stdout, and writes the same result, pretty-printed,
 with the commit, the date and the machine's cores, to ``bench/results/latest.json`` (``--results``).
@@ -120,8 +120,8 @@ def main() -> int:
         "--quick",
         action="store_true",
         help="300,000 events, 1 worker only (no 2-worker run, no faust floor), 15 s latency "
-        "phases; mostly the hub run: 9-10 minutes on 2 cores at ~1,200 events/s (the full "
-        "run: about an hour)",
+        "phases; mostly the hub run: 6-9 minutes on 2 cores at ~1,000-1,600 events/s (the "
+        "full run: about 45 minutes)",
     )
     parser.add_argument(
         "--events", type=int, help="events to publish (default 1,000,000; 300,000 with --quick)"

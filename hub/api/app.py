@@ -59,6 +59,10 @@ _CHECK_TIMEOUT_S = 10.0
 # How long the API waits to open a connection to PostgreSQL: an unreachable server is a 503
 # within seconds, not a request hanging for asyncpg's default minute.
 _CONNECT_TIMEOUT_S = 5.0
+KEEP_ALIVE_S = 65
+"""How long the HTTP server keeps an idle connection (uvicorn's default is 5 s): a client that
+polls every few seconds keeps its connection, instead of reusing one the server is closing at
+that moment, which fails the request with a connection reset (a CI run of the dashboard test)."""
 HEADER_BUFFER_BYTES = 2**20
 """How many bytes of a request's head the HTTP server (uvicorn's h11) buffers: well over any
 honest request, so that an oversized header reaches the app and gets its 431 (see

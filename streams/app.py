@@ -10,6 +10,8 @@ lives in a module per concern:
 - :mod:`streams.error_policies`: retry, dead-letter, refuse the unstorable, fail-stop;
 - :mod:`streams.sinks`: the outputs besides PostgreSQL (KPIs, windows, verdicts, dead
   letters, indicators) behind one interface;
+- :mod:`streams.registry_changes`: the verdicts a change of the issuer registry affects,
+  re-evaluated and published (a timer polling the outbox);
 - :mod:`streams.timers`: heartbeat, lag, indicators; :mod:`streams.lag`: the lag probe;
   :mod:`streams.state`: the worker's state.
 
@@ -32,7 +34,7 @@ from hub.domain.indicators.model import PortInfo
 from hub.domain.reference import load_ports
 from hub.kafka_topics import DEADLETTER, INDICATORS, INGEST_TOPICS, KPI_TOPICS, KPI_WINDOWS
 from hub.settings import HubSettings
-from streams import metrics, timers
+from streams import metrics, registry_changes, timers
 from streams.batched_intake import BatchedIntake
 from streams.error_policies import fail_stop
 from streams.intake import IntakeOutputs, batch_handler
@@ -45,6 +47,9 @@ from streams.state import WorkerState
 _LAG_INTERVAL_S = 10.0
 # The event store's partitions are looked after this often (a batch creates a missing month).
 _PARTITIONS_INTERVAL_S = 3600.0
+# The outbox of issuer-registry changes is polled this often: a revocation reaches customs
+# within about this delay plus the re-evaluation.
+_REGISTRY_CHANGES_INTERVAL_S = 1.0
 
 
 def intake_group(worker_id: str) -> str:
@@ -150,6 +155,13 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
         await timers.keep_indicators(
             state, network, mechanisms, indicators, settings.topic(INDICATORS)
         )
+
+    # A sink of its own (a sink belongs to one task), on the producer of the intake's verdicts.
+    reevaluated = BulkSink("re-evaluated verdicts", bulk)
+
+    @app.timer(interval=_REGISTRY_CHANGES_INTERVAL_S, on_leader=False)  # type: ignore[untyped-decorator]
+    async def follow_registry() -> None:
+        await registry_changes.process_registry_changes(state, reevaluated, settings.topic)
 
     async def close_clients(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         await intake.stop()

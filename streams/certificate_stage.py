@@ -21,7 +21,8 @@ judge them (``DECLARATION_MISMATCH`` fails one outside the importing country).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -58,34 +59,53 @@ async def update_verdicts(
     """Re-evaluate every certificate ``events`` concern (events already stored); returns each
     one's current verdict version (``new`` if this call issued it), in certificate order."""
     keys = sorted({key for event in events for key in certificate_keys(event)})
+    return await evaluate_certificates(pool, keys, default_validity_days)
+
+
+async def evaluate_certificates(
+    pool: asyncpg.Pool,
+    keys: Collection[str],
+    default_validity_days: int,
+    *,
+    cause: dict[str, Any] | None = None,
+) -> list[StoredVerdict]:
+    """Evaluate the certificates of ``keys`` (``certificate:<id>``) from their stored events and
+    the registry; returns each one's current verdict version (``new`` if this call issued it,
+    with ``cause``: why, when not an event's doing), in key order. A certificate without a
+    submission is skipped.
+
+    The registry is read after the certificates' locks are taken: a registry change committed
+    meanwhile is either seen here or re-evaluated, after these locks, by its own turn
+    (:mod:`streams.registry_changes`).
+    """
+    keys = sorted(set(keys))
     if not keys:
         return []
     issued: list[StoredVerdict] = []
-    async with pool.acquire() as connection:
+    async with pool.acquire() as connection, connection.transaction():
+        await lock_keys(connection, keys)
         registry = await load_registry(connection)
-        async with connection.transaction():
-            await lock_keys(connection, keys)
-            holders = await submitting_ports(connection, keys)
-            stored = effective_events(
-                MODELS[domain].model_validate_json(payload)
-                for domain, payload in await events_of(connection, keys)
+        holders = await submitting_ports(connection, keys)
+        stored = effective_events(
+            MODELS[domain].model_validate_json(payload)
+            for domain, payload in await events_of(connection, keys)
+        )
+        for key in keys:
+            certificate_id = CertificateKey.parse(key).certificate_id
+            submission = _latest_submission(stored, certificate_id, holders.get(key))
+            if submission is None:
+                continue  # a declaration came first: its certificate is evaluated on arrival
+            declarations = [
+                event
+                for event in stored
+                if isinstance(event, CustomsEvent)
+                and event.certificate_id == certificate_id
+                and event.kind is CustomsKind.LODGED
+            ]
+            verdict = evaluate(
+                submission, registry, declarations, default_validity_days=default_validity_days
             )
-            for key in keys:
-                certificate_id = CertificateKey.parse(key).certificate_id
-                submission = _latest_submission(stored, certificate_id, holders.get(key))
-                if submission is None:
-                    continue  # a declaration came first: its certificate is evaluated on arrival
-                declarations = [
-                    event
-                    for event in stored
-                    if isinstance(event, CustomsEvent)
-                    and event.certificate_id == certificate_id
-                    and event.kind is CustomsKind.LODGED
-                ]
-                verdict = evaluate(
-                    submission, registry, declarations, default_validity_days=default_validity_days
-                )
-                issued.append(await record_verdict(connection, verdict))
+            issued.append(await record_verdict(connection, verdict, cause))
     return issued
 
 

@@ -43,6 +43,12 @@ PIPELINE_LATENCY = Histogram(
 VERDICTS = Counter(
     "hub_certificate_verdicts", "Certificate verdict versions issued, by outcome", ["outcome"]
 )
+REEVALUATIONS = Counter(
+    "hub_certificate_reevaluations",
+    "Certificates re-evaluated after a change of the issuer registry, by the change's kind and"
+    " whether a new verdict version was issued",
+    ["kind", "changed"],
+)
 CONSUMER_LAG = Gauge(
     "hub_consumer_lag", "Records on an ingest topic not yet committed by the workers", ["topic"]
 )

@@ -3,12 +3,18 @@
 One implementation behind the CLI (``hub issuers …``) and the admin API (``/v1/admin/…``); the
 certificate stage reads it whole with :func:`load_registry`. Input problems raise
 :class:`IssuerInputError` with a message that says what to fix.
+
+Every change that can alter a verdict is recorded in the outbox ``registry_changes``
+(:func:`hub.db.registry_changes.record_change`) in the change's own transaction: the workers
+re-evaluate the certificates it can affect (``docs/certificates.md``). Saving what is already
+there records nothing.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -16,6 +22,7 @@ import asyncpg
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from hub.db.registry_changes import record_change
 from hub.domain.certificates.issuer_registry import (
     Agreement,
     IssuerRegistry,
@@ -49,16 +56,50 @@ class RegisteredOfficial:
 async def upsert_agreements(
     connection: asyncpg.Connection | asyncpg.Pool, agreements: Iterable[Agreement]
 ) -> None:
-    """Load the agreements file's content (the file is the source: it replaces what is there)."""
-    await connection.executemany(
-        """
-        INSERT INTO agreements (code, name, validity_days, schedule) VALUES ($1, $2, $3, $4)
-        ON CONFLICT (code) DO UPDATE
-        SET name = excluded.name, validity_days = excluded.validity_days,
-            schedule = excluded.schedule, updated_at = now()
-        """,
-        [(a.code, a.name, a.validity_days, list(a.schedule)) for a in agreements],
-    )
+    """Load the agreements file's content (the file is the source: it replaces what is there).
+
+    Runs at every start: a registry change is recorded only when an agreement's validity or
+    schedule really changed (or one was added to agreements already loaded)."""
+    wanted = {a.code: a for a in agreements}
+    async with _transaction(connection) as db:
+        before = {
+            row["code"]: (row["validity_days"], tuple(row["schedule"]))
+            for row in await db.fetch(
+                "SELECT code, validity_days, schedule FROM agreements FOR UPDATE"
+            )
+        }
+        await db.executemany(
+            """
+            INSERT INTO agreements (code, name, validity_days, schedule) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (code) DO UPDATE
+            SET name = excluded.name, validity_days = excluded.validity_days,
+                schedule = excluded.schedule, updated_at = now()
+            """,
+            [(a.code, a.name, a.validity_days, list(a.schedule)) for a in wanted.values()],
+        )
+        changed = sorted(
+            code
+            for code, a in wanted.items()
+            if before.get(code) != (a.validity_days, tuple(a.schedule))
+        )
+        # The first load changes no verdict: none was evaluated without agreements.
+        if changed and before:
+            await record_change(
+                db,
+                "AGREEMENT_CHANGED",
+                f"agreement{'s' if len(changed) > 1 else ''} {', '.join(changed)}: "
+                "validity or schedule changed",
+                {
+                    "agreements": {
+                        code: {
+                            "validity_days": wanted[code].validity_days,
+                            "schedule": list(wanted[code].schedule),
+                        }
+                        for code in changed
+                    }
+                },
+                agreements=changed,
+            )
 
 
 async def agreement_codes(connection: asyncpg.Connection | asyncpg.Pool) -> set[str]:
@@ -87,17 +128,41 @@ async def put_entity(
         raise IssuerInputError(
             f"agreement {unknown[0]} is not configured (see HUB_AGREEMENTS_FILE)"
         )
-    await connection.execute(
-        """
-        INSERT INTO issuing_entities (country, eh_id, name, agreements) VALUES ($1, $2, $3, $4)
-        ON CONFLICT (country, eh_id) DO UPDATE
-        SET name = excluded.name, agreements = excluded.agreements, updated_at = now()
-        """,
-        country,
-        eh_id,
-        name.strip(),
-        wanted,
-    )
+    async with _transaction(connection) as db:
+        before = await db.fetchval(
+            "SELECT agreements FROM issuing_entities WHERE country = $1 AND eh_id = $2 FOR UPDATE",
+            country,
+            eh_id,
+        )
+        await db.execute(
+            """
+            INSERT INTO issuing_entities (country, eh_id, name, agreements)
+            VALUES ($1, $2, $3, $4)
+            ON CONFLICT (country, eh_id) DO UPDATE
+            SET name = excluded.name, agreements = excluded.agreements, updated_at = now()
+            """,
+            country,
+            eh_id,
+            name.strip(),
+            wanted,
+        )
+        # The name is in no rule: only the agreements (or a new entity) can change a verdict.
+        if before is None or sorted(before) != wanted:
+            was = "new" if before is None else " ".join(sorted(before)) or "none"
+            await record_change(
+                db,
+                "ENTITY_CHANGED",
+                f"issuing entity {country}/{eh_id} may certify for "
+                f"{' '.join(wanted) or 'no agreement'} (was {was})",
+                {
+                    "country": country,
+                    "eh_id": eh_id,
+                    "agreements": wanted,
+                    "previous": None if before is None else sorted(before),
+                },
+                countries=(country,),
+                agreements=sorted(set(wanted) ^ set(before or ())),
+            )
     return IssuingEntity(country, eh_id, name.strip(), frozenset(wanted))
 
 
@@ -140,34 +205,65 @@ async def add_official(
         enabled_to=enabled_to,
         revoked_at=None,
     )
-    owner = await connection.fetchrow(
-        "SELECT country, eh_id FROM signing_officials WHERE fingerprint = $1", official.fingerprint
-    )
-    if owner is not None and (owner["country"], owner["eh_id"]) != (country, eh_id):
-        raise IssuerInputError(
-            f"certificate {official.fingerprint[:16]}… is registered for "
-            f"{owner['country']}/{owner['eh_id']}"
+    async with _transaction(connection) as db:
+        owner = await db.fetchrow(
+            "SELECT country, eh_id, enabled_from, enabled_to FROM signing_officials "
+            "WHERE fingerprint = $1 FOR UPDATE",
+            official.fingerprint,
         )
-    row = await connection.fetchrow(
-        """
-        INSERT INTO signing_officials (fingerprint, country, eh_id, name, certificate_pem,
-                                       not_before, not_after, enabled_from, enabled_to)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-        ON CONFLICT (fingerprint) DO UPDATE
-        SET name = excluded.name, enabled_from = excluded.enabled_from,
-            enabled_to = excluded.enabled_to
-        RETURNING revoked_at, revocation_reason
-        """,
-        official.fingerprint,
-        country,
-        eh_id,
-        official.name,
-        certificate.public_bytes(serialization.Encoding.PEM).decode(),
-        official.not_before,
-        official.not_after,
-        enabled_from,
-        enabled_to,
-    )
+        if owner is not None and (owner["country"], owner["eh_id"]) != (country, eh_id):
+            raise IssuerInputError(
+                f"certificate {official.fingerprint[:16]}… is registered for "
+                f"{owner['country']}/{owner['eh_id']}"
+            )
+        row = await db.fetchrow(
+            """
+            INSERT INTO signing_officials (fingerprint, country, eh_id, name, certificate_pem,
+                                           not_before, not_after, enabled_from, enabled_to)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            ON CONFLICT (fingerprint) DO UPDATE
+            SET name = excluded.name, enabled_from = excluded.enabled_from,
+                enabled_to = excluded.enabled_to
+            RETURNING revoked_at, revocation_reason
+            """,
+            official.fingerprint,
+            country,
+            eh_id,
+            official.name,
+            certificate.public_bytes(serialization.Encoding.PEM).decode(),
+            official.not_before,
+            official.not_after,
+            enabled_from,
+            enabled_to,
+        )
+        period = f"{enabled_from or '…'}..{enabled_to or '…'}"
+        who = f"official {official.fingerprint[:16]}… of {country}/{eh_id}"
+        facts = {
+            "fingerprint": official.fingerprint,
+            "country": country,
+            "eh_id": eh_id,
+            "enabled_from": enabled_from,
+            "enabled_to": enabled_to,
+        }
+        if owner is None:
+            # A new key can only mend the certificates it signed, which failed SIGNER_UNKNOWN.
+            await record_change(
+                db,
+                "OFFICIAL_ADDED",
+                f"{who} registered (enabled {period})",
+                facts,
+                countries=(country,),
+                only_failed="SIGNER_UNKNOWN",
+            )
+        elif (owner["enabled_from"], owner["enabled_to"]) != (enabled_from, enabled_to):
+            await record_change(
+                db,
+                "OFFICIAL_ENABLEMENT_CHANGED",
+                f"{who} enabled {period} "
+                f"(was {owner['enabled_from'] or '…'}..{owner['enabled_to'] or '…'})",
+                facts,
+                countries=(country,),
+            )
     return Official(
         **{
             **{field: getattr(official, field) for field in Official.__dataclass_fields__},
@@ -198,17 +294,37 @@ async def revoke_official(
     when = revoked_at or datetime.now(UTC)
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    updated = await connection.fetchval(
-        """
-        UPDATE signing_officials SET revoked_at = $2, revocation_reason = $3
-        WHERE fingerprint = $1 RETURNING revoked_at
-        """,
-        key,
-        when,
-        reason.strip() or None,
-    )
-    if updated is None:
-        raise IssuerNotFound(f"no registered certificate has fingerprint {key}")
+    async with _transaction(connection) as db:
+        before = await db.fetchrow(
+            "SELECT country, eh_id, revoked_at, revocation_reason FROM signing_officials "
+            "WHERE fingerprint = $1 FOR UPDATE",
+            key,
+        )
+        if before is None:
+            raise IssuerNotFound(f"no registered certificate has fingerprint {key}")
+        await db.execute(
+            "UPDATE signing_officials SET revoked_at = $2, revocation_reason = $3 "
+            "WHERE fingerprint = $1",
+            key,
+            when,
+            reason.strip() or None,
+        )
+        if (before["revoked_at"], before["revocation_reason"]) != (when, reason.strip() or None):
+            country = before["country"]
+            await record_change(
+                db,
+                "OFFICIAL_REVOKED",
+                f"official {key[:16]}… of {country}/{before['eh_id']} revoked from "
+                f"{when.isoformat()}" + (f": {reason.strip()}" if reason.strip() else ""),
+                {
+                    "fingerprint": key,
+                    "country": country,
+                    "eh_id": before["eh_id"],
+                    "revoked_at": when.isoformat(),
+                    "reason": reason.strip() or None,
+                },
+                countries=(country,),
+            )
     return when
 
 
@@ -271,6 +387,20 @@ def _official(row: asyncpg.Record) -> Official:
         revoked_at=row["revoked_at"],
         revocation_reason=row["revocation_reason"],
     )
+
+
+@asynccontextmanager
+async def _transaction(
+    connection: asyncpg.Connection | asyncpg.Pool,
+) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction on ``connection`` (a savepoint inside the caller's), or on a connection of
+    the pool: a change and its ``registry_changes`` row are committed together."""
+    if isinstance(connection, asyncpg.Pool):
+        async with connection.acquire() as acquired, acquired.transaction():
+            yield acquired
+    else:
+        async with connection.transaction():
+            yield connection
 
 
 def _check_entity_key(country: str, eh_id: str) -> None:

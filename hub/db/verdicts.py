@@ -3,6 +3,11 @@
 A verdict is stored as a new version only when it differs from the certificate's latest one, so
 re-delivered events and recomputations never add versions; each row's ``id`` orders all verdicts
 and is the Server-Sent Events id a customs client resumes from.
+
+A version issued because the issuer registry changed carries a ``cause`` (the change's id, kind,
+detail and time: :attr:`hub.db.registry_changes.RegistryChange.cause`), kept beside the verdict
+and added to the body customs receive; the cause is not part of the verdict, so the same
+verdict with another cause is no new version.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import asyncpg
 
 from hub.domain.certificates.rules import Verdict
 
+_COLUMNS = "id, version, issued_at, importing_country, verdict, cause"
+
 
 @dataclass(frozen=True, slots=True)
 class StoredVerdict:
@@ -26,13 +33,17 @@ class StoredVerdict:
     issued_at: datetime
     importing_country: str
     body: dict[str, Any]
-    """:meth:`Verdict.as_json` plus ``version`` and ``issued_at``: what customs receive."""
+    """:meth:`Verdict.as_json` plus ``version``, ``issued_at`` and, for a version a registry
+    change issued, ``cause``: what customs receive."""
     new: bool = False
     """Issued by this call (False: the latest version, unchanged)."""
 
 
-async def record_verdict(connection: asyncpg.Connection, verdict: Verdict) -> StoredVerdict:
-    """Store ``verdict`` as the certificate's next version, unless it equals the latest one.
+async def record_verdict(
+    connection: asyncpg.Connection, verdict: Verdict, cause: dict[str, Any] | None = None
+) -> StoredVerdict:
+    """Store ``verdict`` as the certificate's next version, unless it equals the latest one
+    (whatever either's ``cause``: the reason a version was issued is not the verdict).
 
     Call it inside a transaction holding the certificate's lock. Returns the new version
     (``new``), or the latest one when nothing changed: publishing it again after a crash
@@ -40,7 +51,7 @@ async def record_verdict(connection: asyncpg.Connection, verdict: Verdict) -> St
     """
     content = verdict.as_json()
     latest = await connection.fetchrow(
-        "SELECT id, version, issued_at, importing_country, verdict FROM certificate_verdicts "
+        f"SELECT {_COLUMNS} FROM certificate_verdicts "
         "WHERE certificate_id = $1 ORDER BY version DESC LIMIT 1",
         verdict.certificate_id,
     )
@@ -51,8 +62,8 @@ async def record_verdict(connection: asyncpg.Connection, verdict: Verdict) -> St
         """
         INSERT INTO certificate_verdicts
             (certificate_id, version, importing_country, exporting_country, outcome, failed,
-             rules, document_sha256, declarations, submission_event_id, verdict)
-        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11::jsonb)
+             rules, document_sha256, declarations, submission_event_id, verdict, cause)
+        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11::jsonb, $12::jsonb)
         RETURNING id, issued_at
         """,
         verdict.certificate_id,
@@ -66,8 +77,11 @@ async def record_verdict(connection: asyncpg.Connection, verdict: Verdict) -> St
         list(verdict.declarations),
         verdict.submission_event_id,
         json.dumps(content),
+        None if cause is None else json.dumps(cause),
     )
-    stored = _stored(row["id"], version, row["issued_at"], verdict.importing_country, content)
+    stored = _stored(
+        row["id"], version, row["issued_at"], verdict.importing_country, content, cause
+    )
     return replace(stored, new=True)
 
 
@@ -77,8 +91,8 @@ async def verdicts_after(
     """The verdicts for ``country``'s customs issued after the one with ``after_id``, oldest
     first: each version whose importing country is ``country``, whatever the others are."""
     rows = await connection.fetch(
-        """
-        SELECT id, version, issued_at, importing_country, verdict FROM certificate_verdicts
+        f"""
+        SELECT {_COLUMNS} FROM certificate_verdicts
         WHERE importing_country = $1 AND id > $2 ORDER BY id LIMIT $3
         """,
         country,
@@ -115,8 +129,8 @@ async def verdict_history(
     ``country``, only the versions whose importing country it is (what its customs may read:
     each version is checked, not the latest alone)."""
     rows = await connection.fetch(
-        """
-        SELECT id, version, issued_at, importing_country, verdict FROM certificate_verdicts
+        f"""
+        SELECT {_COLUMNS} FROM certificate_verdicts
         WHERE certificate_id = $1 AND ($2::text IS NULL OR importing_country = $2)
         ORDER BY version
         """,
@@ -133,11 +147,19 @@ def _from_row(row: asyncpg.Record) -> StoredVerdict:
         row["issued_at"],
         row["importing_country"].strip(),
         json.loads(row["verdict"]),
+        None if row["cause"] is None else json.loads(row["cause"]),
     )
 
 
 def _stored(
-    row_id: int, version: int, issued_at: datetime, country: str, content: dict[str, Any]
+    row_id: int,
+    version: int,
+    issued_at: datetime,
+    country: str,
+    content: dict[str, Any],
+    cause: dict[str, Any] | None,
 ) -> StoredVerdict:
     body = {**content, "version": version, "issued_at": issued_at.isoformat()}
+    if cause is not None:
+        body["cause"] = cause
     return StoredVerdict(row_id, version, issued_at, country, body)

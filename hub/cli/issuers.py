@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+from pathlib import Path
 
 import asyncpg
 
 from hub.db import audit, issuers
+from hub.db.issuer_import import import_registry
+from hub.domain.certificates.registry_import import ExportError, parse_export
 from hub.errors import ConfigError
 from hub.services import connect, resolve_endpoints
 from hub.settings import HubSettings
@@ -20,6 +24,8 @@ async def run_issuers_command(settings: HubSettings, arguments: argparse.Namespa
         action: str = arguments.action
         if action == "list":
             await _list(connection, arguments.country)
+        elif action == "import":
+            await _import(connection, arguments.file, dry_run=arguments.dry_run)
         elif action == "put-entity":
             entity = await issuers.put_entity(
                 connection, arguments.country, arguments.eh_id, arguments.name, arguments.agreement
@@ -57,7 +63,7 @@ async def run_issuers_command(settings: HubSettings, arguments: argparse.Namespa
             await _audit(connection, "officials.revoke", arguments.fingerprint,
                          f"revoked from {when.isoformat()}")  # fmt: skip
             print(f"hub: certificate revoked from {when.isoformat()}")
-    except issuers.IssuerInputError as error:
+    except (issuers.IssuerInputError, ExportError) as error:
         raise ConfigError(str(error)) from None
     finally:
         await connection.close()
@@ -81,6 +87,24 @@ async def _list(connection: asyncpg.Connection, country: str | None) -> None:
                 f"    {official.fingerprint}  {official.name}  "
                 f"{official.not_before:%Y-%m-%d}..{official.not_after:%Y-%m-%d}  {status}"
             )
+
+
+async def _import(connection: asyncpg.Connection, file: Path, *, dry_run: bool) -> None:
+    """Every row checked first (a bad one: nothing applied), then all applied in one
+    transaction, each change recorded for the workers to re-evaluate the verdicts it affects."""
+    try:
+        text = await asyncio.to_thread(file.read_text, encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read {file}: {error}") from None
+    plan = await import_registry(connection, parse_export(str(file), text), dry_run=dry_run)
+    verb = "would change" if dry_run else "changed"
+    print(f"hub: {file}: {plan.summary()}{' (dry run: nothing changed)' if dry_run else ''}")
+    for change in plan.changes:
+        print(f"  {change.action:<8} {change.detail}")
+    if not dry_run:
+        await _audit(connection, "issuers.import", str(file), plan.summary())
+    elif not plan.changes:
+        print(f"hub: the import {verb} nothing")
 
 
 async def _audit(connection: asyncpg.Connection, action: str, target: str, outcome: str) -> None:

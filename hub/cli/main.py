@@ -257,6 +257,18 @@ def _add_issuers_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         help="revoked from this time (ISO 8601, default now); earlier certificates stay valid",
     )
     revoke.add_argument("--reason", default="", help="why (kept in the registry)")
+    load = actions.add_parser(
+        "import",
+        help="load a file export of registrations (entities, officials, revocations)",
+        description="Load a CSV or JSON export (by the file's extension; format in "
+        "docs/certificates.md). Every row is checked first: one bad row changes nothing. Then "
+        "everything is applied in one transaction, and the workers re-evaluate the verdicts "
+        "each change affects. Entities and officials absent from the file are kept.",
+    )
+    load.add_argument("file", type=Path, help="the export: *.csv or *.json")
+    load.add_argument(
+        "--dry-run", action="store_true", help="print what would change, change nothing"
+    )
 
 
 def _date(text: str) -> date:

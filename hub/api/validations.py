@@ -23,9 +23,11 @@ from pydantic import BaseModel, Field
 from hub.api.access import Guard, actor_of, check, identify
 from hub.api.dependencies import Pool
 from hub.db import audit, issuers
+from hub.db.issuer_import import import_registry
 from hub.db.tokens import AccessGrant
 from hub.db.verdicts import recent_verdicts_start, verdict_history, verdicts_after
 from hub.domain.certificates.issuer_registry import Official
+from hub.domain.certificates.registry_import import ExportError, parse_export
 
 _T = TypeVar("_T")
 
@@ -236,6 +238,45 @@ async def revoke(
             )
         )
     return {"fingerprint": fingerprint.lower(), "revoked_at": when.isoformat()}
+
+
+# The body's media type says how to read it (as a file's extension does for the CLI).
+_EXPORT_TYPES = {"text/csv": "body.csv", "application/json": "body.json"}
+
+
+@router.post("/v1/admin/issuers/import")
+async def import_issuers(
+    request: Request,
+    pool: Pool,
+    authorization: Annotated[str | None, Header()] = None,
+    content_type: Annotated[str | None, Header()] = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Load an export of registrations (the body: CSV as ``text/csv`` or JSON as
+    ``application/json``, the format of ``hub issuers import``): every row checked first (422
+    naming the row), then all applied in one transaction; ``?dry_run=true`` changes nothing."""
+    async with audited(pool, request, authorization, "issuers.import", "", "admin"):
+        media = (content_type or "").split(";")[0].strip().lower()
+        if media not in _EXPORT_TYPES:
+            raise HTTPException(415, "send the export as text/csv or application/json")
+        try:
+            text = (await request.body()).decode("utf-8")
+        except UnicodeDecodeError:
+            raise HTTPException(422, "the export is not UTF-8") from None
+        try:
+            export = parse_export(_EXPORT_TYPES[media], text)
+            async with pool.acquire() as connection:
+                plan = await import_registry(connection, export, dry_run=dry_run)
+        except ExportError as error:
+            raise HTTPException(422, str(error)) from None
+    return {
+        "dry_run": dry_run,
+        "counts": plan.counts(),
+        "changes": [
+            {"action": change.action, "row": change.row.where, "detail": change.detail}
+            for change in plan.changes
+        ],
+    }
 
 
 async def _events(

@@ -251,7 +251,7 @@ async def test_a_late_revocation_flips_a_valid_verdict_and_customs_are_told(
 async def test_a_registry_import_dry_run_changes_nothing_and_the_import_reevaluates(
     hub: Hub, services: Services, namespace: str, tmp_path: Path
 ) -> None:
-    pool, _, environment = hub
+    pool, base_url, environment = hub
     imported = PKI.official("AR", name="to import")
     await issuers.add_official(pool, "AR", "TST", _pem(imported))
     await valid_certificates(pool, services, namespace, {"AR-A58-2026-IMPORT": imported})
@@ -294,6 +294,29 @@ async def test_a_registry_import_dry_run_changes_nothing_and_the_import_reevalua
     # One bad row: named with its file and row, nothing applied.
     bad = tmp_path / "bad.csv"
     bad.write_text(_csv([*rows[:3], {**rows[3], "enabled_to": "2026-31-12"}]))
+
+    # The same over the admin API: admins only, the dry run and the refusal alike.
+    admin = await create_access_token(pool, "admin")
+    customs = await create_access_token(pool, "customs", "PE")
+    async with httpx.AsyncClient(base_url=base_url) as api:
+
+        async def post(token: str, body: str, media: str = "text/csv") -> httpx.Response:
+            return await api.post(
+                "/v1/admin/issuers/import?dry_run=true",
+                content=body.encode(),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": media},
+            )
+
+        assert (await post(customs, export.read_text())).status_code == 403
+        answer = await post(admin, export.read_text())
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["counts"] == {"added": 2, "changed": 0, "revoked": 1, "unchanged": 1}
+        assert [c["row"] for c in answer.json()["changes"]] == ["row 3", "row 4", "row 5"]
+        bad_body = await post(admin, bad.read_text())
+        assert bad_body.status_code == 422
+        assert bad_body.json()["detail"].startswith("body.csv: row 5: enabled_to '2026-31-12'")
+        assert (await post(admin, "{}", "text/plain")).status_code == 415
+    assert await issuers.load_registry(pool) == registry_before
     refused = hub_command("issuers", "import", str(bad))
     assert refused.returncode == 2
     assert refused.stderr.strip() == (

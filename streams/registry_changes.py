@@ -87,7 +87,12 @@ async def reevaluate(
         ]
         for record in verdict_records(changed, topic):
             sink.add(record)
-        await sink.flush()
+        try:
+            await sink.flush()
+        except BaseException:
+            # The change stays unprocessed and its redo publishes these versions again.
+            sink.discard()
+            raise
         issued += sum(verdict.new for verdict in verdicts)
         for verdict in verdicts:
             if verdict.new:

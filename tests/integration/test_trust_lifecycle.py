@@ -18,7 +18,7 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaConnectionError
 
 from hub.db import issuers, verdicts
 from hub.db.migrations import migrate
@@ -36,8 +37,12 @@ from hub.domain.certificates.rules import Outcome, evaluate
 from hub.domain.reference import BUNDLED_AGREEMENTS_FILE, load_agreements
 from hub.kafka_topics import validations_topic
 from hub.settings import PROJECT_ROOT
+from streams.certificate_stage import update_verdicts
+from streams.registry_changes import reevaluate
+from streams.sinks.base import Record, Sink
 from tests.integration import test_certificates
 from tests.integration.helpers import Services, eventually, publish_events
+from tests.integration.test_certificate_tenancy import record
 from tests.integration.test_certificates import (
     CERTIFIED_ON,
     PKI,
@@ -103,8 +108,8 @@ class TopicSubscriber:
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
-        async for record in self._consumer:
-            self.received.append(json.loads(record.value or b"{}"))
+        async for message in self._consumer:
+            self.received.append(json.loads(message.value or b"{}"))
 
     async def close(self) -> None:
         if self._task is not None:
@@ -457,3 +462,74 @@ async def test_registry_changes_are_recorded_only_when_something_changes(
         assert three is not None
         left = await pool.fetch("SELECT id FROM registry_changes WHERE processed_at IS NULL")
         assert three.id in {row["id"] for row in left} and len(left) == len(recorded) - 2
+
+
+class CollectingSink(Sink):
+    """Records what it delivers; fails its next flush when told to (the broker away, the worker
+    killed before it marks the change processed)."""
+
+    def __init__(self) -> None:
+        super().__init__("verdicts")
+        self.delivered: list[dict[str, Any]] = []
+        self.fail_next = False
+
+    async def write(self, records: Sequence[Record]) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise KafkaConnectionError("the broker went away")
+        self.delivered += [json.loads(record.value) for record in records]
+
+
+async def test_a_change_interrupted_midway_is_redone_without_a_second_version(
+    fresh_database: str,
+) -> None:
+    first, second = PKI.official("AR", name="chunks 1"), PKI.official("AR", name="chunks 2")
+    async with migrated(fresh_database) as pool:
+        await issuers.upsert_agreements(pool, load_agreements(BUNDLED_AGREEMENTS_FILE))
+        await issuers.put_entity(pool, "AR", "TST", "TEST", ["A58"])
+        for official in (first, second):
+            await issuers.add_official(pool, "AR", "TST", _pem(official))
+        signers = {"AR-CHUNK-1": first, "AR-CHUNK-2": first, "AR-CHUNK-3": second}
+        events = [
+            event
+            for certificate_id, official in signers.items()
+            for event in (
+                submission(sign(cod(certificate_id), official), certificate_id=certificate_id),
+                lodged(certificate_id),
+            )
+        ]
+        await record(pool, "certificate", [e for e in events if e.event_type.startswith("cert")])
+        await record(pool, "customs", [e for e in events if not e.event_type.startswith("cert")])
+        issued = await update_verdicts(pool, events, 180)
+        assert [v.body["outcome"] for v in issued] == ["VALID"] * 3
+        async with claimed_change(pool) as _:  # the registrations: nothing to redo here
+            pass
+        await pool.execute("UPDATE registry_changes SET processed_at = now()")
+
+        await issuers.revoke_official(pool, _fingerprint(first), revoked_at=BEFORE, reason="lost")
+        sink = CollectingSink()
+        sink.fail_next = True
+        with contextlib.suppress(KafkaConnectionError):
+            async with claimed_change(pool) as change:
+                assert change is not None and change.kind == "OFFICIAL_REVOKED"
+                # One certificate a chunk: the first is stored, its publication fails.
+                await reevaluate(pool, change, sink, validations_topic, 180, chunk=1)
+        assert not await all_processed(pool)
+        assert sink.delivered == []
+
+        async with claimed_change(pool) as change:
+            assert change is not None
+            assert await reevaluate(pool, change, sink, validations_topic, 180, chunk=1) == 1
+        assert await all_processed(pool)
+        delivered = [(v["certificate_id"], v["version"], v["outcome"]) for v in sink.delivered]
+        # The version stored before the failure is published again (at least once); the
+        # certificate of the other official is not re-published.
+        assert delivered == [("AR-CHUNK-1", 2, "INVALID"), ("AR-CHUNK-2", 2, "INVALID")]
+        assert {v["cause"]["registry_change"] for v in sink.delivered} == {change.id}
+        counts = await pool.fetch(
+            "SELECT certificate_id, count(*) AS n FROM certificate_verdicts "
+            "GROUP BY certificate_id ORDER BY certificate_id"
+        )
+        assert [(row["certificate_id"], row["n"]) for row in counts] == [
+            ("AR-CHUNK-1", 2), ("AR-CHUNK-2", 2), ("AR-CHUNK-3", 1)
+        ]  # fmt: skip

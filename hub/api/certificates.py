@@ -241,7 +241,8 @@ def _envelope(document: bytes, given: dict[str, str], grant: AccessGrant) -> dic
     customs = grant.subject if grant.scope == "customs" else None
     if customs is not None:
         fields.setdefault("importing_country", customs)
-        for country in {fields["importing_country"], claims.get("importing_country", customs)}:
+        # The document's importer first: it is what the certificate is for, whatever is claimed.
+        for country in (claims.get("importing_country", customs), fields["importing_country"]):
             if country != customs:
                 raise HTTPException(
                     403, f"this certificate is for import into {country}: customs of "

@@ -124,6 +124,12 @@ GUARDED_ROUTES: Mapping[tuple[str, str], Guard] = {
     ("POST", "/v1/admin/issuers/import"): Guard(
         "issuers.import", ADMIN, "do this", "an admin token is required (Bearer …)"
     ),
+    ("POST", "/v1/certificates/verify"): Guard(
+        "certificates.verify",
+        frozenset({"customs", "admin"}),
+        "verify certificates",
+        _CUSTOMS_OR_ADMIN,
+    ),
 }
 """The guarded routes whose token :func:`token_first` checks before their parameters and body,
 by method and route template (the audit's target is the route's path parameters, joined by

@@ -21,6 +21,7 @@ from starlette.types import Scope
 
 from hub.api import edifact, indicators, ingest, kpis, schema_registry, validations
 from hub.api.access import READER_RESPONSES, kpi_reader, token_first
+from hub.api.certificates import router as certificates_router
 from hub.api.dependencies import Pool, opened, provide, withdraw
 from hub.api.failures import handle_failures
 from hub.api.metrics import instrument
@@ -161,6 +162,7 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
     api.include_router(kpis.router, tags=["kpis"])
     api.include_router(indicators.router, tags=["indicators"])
     api.include_router(validations.router, tags=["certificates of origin"])
+    api.include_router(certificates_router, tags=["certificates of origin"])
     api.include_router(schema_registry.router, prefix="/registry", tags=["schema registry"])
     api.mount("/dashboard", _Dashboard(directory=DASHBOARD, html=True), name="dashboard")
     api.include_router(router)

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from hub.api import edifact, indicators, ingest, kpis, schema_registry, validations
+from hub.api.certificates import router as certificates_router
 from hub.api.dependencies import RegistryStore, provide, withdraw
 from hub.api.failures import NOT_DELIVERED, handle_failures
 from hub.db.schema_registry import SchemaRegistryStore
@@ -23,6 +24,7 @@ ROUTES = [
     ("GET", "/v1/ports/PECLL/kpis"),
     ("GET", "/v1/indicators"),
     ("GET", "/v1/admin/issuers"),
+    ("POST", "/v1/certificates/verify"),
 ]
 
 
@@ -32,6 +34,7 @@ def unopened_app() -> FastAPI:
     handle_failures(api)
     for module in (ingest, edifact, kpis, indicators, validations):
         api.include_router(module.router)
+    api.include_router(certificates_router)
     api.include_router(schema_registry.router, prefix="/registry")
     return api
 

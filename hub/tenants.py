@@ -1,8 +1,11 @@
-"""Kafka tenants: one SASL/SCRAM principal per port and per customs authority, and its ACLs.
+"""Kafka tenants: one SASL/SCRAM principal per port, per customs authority and per single window,
+and its ACLs.
 
 A port (``port-PECLL``) may write its own topics ``ports.PECLL.<domain>`` and nothing else: the
 hub's gateway (:mod:`hub.ingest.gateway`) moves what it writes to the ingest topics after checking
-that every event is the port's own. A customs authority (``customs-PE``) may read
+that every event is the port's own. A country's single window (``single-window-PE``) may write
+``customs.PE.customs`` and ``customs.PE.certificate`` and nothing else; the gateway checks that
+every event is of one of the country's ports. A customs authority (``customs-PE``) may read
 ``validations.PE`` only, in consumer groups whose names start with ``customs.PE.``. Everything
 else is refused by the broker (``allow.everyone.if.no.acl.found=false``) and written to its
 authorizer log. The hub's own processes reach the broker on a loopback PLAINTEXT listener.
@@ -35,13 +38,18 @@ from confluent_kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
+from hub.domain.publishers import SINGLE_WINDOW_DOMAINS, Publisher
 from hub.errors import BrokerError, ConfigError
 from hub.kafka_topics import INGEST_TOPICS, create_topics, validations_topic
 from hub.settings import HubSettings
 
-TenantKind = Literal["port", "customs"]
+TenantKind = Literal["port", "customs", "single-window"]
+TENANT_KINDS: tuple[TenantKind, ...] = ("port", "customs", "single-window")
 
 PORT_TOPICS_PREFIX = "ports."
+# A single window's topics: "customs.PE.customs". Consumer groups of customs authorities share
+# the prefix ("customs.PE.inspection"), but a group is not a topic: no ACL of one covers the other.
+SINGLE_WINDOW_TOPICS_PREFIX = "customs."
 CUSTOMS_GROUP_PREFIX = "customs."
 SCRAM_MECHANISM = "SCRAM-SHA-512"
 SCRAM_ITERATIONS = 8192
@@ -64,7 +72,7 @@ class Grant:
 @dataclass(frozen=True, slots=True)
 class Tenant:
     kind: TenantKind
-    subject: str  # UN/LOCODE of a port, ISO alpha-2 of a customs authority
+    subject: str  # UN/LOCODE of a port, ISO alpha-2 of a customs authority or single window
 
     @property
     def user_name(self) -> str:
@@ -74,6 +82,14 @@ class Tenant:
     def principal(self) -> str:
         return f"User:{self.user_name}"
 
+    @property
+    def publisher(self) -> Publisher:
+        """Who the events it writes are published as (a customs authority publishes nothing:
+        its ACLs let it write no topic)."""
+        if self.kind == "port":
+            return Publisher(self.subject)
+        return Publisher.single_window(self.subject)
+
 
 def tenant(kind: str, subject: str) -> Tenant:
     """The tenant ``kind`` ``subject``, checked for shape (not for existence)."""
@@ -81,11 +97,11 @@ def tenant(kind: str, subject: str) -> Tenant:
         if not _UNLOCODE.match(subject):
             raise ConfigError(f"{subject!r} is not a UN/LOCODE like PECLL")
         return Tenant("port", subject)
-    if kind == "customs":
+    if kind in ("customs", "single-window"):
         if not _COUNTRY.match(subject):
             raise ConfigError(f"{subject!r} is not an ISO country code like PE")
-        return Tenant("customs", subject)
-    raise ConfigError(f"unknown tenant kind {kind!r} (port or customs)")
+        return Tenant("customs" if kind == "customs" else "single-window", subject)
+    raise ConfigError(f"unknown tenant kind {kind!r} (port, customs or single-window)")
 
 
 def port_topic(settings: HubSettings, port: str, domain: str) -> str:
@@ -105,6 +121,41 @@ def port_topic_pattern(settings: HubSettings) -> re.Pattern[str]:
     )
 
 
+def single_window_topic(settings: HubSettings, country: str, domain: str) -> str:
+    """The topic the single window of ``country`` publishes ``domain`` events to over Kafka."""
+    return settings.topic(f"{SINGLE_WINDOW_TOPICS_PREFIX}{country}.{domain}")
+
+
+def single_window_topics(settings: HubSettings, country: str) -> list[str]:
+    return [single_window_topic(settings, country, domain) for domain in SINGLE_WINDOW_DOMAINS]
+
+
+def single_window_topic_pattern(settings: HubSettings) -> re.Pattern[str]:
+    """Matches every single window's topic; groups: the country and the domain."""
+    domains = "|".join(SINGLE_WINDOW_DOMAINS)
+    prefix = re.escape(settings.topic(SINGLE_WINDOW_TOPICS_PREFIX))
+    return re.compile(rf"^{prefix}([A-Z]{{2}})\.({domains})$")
+
+
+class TenantTopics:
+    """The tenants' topics the gateway reads, and who may write each."""
+
+    def __init__(self, settings: HubSettings) -> None:
+        self._ports = port_topic_pattern(settings)
+        self._windows = single_window_topic_pattern(settings)
+        self.pattern = f"{self._ports.pattern}|{self._windows.pattern}"
+        """Every port's and every single window's topic (for a pattern subscription)."""
+
+    def writer(self, topic: str) -> tuple[Tenant, str] | None:
+        """The only tenant whose ACLs let it write ``topic``, and the topic's domain; None: not
+        a tenant's topic."""
+        if match := self._ports.match(topic):
+            return Tenant("port", match[1]), match[2]
+        if match := self._windows.match(topic):
+            return Tenant("single-window", match[1]), match[2]
+        return None
+
+
 def customs_group_prefix(settings: HubSettings, country: str) -> str:
     return settings.topic(f"{CUSTOMS_GROUP_PREFIX}{country}.")
 
@@ -115,6 +166,14 @@ def grants(settings: HubSettings, of: Tenant) -> list[Grant]:
         # The trailing dot keeps PECLL's prefix from matching a longer name.
         prefix = settings.topic(f"{PORT_TOPICS_PREFIX}{of.subject}.")
         return [Grant("topic", prefix, True, "WRITE"), Grant("topic", prefix, True, "DESCRIBE")]
+    if of.kind == "single-window":
+        # Each topic by its literal name: "customs.PE." as a prefix would also cover any topic
+        # named later under it.
+        return [
+            Grant("topic", topic, False, operation)
+            for topic in single_window_topics(settings, of.subject)
+            for operation in ("WRITE", "DESCRIBE")
+        ]
     topic = settings.topic(validations_topic(of.subject))
     return [
         Grant("topic", topic, False, "READ"),
@@ -127,6 +186,8 @@ def tenant_topics(settings: HubSettings, of: Tenant) -> list[str]:
     """The topics ``of`` works with, which must exist before it connects."""
     if of.kind == "port":
         return port_topics(settings, of.subject)
+    if of.kind == "single-window":
+        return single_window_topics(settings, of.subject)
     return [settings.topic(validations_topic(of.subject))]
 
 

@@ -39,6 +39,9 @@ class RejectReason(StrEnum):
     checks, logged; the event is kept here instead of stopping the worker)."""
     PORT_NOT_OWNED = "PORT_NOT_OWNED"
     """The publisher is not authorised for the event's ``port``."""
+    DOMAIN_NOT_ALLOWED = "DOMAIN_NOT_ALLOWED"
+    """The publisher may not publish events of this domain: a country's single window publishes
+    customs events and certificate submissions only (``hub.domain.publishers``)."""
     CERTIFICATE_ID_TAKEN = "CERTIFICATE_ID_TAKEN"
     """The ``certificate_id`` is already held by another port (its first submitter)."""
     MALFORMED_INTERCHANGE = "MALFORMED_INTERCHANGE"

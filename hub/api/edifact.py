@@ -1,7 +1,8 @@
 """``POST /v1/edifact``: one UN/EDIFACT interchange (COARRI, CODECO, BERMAN, CUSRES) over HTTP.
 
 The body is the interchange as sent between partners (any content type; UTF-8, else read as
-ISO 8859-1, the UNOC repertoire), with a publisher token of the port its events are for. The
+ISO 8859-1, the UNOC repertoire), with a publisher token of the port its events are for (or of
+the single window of their port's country: CUSRES only, see :mod:`hub.domain.publishers`). The
 answer says, per message, whether its events were published or why it was refused (every problem
 with its line); see :mod:`hub.ingest.edifact` for what is refused and how. Status: 200 when at
 least one message was published and none failed, 422 when nothing was (the interchange or every
@@ -46,6 +47,6 @@ async def publish_interchange(
     if len(body) > (limit := context.settings.api.max_request_bytes):
         return JSONResponse({"error": f"body over {limit} bytes; split the interchange"}, 413)
     outcome = await take_interchange(
-        context, decode_interchange(body), origin="http:/v1/edifact", port=publisher.port
+        context, decode_interchange(body), origin="http:/v1/edifact", publisher=publisher
     )
     return JSONResponse(outcome.as_json(), status_code=_STATUS[outcome.status])

@@ -1,7 +1,10 @@
 """``POST /v1/events/{domain}``: the HTTP way in, for ports that do not speak Kafka.
 
 A request carries one event (a JSON object) or a batch (a JSON array) of one domain, and a
-publisher token (``Authorization: Bearer …``) that belongs to one port. Every event gets its own
+publisher token (``Authorization: Bearer …``) that belongs to one port, or to a country's single
+window (``customs-publish``: customs and certificate events of the country's ports; a request of
+another domain is refused whole, 403 ``DOMAIN_NOT_ALLOWED``, before its body is read, and
+audited). Every event gets its own
 answer: ``accepted`` (it reached Kafka, acknowledged by all in-sync replicas), ``rejected`` (with
 the reason code and a message; final, also sent to the dead-letter topic and counted), or
 ``failed`` (not delivered, not the event's fault: send it again). The status is 200 unless an
@@ -83,6 +86,11 @@ async def publish(
     if publisher is None:
         await refuse_publisher(context.pool, request, authorization, "events.publish", domain)
         return _error(401, "a valid publisher token is required (Authorization: Bearer …)")
+    if (refusal := publisher.refusal(domain)) is not None:
+        remote = request.client.host if request.client else None
+        outcome = f"403 {refusal.reason.value}"
+        await audit.record(context.pool, publisher.actor, "events.publish", domain, outcome, remote)
+        return _error(403, refusal.detail, reason=refusal.reason)
     body = await request.body()
     if len(body) > (limit := context.settings.api.max_request_bytes):
         return _error(413, f"body over {limit} bytes; send smaller batches")

@@ -87,19 +87,23 @@ def build_parser() -> argparse.ArgumentParser:
     tokens = commands.add_parser(
         "tokens",
         help="tokens of the HTTP API: publishers (per port), customs (per country), KPI "
-        "readers (the dashboard), admins",
+        "readers (the dashboard), admins, single windows (per country)",
         description="Tokens of the HTTP API, sent as `Authorization: Bearer TOKEN`. port "
         "(publish:PORT): publish the port's events. customs (read:validations:COUNTRY): read "
         "the certificate verdicts of the country's imports. reader (read:kpis): read the KPIs, "
         "indicators and ports list, and use the dashboard (open /dashboard/#token=TOKEN). admin: "
         "manage the issuer registry, read any certificate's verdicts and the KPIs. Only a "
-        "SHA-256 of each token is kept; creating and revoking are written to the audit log.",
+        "SHA-256 of each token is kept; creating and revoking are written to the audit log. "
+        "single-window (customs-publish:COUNTRY): the country's single window (VUCE) publishes "
+        "customs events and certificate submissions (POST /v1/events/customs|certificate, "
+        "CUSRES over POST /v1/edifact) for every port of the country, nothing else.",
     )
     tokens.add_argument(
         "action",
         choices=(
             "add-port", "revoke-port", "add-customs", "revoke-customs",
             "add-reader", "revoke-reader", "add-admin", "revoke-admin",
+            "add-single-window", "revoke-single-window",
         ),
         help="add-*: print a new token (shown once); revoke-*: revoke all of that subject's "
         "(revoke-reader, revoke-admin: all reader, all admin tokens)",
@@ -109,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         default="",
         help="PORT (UN/LOCODE, e.g. PECLL) for the port tokens, COUNTRY (ISO alpha-2, e.g. PE) "
-        "for the customs tokens, nothing for the reader and admin tokens",
+        "for the customs and single-window tokens, nothing for the reader and admin tokens",
     )
     tokens.add_argument("--label", default="", help="who the token is for (kept with it)")
     tokens.add_argument(
@@ -187,16 +191,21 @@ def _add_ais_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
 def _add_tenants_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tenants = commands.add_parser(
         "tenants",
-        help="Kafka credentials (SASL/SCRAM) and ACLs of ports and customs authorities",
+        help="Kafka credentials (SASL/SCRAM) and ACLs of ports, customs authorities and single "
+        "windows",
         description=(
             "A port may write only its own topics ports.<PORT>.<domain> (the hub checks each "
             "event and moves it to the ingest topics); a customs authority may read only "
             "validations.<COUNTRY>, in consumer groups named customs.<COUNTRY>.*. Passwords are "
-            "printed once; the broker keeps only a salted hash."
+            "printed once; the broker keeps only a salted hash. A country's single window may "
+            "write only customs.<COUNTRY>.customs and customs.<COUNTRY>.certificate (the hub "
+            "checks each event is of one of the country's ports)."
         ),
     )
     actions = tenants.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for kind, subject, example in (("port", "PORT", "PECLL"), ("customs", "COUNTRY", "PE")):
+    for kind, subject, example in (
+        ("port", "PORT", "PECLL"), ("customs", "COUNTRY", "PE"), ("single-window", "COUNTRY", "PE")
+    ):  # fmt: skip
         add = actions.add_parser(
             f"add-{kind}",
             help=f"create the {kind} principal of {subject} and print its client settings once",
@@ -511,9 +520,10 @@ async def _tokens(
     )
     from hub.services import connect, resolve_endpoints
 
-    verb, kind = action.split("-", 1)  # kind: port | customs | reader | admin
-    scope = "kpis" if kind == "reader" else kind  # the access_tokens scope of a reader
-    if kind in ("port", "customs") and not subject:
+    verb, kind = action.split("-", 1)  # kind: port | customs | reader | admin | single-window
+    # The access_tokens scope of a reader, of a single window.
+    scope = {"reader": "kpis", "single-window": "customs-publish"}.get(kind, kind)
+    if kind in ("port", "customs", "single-window") and not subject:
         needed = "PORT" if kind == "port" else "COUNTRY"
         raise ConfigError(f"hub tokens {action} needs the {needed}")
     if kind in ("reader", "admin") and subject:

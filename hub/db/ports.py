@@ -61,10 +61,12 @@ async def has_reference_port(connection: asyncpg.Connection | asyncpg.Pool, coun
 
 async def check_subject(connection: asyncpg.Connection, kind: str, subject: str) -> None:
     """Refuse a token or principal for a port (``kind`` "port") that is not a reference port,
-    or for a customs authority ("customs") of a country with none."""
+    or for a customs authority ("customs") or single window ("customs-publish",
+    "single-window") of a country with none."""
     if kind == "port" and not await is_reference_port(connection, subject):
         raise ConfigError(f"{subject} is not a reference port (`hub settings`: HUB_PORTS_FILE)")
-    if kind == "customs" and not await has_reference_port(connection, subject):
+    by_country = ("customs", "customs-publish", "single-window")
+    if kind in by_country and not await has_reference_port(connection, subject):
         raise ConfigError(f"{subject} is not the country of any reference port")
 
 

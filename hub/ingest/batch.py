@@ -57,7 +57,7 @@ async def take_batch(
     deliveries: list[tuple[int, asyncio.Future[Any]]] = []
     refused: list[tuple[bytes, Rejected]] = []
     for index, item in enumerate(items):
-        outcome = check_item(domain, item, publisher.port, context.known_ports, now, late_grace)
+        outcome = check_item(domain, item, publisher, context.known_ports, now, late_grace)
         if isinstance(outcome, Envelope):
             event = outcome.model_copy(update={"publisher": publisher.publisher_id})
             event_id = str(event.event_id)

@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaProducer
 
 from hub.db.events import record_rejections
 from hub.db.ports import port_berths
+from hub.domain.publishers import Publisher
 from hub.errors import DatabaseError
 from hub.ingest.deadletter import dead_letter
 from hub.kafka_topics import DEADLETTER, INGEST_TOPICS, ORIGIN_HEADER
@@ -114,23 +115,23 @@ async def standalone_ingest_context(settings: HubSettings) -> AsyncIterator[Inge
 def check_item(
     domain: str,
     item: Any,
-    port: str | None,
+    publisher: Publisher | None,
     known_ports: frozenset[str],
     now: datetime,
     late_grace: timedelta,
 ) -> Envelope | Rejected:
-    """The hub's checks of one event (a JSON object or an Avro datum) from a publisher allowed
-    to publish for ``port`` (None: any of the hub's ports)."""
+    """The hub's checks of one event (a JSON object or an Avro datum) from ``publisher`` (a
+    port, or a country's single window: :mod:`hub.domain.publishers`; None: the hub's own
+    command, which may publish anything for any of the hub's ports)."""
+    if publisher is not None and (refusal := publisher.refusal(domain)) is not None:
+        return refusal
     if not isinstance(item, dict):
         return Rejected(
             RejectReason.SCHEMA_INVALID, f"an event is a JSON object, not {short_repr(item)}"
         )
     outcome = validate(domain, item, known_ports, now, late_grace)
-    if isinstance(outcome, Envelope) and port is not None and outcome.port != port:
-        return Rejected(
-            RejectReason.PORT_NOT_OWNED,
-            f"this publisher publishes for {port}, not for {outcome.port}",
-        )
+    if isinstance(outcome, Envelope) and publisher is not None:
+        return publisher.refusal(domain, outcome.port) or outcome
     return outcome
 
 

@@ -7,7 +7,8 @@ An interchange is read whole first (``connectors.edifact``), then judged message
   ``MALFORMED_INTERCHANGE``;
 - a message with any problem (a segment that cannot be mapped, an unknown qualifier, a wrong UNT
   count) or any event the hub's checks refuse (check digits, unknown port, late, the port not
-  the publisher's): none of its events is published; the message's own text goes to the
+  the publisher's; from a single window, any message but CUSRES: ``DOMAIN_NOT_ALLOWED``): none
+  of its events is published; the message's own text goes to the
   dead-letter topic, ``UNMAPPABLE_MESSAGE`` or the event's reason, with every problem and its
   line;
 - the other messages are published, every event of one before the answer says so.
@@ -28,6 +29,7 @@ from typing import Any, Literal
 from aiokafka.errors import KafkaError
 
 from connectors.edifact import InterchangeResult, MessageResult, format_problem, read_interchange
+from hub.domain.publishers import Publisher
 from hub.ingest.core import EventTooLarge, IngestContext, check_item, send_dead_letters, send_event
 from schemas.models import Envelope
 from schemas.rejections import Rejected, RejectReason
@@ -127,13 +129,15 @@ def decode_interchange(data: bytes) -> str:
 
 
 async def take_interchange(
-    context: IngestContext, text: str, *, origin: str, port: str | None = None
+    context: IngestContext, text: str, *, origin: str, publisher: Publisher | None = None
 ) -> InterchangeOutcome:
     """Read, check and publish one interchange.
 
     Args:
         origin: where it came from (a file name, ``http:/v1/edifact``), for the dead letters.
-        port: the only port its events may be for (the HTTP publisher's); None: any hub port.
+        publisher: who sends it (the HTTP token's): a port's events must be its own, a single
+            window's customs events (CUSRES) of its country's ports; None: any hub port, any
+            message.
     """
     now = datetime.now(UTC)
     result = read_interchange(text, published_at=now)
@@ -150,7 +154,7 @@ async def take_interchange(
     refused: list[tuple[bytes, Rejected]] = []
     deliveries: list[tuple[int, MessageResult, list[asyncio.Future[Any]]]] = []
     for message in result.messages:
-        refusal = _refusal(context, result, message, port, now, late_grace)
+        refusal = _refusal(context, result, message, publisher, now, late_grace)
         if refusal is not None:
             refused.append((message.text.encode(), refusal))
             problems = tuple(refusal.detail.split("; "))
@@ -191,7 +195,7 @@ def _refusal(
     context: IngestContext,
     interchange: InterchangeResult,
     message: MessageResult,
-    port: str | None,
+    publisher: Publisher | None,
     now: datetime,
     late_grace: timedelta,
 ) -> Rejected | None:
@@ -212,7 +216,7 @@ def _refusal(
     for event in message.events:
         domain = domain_of(event)
         item = event.model_dump(mode="json")
-        outcome = check_item(domain, item, port, context.known_ports, now, late_grace)
+        outcome = check_item(domain, item, publisher, context.known_ports, now, late_grace)
         if isinstance(outcome, Rejected):
             return Rejected(
                 outcome.reason,

@@ -1,10 +1,12 @@
-"""The Kafka way in for ports: from each port's own topics to the hub's ingest topics.
+"""The Kafka way in for ports and single windows: from their own topics to the hub's ingest topics.
 
-A port's principal may write only ``ports.<PORT>.<domain>`` (:mod:`hub.tenants`), so the topic a
-record comes from says who published it, whatever the record claims. The gateway reads every
-port's topics, gives each record the hub's checks with that port as the publisher — exactly those
-of ``POST /v1/events`` — and produces the accepted events to the ingest topics; an event of
-another port is refused with ``PORT_NOT_OWNED``, and every refused record goes to the dead-letter
+A port's principal may write only ``ports.<PORT>.<domain>``, a country's single window only
+``customs.<ISO2>.customs`` and ``customs.<ISO2>.certificate`` (:mod:`hub.tenants`), so the topic a
+record comes from says who published it, whatever the record claims. The gateway reads all those
+topics, gives each record the hub's checks with the topic's port or country as the publisher —
+exactly those of ``POST /v1/events`` — and produces the accepted events to the ingest topics; an
+event of a port the publisher does not own (another port; a port of another country) is refused
+with ``PORT_NOT_OWNED``, and every refused record goes to the dead-letter
 topic with its reason and is counted. Offsets are committed only once a batch is delivered or
 dead-lettered, so a crash re-reads it (the intake drops the duplicates by ``event_id``).
 
@@ -23,24 +25,25 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from prometheus_client import Counter
 
+from hub.domain.publishers import Publisher
 from hub.ingest.core import EventTooLarge, IngestContext, check_item, send_dead_letters, send_event
 from hub.ingest.decode import decode_record
 from hub.local.process import quiet_logger
-from hub.tenants import port_topic_pattern
+from hub.tenants import TenantTopics
 from schemas.avro_schemas import parsed_schema
 from schemas.models import Envelope
 from schemas.rejections import Rejected, RejectReason
 
 log = logging.getLogger(__name__)
 
-# How soon the topics of a port added with `hub tenants add-port` are read.
+# How soon the topics of a port or single window added with `hub tenants add-…` are read.
 TOPIC_DISCOVERY_MS = 5_000
 _MAX_RECORDS = 1_000
 _RETRY_S = 5.0
 
 GATEWAY_EVENTS = Counter(
     "hub_gateway_events",
-    "Records read from the ports' own topics, by what became of them.",
+    "Records read from the ports' and single windows' own topics, by what became of them.",
     ["outcome"],
 )
 
@@ -86,7 +89,7 @@ async def _run(context: IngestContext, bootstrap: str) -> None:
         auto_offset_reset="earliest",
         metadata_max_age_ms=TOPIC_DISCOVERY_MS,
     )
-    consumer.subscribe(pattern=port_topic_pattern(context.settings).pattern)
+    consumer.subscribe(pattern=TenantTopics(context.settings).pattern)
     with quiet_logger("aiokafka"):
         await consumer.start()
     try:
@@ -101,24 +104,26 @@ async def _run(context: IngestContext, bootstrap: str) -> None:
 
 
 async def pass_on(context: IngestContext, records: list[ConsumerRecord[Any, Any]]) -> None:
-    """Check ``records`` (of ports' own topics) and produce or dead-letter each one.
+    """Check ``records`` (of the tenants' own topics) and produce or dead-letter each one.
 
     Raises only what is not the records' fault (the broker or PostgreSQL away): the batch is
     then read again. Whatever a record holds, it is passed on or refused.
     """
-    pattern = port_topic_pattern(context.settings)
+    topics = TenantTopics(context.settings)
     now = datetime.now(UTC)
     late_grace = timedelta(hours=context.settings.rules.late_grace_hours)
     deliveries: list[asyncio.Future[Any]] = []
     refused: dict[tuple[str, str], list[tuple[bytes, Rejected]]] = {}
     for record in records:
-        match = pattern.match(record.topic)
-        if match is None:  # the subscription pattern is the same: cannot happen
+        found = topics.writer(record.topic)
+        if found is None:  # the subscription pattern is the same: cannot happen
             continue
-        port, domain = match.groups()
-        outcome = await _check_record(context, record.value, port, domain, now, late_grace)
+        writer, domain = found
+        outcome = await _check_record(
+            context, record.value, writer.publisher, domain, now, late_grace
+        )
         if isinstance(outcome, Envelope):
-            event = outcome.model_copy(update={"publisher": f"kafka:port-{port}"})
+            event = outcome.model_copy(update={"publisher": f"kafka:{writer.user_name}"})
             try:
                 origin = f"{record.topic}/{record.partition}/{record.offset}"
                 deliveries.append(await send_event(context, domain, event, origin))
@@ -136,7 +141,7 @@ async def pass_on(context: IngestContext, records: list[ConsumerRecord[Any, Any]
 async def _check_record(
     context: IngestContext,
     value: bytes | None,
-    port: str,
+    publisher: Publisher,
     domain: str,
     now: datetime,
     late_grace: timedelta,
@@ -145,7 +150,7 @@ async def _check_record(
     if isinstance(datum, Rejected):
         return datum
     try:
-        return check_item(domain, datum, port, context.known_ports, now, late_grace)
+        return check_item(domain, datum, publisher, context.known_ports, now, late_grace)
     except Exception as error:  # a check tripping on odd data must not stall every port
         log.exception("checking a record of %s failed unexpectedly", domain)
         return Rejected(

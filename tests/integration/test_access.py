@@ -190,6 +190,7 @@ async def test_every_tenant_is_refused_every_endpoint_that_is_not_its_own_and_it
                 "reader": await create_access_token(pool, "kpis", "", "t"),
                 "expired reader": await create_access_token(pool, "kpis", "", "old", past),
                 "revoked reader": await create_access_token(pool, "kpis", "", "gone"),
+                "single window PE": await create_access_token(pool, "customs-publish", "PE", "t"),
             }
             await pool.execute(
                 "UPDATE publisher_tokens SET revoked_at = now() WHERE port = 'BRSSZ'"
@@ -227,6 +228,9 @@ async def test_every_tenant_is_refused_every_endpoint_that_is_not_its_own_and_it
                 "reader": everything_else,
                 "expired reader": [*everything_else, *kpis],
                 "revoked reader": [*everything_else, *kpis],
+                # It publishes customs and certificate events only (tests/integration/
+                # test_single_window.py): a vessel event is refused whole (403).
+                "single window PE": [publish, read_pe, stream, admin_list, admin_put, *kpis],
             }
             attempts = refused = 0
             for who, endpoints in forbidden.items():
@@ -281,7 +285,7 @@ async def test_every_tenant_is_refused_every_endpoint_that_is_not_its_own_and_it
         kpi_refusals = [row for row in logged if row["action"] == "kpis.read"]
         kpi_attempts = [a for attempts_of in forbidden.values() for a in attempts_of if a in kpis]
         assert sum(row["repeats"] for row in kpi_refusals) == len(kpi_attempts)
-        assert len(kpi_attempts) == 8 * len(KPI_READS)
+        assert len(kpi_attempts) == 9 * len(KPI_READS)
         assert not_owned == 1
 
 

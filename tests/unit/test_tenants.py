@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from hub.domain.publishers import Publisher
 from hub.errors import ConfigError
 from hub.settings import load_settings
-from hub.tenants import Grant, grants, port_topic_pattern, port_topics, tenant
+from hub.tenants import Grant, TenantTopics, grants, port_topic_pattern, port_topics, tenant
 
 SETTINGS = load_settings({}, kafka={"topic_namespace": "staging."})
 
@@ -60,3 +63,33 @@ def test_a_malformed_tenant_is_refused_with_the_reason(
 def test_principals_are_named_by_kind_and_subject() -> None:
     assert tenant("port", "PECLL").principal == "User:port-PECLL"
     assert tenant("customs", "BR").user_name == "customs-BR"
+
+
+def test_a_single_window_may_write_and_describe_its_two_topics_only() -> None:
+    assert grants(SETTINGS, tenant("single-window", "PE")) == [
+        Grant("topic", "staging.customs.PE.customs", False, "WRITE"),
+        Grant("topic", "staging.customs.PE.customs", False, "DESCRIBE"),
+        Grant("topic", "staging.customs.PE.certificate", False, "WRITE"),
+        Grant("topic", "staging.customs.PE.certificate", False, "DESCRIBE"),
+    ]
+    assert tenant("single-window", "PE").user_name == "single-window-PE"
+    with pytest.raises(ConfigError, match="not an ISO country code"):
+        tenant("single-window", "PECLL")
+
+
+def test_the_gateway_knows_who_wrote_each_tenant_topic_and_reads_nothing_else() -> None:
+    topics = TenantTopics(SETTINGS)
+    assert topics.writer("staging.ports.BRSSZ.cargo") == (tenant("port", "BRSSZ"), "cargo")
+    writer = topics.writer("staging.customs.PE.certificate")
+    assert writer == (tenant("single-window", "PE"), "certificate")
+    assert writer[0].publisher == Publisher.single_window("PE")
+    assert tenant("port", "BRSSZ").publisher == Publisher("BRSSZ")
+    subscription = re.compile(topics.pattern)
+    for name in ("staging.ports.BRSSZ.cargo", "staging.customs.PE.customs"):
+        assert subscription.fullmatch(name), name
+    for other in ("staging.customs.PE.vessel", "staging.customs.PE.cargo", "customs.PE.customs",
+                  "staging.customs.PER.customs", "staging.customs.pe.customs",
+                  "staging.customs.PE.customs.x", "staging.validations.PE",
+                  "staging.customs.PE.inspection"):  # fmt: skip
+        assert topics.writer(other) is None, other
+        assert subscription.fullmatch(other) is None, other

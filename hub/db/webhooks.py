@@ -211,11 +211,10 @@ async def resume_subscription(
     return True
 
 
-async def active_subscriptions(connection: Connection) -> list[Subscription]:
-    """Every active subscription (what the notifier matches records against)."""
-    rows = await connection.fetch(
-        f"SELECT {_COLUMNS} FROM webhook_subscriptions WHERE status = 'active'"
-    )
+async def all_subscriptions(connection: Connection) -> list[Subscription]:
+    """Every subscription, active or paused (what the notifier matches records against: a
+    paused one keeps collecting its notifications, sent when it is resumed)."""
+    rows = await connection.fetch(f"SELECT {_COLUMNS} FROM webhook_subscriptions")
     return [_subscription(row) for row in rows]
 
 

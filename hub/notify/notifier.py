@@ -6,7 +6,8 @@ loops:
 - the **reader**, an aiokafka consumer of its own group (``<HUB_WORKER_ID>.notifier``) over the
   ingest topics (each record checked as the worker checks it, :func:`hub.ingest.decode.take_in`;
   refused ones are not notified), the entity KPI topics and ``validations.<ISO2>``. For each
-  record it stores one delivery per matching active subscription made before the record, and
+  record it stores one delivery per matching subscription made before the record (a paused one
+  too: its notifications wait for its resumption), and
   commits the offsets only after the deliveries are stored: a crash reads the records again,
   and the same fact (event id, verdict version, KPI value) is stored once per subscription.
 - the **sender**, which claims due deliveries (``FOR UPDATE SKIP LOCKED``, so several API
@@ -38,7 +39,7 @@ from hub.db.webhooks import (
     DueDelivery,
     NewDelivery,
     Subscription,
-    active_subscriptions,
+    all_subscriptions,
     claim_due,
     mark_delivered,
     mark_failed,
@@ -166,7 +167,7 @@ class Notifier:
         refresh_s = self.settings.webhooks.refresh_s
         if self._stale or time.monotonic() - self._loaded_at > refresh_s:
             self._stale = False
-            self._subscriptions = await active_subscriptions(self.pool)
+            self._subscriptions = await all_subscriptions(self.pool)
             self._loaded_at = time.monotonic()
         return self._subscriptions
 
@@ -294,6 +295,8 @@ async def running_notifier(
     if not settings.webhooks.enabled:
         yield None
         return
+    # httpx logs every request at INFO: one line per notification sent would drown the log.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     notifier = Notifier(settings, bootstrap, context)
     task = asyncio.create_task(notifier.run(), name="webhook-notifier")
     try:

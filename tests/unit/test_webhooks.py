@@ -55,7 +55,8 @@ def subscription(**filters: Any) -> Subscription:
         created_at=NOW,
         secret_rotated_at=None,
     )
-    return replace(base, **{key: tuple(value) for key, value in filters.items()})
+    lists: dict[str, Any] = {key: tuple(value) for key, value in filters.items()}
+    return replace(base, **lists)
 
 
 def test_the_signature_is_the_hmac_sha256_of_the_raw_body() -> None:
@@ -95,6 +96,7 @@ def test_vessel_events_are_typed_by_classifier_and_operation() -> None:
 
 def test_the_body_is_a_cloudevent_with_the_request_id() -> None:
     event = samples("vessel")[1]
+    assert isinstance(event, VesselEvent)
     notification = from_event(event)
     identifier = request_id(uuid.uuid4(), notification.dedupe_key)
     body = json.loads(notification.body(identifier))
@@ -188,7 +190,40 @@ def test_kpi_filters() -> None:
         ("t1.", "ingest.vessel", False),
     ],
 )
-def test_the_reader_follows_its_namespace_topics(namespace: str, topic: str, followed: bool) -> None:
+def test_the_reader_follows_its_namespace_topics(
+    namespace: str, topic: str, followed: bool
+) -> None:
     import re
 
     assert bool(re.match(topic_pattern(namespace), topic)) == followed
+
+
+@pytest.mark.parametrize(
+    ("url", "allow_private", "refused"),
+    [
+        ("http://127.0.0.1:8080/hook", False, "private or reserved"),
+        ("https://10.1.2.3/hook", False, "private or reserved"),
+        ("http://169.254.169.254/latest/meta-data", False, "private or reserved"),
+        ("http://[::1]/hook", False, "private or reserved"),
+        ("http://localhost/hook", False, "private or reserved"),
+        ("https://93.184.215.14/hook", False, None),
+        ("http://127.0.0.1:8080/hook", True, None),
+        ("ftp://example.org/hook", True, "http:// or https://"),
+        ("https://user:pw@example.org/hook", True, "credentials"),
+        ("https:///nohost", True, "http:// or https://"),
+    ],
+)
+async def test_callback_urls_are_checked_against_ssrf(
+    url: str, allow_private: bool, refused: str | None
+) -> None:
+    from fastapi import HTTPException
+
+    from hub.api.webhooks import _check_callback
+
+    if refused is None:
+        await _check_callback(url, allow_private)
+        return
+    with pytest.raises(HTTPException) as raised:
+        await _check_callback(url, allow_private)
+    assert raised.value.status_code == 422
+    assert refused in str(raised.value.detail)

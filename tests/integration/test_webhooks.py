@@ -131,13 +131,16 @@ def ids(events: list[Envelope]) -> set[str]:
     return {str(event.event_id) for event in events}
 
 
-def check_signed(deliveries: list[Received], secret: str) -> None:
-    """Every delivery is signed with ``secret`` and its Request-Id is its CloudEvent's id."""
+def check_signed(
+    deliveries: list[Received], secret: str, kind: str = "org.portcommunity.hub.event.vessel."
+) -> None:
+    """Every delivery is signed with ``secret``, its Request-Id is its CloudEvent's id and its
+    type starts with ``kind``."""
     for delivery in deliveries:
         assert verify(secret, delivery.body, delivery.signature), delivery.signature
         body = json.loads(delivery.body)
         assert body["specversion"] == "1.0" and body["id"] == delivery.request_id
-        assert body["type"].startswith("org.portcommunity.hub.event.vessel.")
+        assert body["type"].startswith(kind)
 
 
 async def subscribe(client: httpx.AsyncClient, token: str, **body: Any) -> dict[str, Any]:
@@ -177,6 +180,13 @@ async def test_a_receiver_gets_exactly_its_notifications_signed_and_none_is_lost
                 kinds=["events"],
                 ports=["PECLL", OTHER_PORT],
             )
+            kpis = await subscribe(
+                client,
+                reader,
+                callback_url=f"{receiver.base}/kpis",
+                kinds=["kpis"],
+                ports=["PECLL"],
+            )
             assert only_ata["secret"] != everything["secret"]
             receiver.fail_next["/all"] = 3  # a receiver that fails a while, then recovers
 
@@ -210,6 +220,17 @@ async def test_a_receiver_gets_exactly_its_notifications_signed_and_none_is_lost
             check_signed(ata, only_ata["secret"])
             check_signed(receiver.delivered("/all"), everything["secret"])
             assert not any(verify(everything["secret"], r.body, r.signature) for r in ata)
+            # The worker's KPI values of PECLL's calls (open ones: only arrivals so far).
+            await eventually(
+                lambda: asyncio.sleep(0, bool(receiver.delivered("/kpis"))),
+                60,
+                "a KPI notification",
+            )
+            check_signed(receiver.delivered("/kpis"), kpis["secret"], "org.portcommunity.hub.kpi")
+            kpi_data = [json.loads(r.body)["data"] for r in receiver.delivered("/kpis")]
+            assert {value["port"] for value in kpi_data} == {"PECLL"}
+            calls = {str(e.port_call_id) for e in wanted + events if isinstance(e, VesselEvent)}
+            assert {value["entity_id"].split("/")[-1] for value in kpi_data} <= calls
             request_ids = [r.request_id for r in receiver.delivered("/all")]
             assert len(set(request_ids)) == len(request_ids) == len(events)
             # A retry carries the Request-Id of its first attempt.
@@ -249,7 +270,7 @@ async def test_a_receiver_gets_exactly_its_notifications_signed_and_none_is_lost
             assert not {r.event_id for r in receiver.delivered("/ata")} & later
             listed = (await client.get("/v1/webhooks", headers=bearer(reader))).json()
             states = {s["id"]: s for s in listed["subscriptions"]}
-            assert set(states) == {only_ata["id"], everything["id"]}
+            assert set(states) == {only_ata["id"], everything["id"], kpis["id"]}
             assert states[everything["id"]]["pending"] == 0
             assert states[everything["id"]]["status"] == "active"
             assert states[everything["id"]]["last_delivery_at"] is not None

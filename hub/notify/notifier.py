@@ -73,6 +73,9 @@ LEASE_MARGIN_S = 5.0
 KEEP_DELIVERED_S = 7 * 86_400.0
 _PURGE_EVERY_S = 600.0
 _OUTAGE_WAIT_S = 1.0
+# A record stamped up to this long before a subscription was made still reaches it: the record's
+# time is its producer's clock, the subscription's the database's, and they may differ a little.
+CLOCK_SLACK_MS = 5_000
 _TRANSIENT = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
@@ -157,7 +160,8 @@ class Notifier:
                 continue
             for subscription in subscriptions:
                 # A subscription gets what arrives after it is made, never the history.
-                if record.timestamp < subscription.created_at.timestamp() * 1000:
+                made_ms = subscription.created_at.timestamp() * 1000
+                if record.timestamp < made_ms - CLOCK_SLACK_MS:
                     continue
                 if matches(subscription, notification):
                     deliveries.append(_delivery(subscription, notification))

@@ -227,3 +227,21 @@ async def test_callback_urls_are_checked_against_ssrf(
         await _check_callback(url, allow_private)
     assert raised.value.status_code == 422
     assert refused in str(raised.value.detail)
+
+
+def test_the_webhook_settings_are_validated() -> None:
+    from hub.errors import ConfigError
+    from hub.settings import load_settings
+
+    assert load_settings({}).webhooks.enabled
+    assert not load_settings({"HUB_WEBHOOKS": "off"}).webhooks.enabled
+    for variable, value in (
+        ("HUB_WEBHOOKS", "maybe"),
+        ("HUB_WEBHOOK_PAUSE_AFTER", "0"),
+        ("HUB_WEBHOOK_RETRY_BASE_S", "-1"),
+        ("HUB_WEBHOOK_TIMEOUT_S", "soon"),
+    ):
+        with pytest.raises(ConfigError) as raised:
+            load_settings({variable: value})
+        assert str(raised.value).startswith(f"bad setting {variable}={value}:")
+        assert "\n" not in str(raised.value)

@@ -23,13 +23,22 @@ from aiohttp import web
 
 from hub.db.tokens import create_access_token, create_port_token
 from hub.notify.signing import verify
-from schemas.models import Classifier, Envelope, Facility, Operation, VesselEvent
+from schemas.models import (
+    Classifier,
+    CustomsEvent,
+    CustomsKind,
+    Envelope,
+    Facility,
+    Operation,
+    VesselEvent,
+)
 from tests.integration.helpers import (
     Services,
     api_answering,
     api_environment,
     bearer,
     eventually,
+    produce,
     publish_events,
     start_hub,
     stop_process,
@@ -37,6 +46,7 @@ from tests.integration.helpers import (
 )
 
 OTHER_PORT = "PAMIT"
+BRAZILIAN_PORT = "BRSSZ"
 # Short retries, so that outages and pauses play out in seconds.
 WEBHOOK_SETTINGS = {
     "HUB_WEBHOOK_ALLOW_PRIVATE": "on",  # the receiver is on 127.0.0.1
@@ -125,6 +135,35 @@ def vessel(port: str, classifier: Classifier, operation: Operation = Operation.A
         operation=operation,
         facility=Facility.PORT,
     )
+
+
+def customs_event(port: str) -> CustomsEvent:
+    at = datetime.now(UTC) - timedelta(minutes=5)
+    return CustomsEvent(
+        event_id=uuid.uuid4(),
+        occurred_at=at,
+        published_at=at + timedelta(seconds=1),
+        port=port,
+        declaration_id=f"D-{port}-{uuid.uuid4().hex[:6]}",
+        kind=CustomsKind.RELEASED,
+    )
+
+
+def verdict_of(country: str) -> dict[str, Any]:
+    """A verdict as the worker publishes it on ``validations.<country>``."""
+    return {
+        "certificate_id": f"C-{country}",
+        "importing_country": country,
+        "exporting_country": "AR",
+        "outcome": "VALID",
+        "failed": [],
+        "rules": [],
+        "document_sha256": "0" * 64,
+        "declarations": [],
+        "submission_event_id": None,
+        "version": 1,
+        "issued_at": datetime.now(UTC).isoformat(),
+    }
 
 
 def ids(events: list[Envelope]) -> set[str]:
@@ -323,9 +362,36 @@ async def test_pause_resume_rotation_and_owners(
                 "/v1/webhooks", content=b"{", headers=bearer(port) | {"content-type": "x"}
             )
             assert bad_json.status_code == 422
-            peru = await subscribe(client, customs, callback_url=url, kinds=["verdicts", "events"])
+            peru = await subscribe(
+                client,
+                customs,
+                callback_url=f"{receiver.base}/customs",
+                kinds=["verdicts", "events"],
+            )
             assert peru["countries"] == ["PE"] and peru["event_types"] == ["customs.*"]
             assert peru["ports"] and all(p.startswith("PE") for p in peru["ports"])
+
+            # Customs get their country's verdicts and its ports' customs events, nothing else.
+            for country in ("PE", "BR"):
+                record = json.dumps(verdict_of(country)).encode()
+                await produce(services.bootstrap, f"{namespace}validations.{country}", [record])
+            released = [customs_event("PEPAI"), customs_event(BRAZILIAN_PORT)]
+            others = [vessel("PEPAI", Classifier.ACT)]  # a PE port, not a customs event
+            await publish_events(services.bootstrap, pool, namespace, released + others)
+
+            async def customs_got_two() -> bool:
+                return len(receiver.delivered("/customs")) >= 2
+
+            await eventually(customs_got_two, 30, "the customs notifications")
+            await asyncio.sleep(2)  # anything more would be a fault: give it time to show
+            got = [json.loads(r.body) for r in receiver.delivered("/customs")]
+            assert sorted(body["type"] for body in got) == [
+                "org.portcommunity.hub.event.customs.released",
+                "org.portcommunity.hub.verdict",
+            ]
+            assert {body["subject"] for body in got} == {"C-PE", released[0].declaration_id}
+            for delivery in receiver.delivered("/customs"):
+                assert verify(peru["secret"], delivery.body, delivery.signature)
 
             mine = await subscribe(client, port, callback_url=url)
             assert mine["ports"] == ["PECLL"] and mine["kinds"] == ["events", "kpis"]

@@ -158,6 +158,13 @@ def _settings(request: Request) -> HubSettings:
     status_code=201,
     response_model=CreatedSubscription,
     responses={401: {}, 403: {}, 422: {}},
+    # The body is read in the route, after the token: described here for the OpenAPI page.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": SubscriptionIn.model_json_schema()}},
+        }
+    },
 )
 async def subscribe(
     request: Request, pool: Pool, authorization: Annotated[str | None, Header()] = None

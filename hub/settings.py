@@ -392,6 +392,61 @@ class GeneratorSettings(BaseModel):
     )
 
 
+class WebhookSettings(BaseModel):
+    """Signed webhooks: the notifier in the API process, its retries and the callbacks allowed."""
+
+    model_config = _GROUP_CONFIG
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Whether the API process runs the webhook notifier (reads the topics, stores and"
+            " sends notifications); off: subscriptions can be managed, nothing is sent."
+        ),
+    )
+    timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="How long a receiver has to answer a POST."
+    )
+    retry_base_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="Wait before the first retry of a failed notification, doubled each time.",
+    )
+    retry_max_s: float = Field(
+        default=600.0, gt=0, le=86_400, description="Longest wait between two retries."
+    )
+    pause_after: int = Field(
+        default=10,
+        ge=1,
+        le=100_000,
+        description=(
+            "Failures in a row after which a subscription is paused (its notifications kept"
+            " until its owner resumes it)."
+        ),
+    )
+    refresh_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description=(
+            "How often the notifier reloads the subscriptions (made through another API"
+            " process; this process's own take effect at once)."
+        ),
+    )
+    poll_s: float = Field(
+        default=0.5, gt=0, le=60, description="How often the sender looks for due notifications."
+    )
+    allow_private: bool = Field(
+        default=False,
+        description=(
+            "Whether callback URLs may point at loopback, private, link-local or reserved"
+            " addresses (off: refused at registration, against SSRF; on for tests and closed"
+            " networks)."
+        ),
+    )
+
+
 class HubSettings(BaseModel):
     """Settings of every hub process (main job, worker, API, generator, tests).
 
@@ -417,6 +472,9 @@ class HubSettings(BaseModel):
     generator: GeneratorSettings = Field(
         default_factory=GeneratorSettings, description="The traffic generator."
     )
+    webhooks: WebhookSettings = Field(
+        default_factory=WebhookSettings, description="Signed webhooks."
+    )
 
     def topic(self, name: str) -> str:
         """The full name of one of the hub's topics, with this deployment's namespace."""
@@ -431,6 +489,7 @@ GROUPS: dict[str, type[BaseModel]] = {
     "reference": ReferenceSettings,
     "rules": RulesSettings,
     "generator": GeneratorSettings,
+    "webhooks": WebhookSettings,
 }
 
 # The one table of environment variables: each one's name → where its value lives. Written out
@@ -478,6 +537,14 @@ VARIABLES: dict[str, str] = {
     "HUB_GENERATOR_RATE": "generator.rate",
     "HUB_GENERATOR_SCALE": "generator.scale",
     "HUB_GENERATOR_SEED": "generator.seed",
+    "HUB_WEBHOOKS": "webhooks.enabled",
+    "HUB_WEBHOOK_TIMEOUT_S": "webhooks.timeout_s",
+    "HUB_WEBHOOK_RETRY_BASE_S": "webhooks.retry_base_s",
+    "HUB_WEBHOOK_RETRY_MAX_S": "webhooks.retry_max_s",
+    "HUB_WEBHOOK_PAUSE_AFTER": "webhooks.pause_after",
+    "HUB_WEBHOOK_REFRESH_S": "webhooks.refresh_s",
+    "HUB_WEBHOOK_POLL_S": "webhooks.poll_s",
+    "HUB_WEBHOOK_ALLOW_PRIVATE": "webhooks.allow_private",
 }
 
 _VARIABLE_OF = {path: name for name, path in VARIABLES.items()}

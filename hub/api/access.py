@@ -101,6 +101,7 @@ KPI_READER = Guard(AUDIT_ACTION, KPI_READ_SCOPES, "read KPIs: a read:kpis token 
 _CUSTOMS = "a customs token is required (Bearer …)"
 _CUSTOMS_OR_ADMIN = "a customs or admin token is required (Bearer …)"
 ADMIN = frozenset({"admin"})
+WEBHOOK_SCOPES = frozenset({"customs", "kpis", "admin"})
 
 GUARDED_ROUTES: Mapping[tuple[str, str], Guard] = {
     ("GET", "/v1/validations/stream"): Guard(
@@ -130,6 +131,19 @@ GUARDED_ROUTES: Mapping[tuple[str, str], Guard] = {
         "verify certificates",
         _CUSTOMS_OR_ADMIN,
     ),
+    # Webhooks (hub/api/webhooks.py): any token, a port's publisher token too; each route
+    # checks it before reading its body, so these guards only name the routes.
+    **{
+        (method, path): Guard(action, WEBHOOK_SCOPES, "manage webhooks", "a token is required")
+        for method, path, action in (
+            ("POST", "/v1/webhooks", "webhooks.create"),
+            ("GET", "/v1/webhooks", "webhooks.list"),
+            ("GET", "/v1/webhooks/{subscription_id}", "webhooks.read"),
+            ("DELETE", "/v1/webhooks/{subscription_id}", "webhooks.delete"),
+            ("POST", "/v1/webhooks/{subscription_id}/rotate-secret", "webhooks.rotate-secret"),
+            ("POST", "/v1/webhooks/{subscription_id}/resume", "webhooks.resume"),
+        )
+    },
 }
 """The guarded routes whose token :func:`token_first` checks before their parameters and body,
 by method and route template (the audit's target is the route's path parameters, joined by

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.types import Scope
 
-from hub.api import edifact, indicators, ingest, kpis, schema_registry, validations
+from hub.api import edifact, indicators, ingest, kpis, schema_registry, validations, webhooks
 from hub.api.access import READER_RESPONSES, kpi_reader, token_first
 from hub.api.certificates import router as certificates_router
 from hub.api.dependencies import Pool, opened, provide, withdraw
@@ -32,6 +32,7 @@ from hub.db.server import server_version
 from hub.db.workers import live_workers
 from hub.ingest.core import open_ingest_context
 from hub.ingest.gateway import tenant_gateway
+from hub.notify.notifier import running_notifier
 from hub.settings import HubSettings
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard" / "static"
@@ -118,7 +119,9 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
             async with (
                 open_ingest_context(settings, bootstrap, pool) as context,
                 tenant_gateway(context, bootstrap),
+                running_notifier(settings, bootstrap, context) as notifier,
             ):
+                app.state.notifier = notifier  # told when a subscription changes
                 provide(
                     app,
                     pool=pool,
@@ -164,6 +167,8 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
     api.include_router(validations.router, tags=["certificates of origin"])
     api.include_router(certificates_router, tags=["certificates of origin"])
     api.include_router(schema_registry.router, prefix="/registry", tags=["schema registry"])
+    api.include_router(webhooks.router, tags=["webhooks"])
+    api.state.settings = settings
     api.mount("/dashboard", _Dashboard(directory=DASHBOARD, html=True), name="dashboard")
     api.include_router(router)
     return api

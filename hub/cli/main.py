@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not apply migrations or create topics first (the main job already did)",
     )
-    commands.add_parser("api", help="the HTTP API alone")
+    commands.add_parser(
+        "api", help="the HTTP API alone (with the webhook notifier unless HUB_WEBHOOKS=off)"
+    )
     generate = commands.add_parser(
         "generate", help="publish generated port traffic: vessel, cargo and customs events"
     )

@@ -52,6 +52,8 @@ OTHER_GET_ROUTES = {
     "/v1/validations/{certificate_id}",  # customs or admin token
     "/v1/admin/issuers",  # admin token
 }
+# Any token, each sees its own subscriptions (tests/integration/test_webhooks.py).
+WEBHOOK_GET_ROUTES = {"/v1/webhooks", "/v1/webhooks/{subscription_id}"}
 
 
 async def test_expired_and_revoked_tokens_are_refused_and_every_verdict_read_is_audited(
@@ -339,7 +341,7 @@ async def test_kpi_reads_need_a_reader_or_admin_token_checked_on_every_request(
                 for path, operations in spec["paths"].items()
                 if "get" in operations and not path.startswith("/registry")
             }
-            assert get_routes == KPI_ROUTES | OTHER_GET_ROUTES
+            assert get_routes == KPI_ROUTES | OTHER_GET_ROUTES | WEBHOOK_GET_ROUTES
             templates = [re.compile(re.sub(r"\{\w+\}", "[^/]+", r) + "$") for r in KPI_ROUTES]
             assert all(any(t.match(path) for path in KPI_READS) for t in templates)
             for path in OTHER_GET_ROUTES - {"/health"}:

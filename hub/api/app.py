@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.types import Scope
 
+from hub.api import dcsa as dcsa_api
 from hub.api import edifact, indicators, ingest, kpis, schema_registry, validations
 from hub.api.access import READER_RESPONSES, kpi_reader, token_first
 from hub.api.dependencies import Pool, opened, provide, withdraw
@@ -162,6 +163,7 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
     api.include_router(indicators.router, tags=["indicators"])
     api.include_router(validations.router, tags=["certificates of origin"])
     api.include_router(schema_registry.router, prefix="/registry", tags=["schema registry"])
+    api.include_router(dcsa_api.router, tags=["DCSA events"])
     api.mount("/dashboard", _Dashboard(directory=DASHBOARD, html=True), name="dashboard")
     api.include_router(router)
     return api

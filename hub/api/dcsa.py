@@ -14,13 +14,14 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from hub.api.access import READER_RESPONSES, kpi_reader
 from hub.api.dependencies import Pool
-from hub.db.dcsa_reads import calls_vessel_payloads, dcsa_page
+from hub.db.dcsa_reads import calls_vessel_payloads, dcsa_page, retracted_events
 from hub.domain.dcsa import (
     API_VERSION,
     DEFAULT_LIMIT,
@@ -32,6 +33,7 @@ from hub.domain.dcsa import (
     dcsa_event,
     encode_cursor,
     parse_request,
+    retracted_by,
 )
 
 router = APIRouter()
@@ -99,8 +101,17 @@ async def dcsa_events(request: Request, pool: Pool) -> JSONResponse:
         )
         for row in rows
     ]
-    calls = await _calls(pool, stored)
-    events = [shaped for event in stored if (shaped := dcsa_event(event, calls)) is not None]
+    calls, vessel_retractions = await _calls(pool, stored)
+    # A retracted event is left out (its correction, stored after it, comes in its place): a
+    # crane or gate move retracted by another of its port's moves, a vessel timestamp by another
+    # of its call's timestamps.
+    cargo = [(event.port, event.event_id) for event in stored if event.domain == "cargo"]
+    retracted = vessel_retractions | await retracted_events(pool, cargo)
+    events = [
+        shaped
+        for event in stored
+        if event.event_id not in retracted and (shaped := dcsa_event(event, calls)) is not None
+    ]
     headers = {"API-Version": API_VERSION}
     if more and stored:
         cursor = encode_cursor(page.query, (stored[-1].created_at, stored[-1].event_id))
@@ -109,8 +120,11 @@ async def dcsa_events(request: Request, pool: Pool) -> JSONResponse:
     return JSONResponse(events, headers=headers)
 
 
-async def _calls(pool: Pool, events: list[StoredEvent]) -> dict[tuple[str, str], CallParticulars]:
-    """The particulars of the port calls the events name, from their vessel events."""
+async def _calls(
+    pool: Pool, events: list[StoredEvent]
+) -> tuple[dict[tuple[str, str], CallParticulars], set[UUID]]:
+    """The particulars of the port calls the events name, from their vessel events; and the
+    vessel events those retract."""
     wanted = sorted(
         {
             (event.port, str(event.payload["port_call_id"]))
@@ -124,7 +138,8 @@ async def _calls(pool: Pool, events: list[StoredEvent]) -> dict[tuple[str, str],
             json.loads(row["payload"])
         )
     particulars = {call: call_particulars(found) for call, found in payloads.items()}
-    return {call: known for call, known in particulars.items() if known is not None}
+    known = {call: value for call, value in particulars.items() if value is not None}
+    return known, retracted_by(p for found in payloads.values() for p in found)
 
 
 def _error(request: Request, status: int, reason: str, message: str) -> JSONResponse:

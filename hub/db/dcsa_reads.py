@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -129,3 +130,24 @@ async def calls_vessel_payloads(
         [call for _, call in calls],
     )
     return rows
+
+
+async def retracted_events(
+    connection: asyncpg.Connection | asyncpg.Pool, events: Sequence[tuple[str, UUID]]
+) -> set[UUID]:
+    """Which of ``events`` ((port, event_id) pairs) a stored cargo event of the same port
+    retracts (its ``retracted_move``): an index probe per event."""
+    if not events:
+        return set()
+    rows = await connection.fetch(
+        """
+        SELECT c.id FROM unnest($1::char(5)[], $2::uuid[]) AS c (port, id)
+        WHERE EXISTS (
+            SELECT FROM ingested_events r
+            WHERE r.port = c.port AND r.retracted_move = c.id AND r.retracted_move IS NOT NULL
+        )
+        """,
+        [port for port, _ in events],
+        [event_id for _, event_id in events],
+    )
+    return {row["id"] for row in rows}

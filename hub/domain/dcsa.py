@@ -46,6 +46,7 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "parse_request",
+    "retracted_by",
 ]
 
 API_VERSION: Final = "2.2.0"
@@ -467,6 +468,18 @@ def call_particulars(payloads: Iterable[Mapping[str, Any]]) -> CallParticulars |
     if imo is None:
         return None
     return CallParticulars(imo, last("vessel_name"), last("call_sign"), last("service"))
+
+
+def retracted_by(payloads: Iterable[Mapping[str, Any]]) -> set[UUID]:
+    """The event ids that the events of ``payloads`` retract (``retracts_event_id``)."""
+    found: set[UUID] = set()
+    for payload in payloads:
+        if (retracted := payload.get("retracts_event_id")) is not None:
+            try:
+                found.add(UUID(str(retracted)))
+            except ValueError:  # not a UUID: retracts nothing the store can hold
+                continue
+    return found
 
 
 def dcsa_event(

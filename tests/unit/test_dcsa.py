@@ -22,6 +22,7 @@ from hub.domain.dcsa import (
     decode_cursor,
     encode_cursor,
     parse_request,
+    retracted_by,
 )
 from schemas.models import CargoEvent, Classifier, Facility, Move, Operation, VesselEvent
 from tests.dcsa_schema import problems
@@ -174,6 +175,14 @@ def test_a_calls_particulars_are_the_last_published_of_each() -> None:
     payloads = [json.loads(e.model_dump_json()) for e in (latest, first, later)]
     assert call_particulars(payloads) == CallParticulars("9074729", "New Name", "CBAS", "WCSA1")
     assert call_particulars([]) is None
+
+
+def test_the_retracted_ids_are_those_the_payloads_name() -> None:
+    retracted = uuid.uuid4()
+    correction = vessel(retracts_event_id=retracted)
+    payloads = [json.loads(e.model_dump_json()) for e in (vessel(), correction)]
+    assert retracted_by(payloads) == {retracted}
+    assert retracted_by([{"retracts_event_id": "not-a-uuid"}]) == set()
 
 
 def test_the_checker_finds_a_missing_required_field() -> None:

@@ -82,6 +82,7 @@ _OTHER_FACILITY: Final = {
 _VESSEL_NAME_MAX: Final = 35
 _SERVICE_CODE_MAX: Final = 5
 _CALL_SIGN_MAX: Final = 10
+_ID_MAX: Final = 64  # the longest port call or truck visit id an event may carry
 _CALL: Final = "call"
 _TRUCK: Final = "truck"
 
@@ -143,7 +144,13 @@ class TransportCallId:
         """The transport call ``text`` names; :class:`QueryError` if it names none."""
         port, _, rest = text.partition("/")
         kind, _, entity = rest.partition("/")
-        if len(port) != 5 or not port.isalnum() or kind not in (_CALL, _TRUCK) or not entity:
+        if (
+            len(port) != 5
+            or not (port.isascii() and port.isalnum())
+            or kind not in (_CALL, _TRUCK)
+            or not 1 <= len(entity) <= _ID_MAX
+            or not entity.isprintable()  # NUL and other controls: no id holds them
+        ):
             raise QueryError(
                 f"transportCallID {text!r} is not one of the hub's: "
                 "<UNLocationCode>/call/<port call id> or <UNLocationCode>/truck/<truck visit id>"
@@ -208,18 +215,26 @@ class EventQuery:
         call = data["t"]
         return cls(
             domains=tuple(str(d) for d in data["d"] if d in DOMAIN_OF.values()),
-            equipment_reference=_optional_text(data["e"]),
-            port=_optional_text(data["p"]),
-            transport_call=TransportCallId.parse(call) if call is not None else None,
+            # Checked again: a cursor comes back from the client.
+            equipment_reference=_equipment_reference(_optional_text(data["e"])),
+            port=_port(_optional_text(data["p"])),
+            transport_call=TransportCallId.parse(str(call)) if call is not None else None,
             operations=tuple(o for o in data["o"] if o in TRANSPORT_EVENT_TYPE_CODES),
             moves=tuple(m for m in data["m"] if m in SERVED_MOVES),
             created=CreatedRange(
-                datetime.fromisoformat(lower) if lower else None,
+                _aware(lower) if lower else None,
                 bool(lower_included),
-                datetime.fromisoformat(upper) if upper else None,
+                _aware(upper) if upper else None,
                 bool(upper_included),
             ),
         )
+
+
+def _aware(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"no UTC offset: {text}")
+    return moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,7 +404,11 @@ def _bounded(created: CreatedRange, now: datetime) -> CreatedRange:
     :data:`MAX_UNANCHORED_RANGE` wide, the last 24 hours if it has no lower bound."""
     if created.lower is None:
         end = created.upper or now
-        return replace(created, lower=end - MAX_UNANCHORED_RANGE, lower_included=True)
+        try:
+            start = end - MAX_UNANCHORED_RANGE
+        except OverflowError:  # an upper bound within a day of year 1: nothing is stored then
+            start = datetime.min.replace(tzinfo=UTC)
+        return replace(created, lower=start, lower_included=True)
     if (created.upper or now) - created.lower > MAX_UNANCHORED_RANGE:
         raise QueryError(
             f"{_RANGE_PARAMETER}: a range over {MAX_UNANCHORED_RANGE.total_seconds() / 3600:g} h "
@@ -417,10 +436,7 @@ def decode_cursor(cursor: str) -> tuple[EventQuery, tuple[datetime, UUID]]:
         if body.get("v") != 1:
             raise ValueError("unknown version")
         query = EventQuery.from_json(body["q"])
-        at = datetime.fromisoformat(body["a"])
-        if at.tzinfo is None:
-            raise ValueError("no offset")
-        return query, (at, UUID(body["i"]))
+        return query, (_aware(body["a"]), UUID(body["i"]))
     except (ValueError, binascii.Error, KeyError, TypeError, AttributeError, QueryError):
         raise QueryError("cursor is not one this API gave (send it as it came)") from None
 

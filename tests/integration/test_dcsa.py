@@ -150,7 +150,7 @@ async def _container(
     rows = await pool.fetch(
         """
         SELECT event_id::text, occurred_at, ingested_at FROM ingested_events
-        WHERE container = $1 AND payload::jsonb ->> 'move' IN ('LOAD', 'DISC', 'GTIN', 'GTOT')
+        WHERE container = $1 AND payload::json ->> 'move' IN ('LOAD', 'DISC', 'GTIN', 'GTOT')
         """,
         container,
     )

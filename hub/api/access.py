@@ -144,6 +144,8 @@ GUARDED_ROUTES: Mapping[tuple[str, str], Guard] = {
             ("POST", "/v1/webhooks/{subscription_id}/resume", "webhooks.resume"),
         )
     },
+    # The DCSA events API: the reader scope, audited as the KPI reads are.
+    ("GET", "/v1/dcsa/events"): KPI_READER,
 }
 """The guarded routes whose token :func:`token_first` checks before their parameters and body,
 by method and route template (the audit's target is the route's path parameters, joined by

@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.types import Scope
 
+from hub.api import dcsa as dcsa_api
 from hub.api import edifact, indicators, ingest, kpis, schema_registry, validations, webhooks
 from hub.api.access import READER_RESPONSES, kpi_reader, token_first
 from hub.api.certificates import router as certificates_router
@@ -169,6 +170,7 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
     api.include_router(schema_registry.router, prefix="/registry", tags=["schema registry"])
     api.include_router(webhooks.router, tags=["webhooks"])
     api.state.settings = settings
+    api.include_router(dcsa_api.router, tags=["DCSA events"])
     api.mount("/dashboard", _Dashboard(directory=DASHBOARD, html=True), name="dashboard")
     api.include_router(router)
     return api

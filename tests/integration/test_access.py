@@ -34,6 +34,7 @@ KPI_READS = (
     "/v1/ports/PECLL/calls",
     "/v1/port-calls/PECLL/CALL-1",
     "/v1/indicators",
+    "/v1/dcsa/events",
 )
 # Every GET route of the API but the schema registry's, as OpenAPI names them: a new one must be
 # placed here, with or without the read:kpis guard.
@@ -45,6 +46,7 @@ KPI_ROUTES = {
     "/v1/kpis/latest",
     "/v1/kpis/stream",
     "/v1/indicators",
+    "/v1/dcsa/events",
 }
 OTHER_GET_ROUTES = {
     "/health",  # open

@@ -31,10 +31,10 @@ from hub.db.kpi_store import events_of
 from hub.db.ownership import submitting_ports
 from hub.db.server import lock_keys
 from hub.db.verdicts import StoredVerdict, record_verdict
-from hub.domain.certificates.rules import evaluate
+from hub.domain.certificates.rules import declarations_invoking, evaluate
 from hub.domain.keys import CertificateKey
 from hub.domain.kpis.events import effective_events
-from schemas.models import MODELS, CertificateSubmission, CustomsEvent, CustomsKind, Envelope
+from schemas.models import MODELS, CertificateSubmission, CustomsEvent, Envelope
 
 
 def certificate_key(certificate_id: str) -> str:
@@ -95,13 +95,7 @@ async def evaluate_certificates(
             submission = _latest_submission(stored, certificate_id, holders.get(key))
             if submission is None:
                 continue  # a declaration came first: its certificate is evaluated on arrival
-            declarations = [
-                event
-                for event in stored
-                if isinstance(event, CustomsEvent)
-                and event.certificate_id == certificate_id
-                and event.kind is CustomsKind.LODGED
-            ]
+            declarations = declarations_invoking(stored, certificate_id)
             verdict = evaluate(
                 submission, registry, declarations, default_validity_days=default_validity_days
             )

@@ -3,8 +3,10 @@
 The certificate stage (``streams/certificate_stage.py``) finds a certificate's declarations under
 the key ``certificate:<id>`` (:class:`~hub.domain.keys.CertificateKey`), keeps the events that
 count (:func:`~hub.domain.kpis.events.effective_events`: each once, retracted ones dropped) and
-takes the LODGED ones invoking the certificate. :func:`lodged_declarations` reads them the same
-way, for the on-demand verification of ``POST /v1/certificates/verify``, which stores nothing.
+takes the LODGED ones invoking the certificate
+(:func:`~hub.domain.certificates.rules.declarations_invoking`). :func:`lodged_declarations`
+reads them the same way, for the on-demand verification of ``POST /v1/certificates/verify``,
+which stores nothing.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import asyncpg
 
 from hub.db.kpi_store import events_of
+from hub.domain.certificates.rules import declarations_invoking
 from hub.domain.keys import CertificateKey
 from hub.domain.kpis.events import effective_events
-from schemas.models import MODELS, CustomsEvent, CustomsKind
+from schemas.models import MODELS, CustomsEvent
 
 __all__ = ["lodged_declarations"]
 
@@ -41,9 +44,6 @@ async def lodged_declarations(
     )
     return [
         event
-        for event in stored
-        if isinstance(event, CustomsEvent)
-        and event.certificate_id == certificate_id
-        and event.kind is CustomsKind.LODGED
-        and (country is None or event.port[:2] == country)
+        for event in declarations_invoking(stored, certificate_id)
+        if country is None or event.port[:2] == country
     ]

@@ -80,7 +80,7 @@ from hub.domain.certificates.signing import (
     SignatureStatus,
     check_signatures,
 )
-from schemas.models import CertificateSubmission, CustomsEvent, CustomsKind, GoodsLine
+from schemas.models import CertificateSubmission, CustomsEvent, CustomsKind, Envelope, GoodsLine
 
 __all__ = [
     "DEFAULT_VALIDITY_DAYS",
@@ -92,6 +92,7 @@ __all__ = [
     "RuleResult",
     "RuleStatus",
     "Verdict",
+    "declarations_invoking",
     "evaluate",
 ]
 
@@ -629,6 +630,18 @@ def _shared_prefix(left: str, right: str) -> int:
             break
         length += 1
     return length
+
+
+def declarations_invoking(events: Iterable[Envelope], certificate_id: str) -> list[CustomsEvent]:
+    """The LODGED customs events among ``events`` that invoke ``certificate_id``: the
+    ``declarations`` :func:`evaluate` takes (the certificate stage's and the on-demand check's)."""
+    return [
+        event
+        for event in events
+        if isinstance(event, CustomsEvent)
+        and event.certificate_id == certificate_id
+        and event.kind is CustomsKind.LODGED
+    ]
 
 
 def _current_declarations(

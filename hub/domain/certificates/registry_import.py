@@ -246,15 +246,18 @@ def plan_import(export: RegistryExport, registry: IssuerRegistry) -> ImportPlan:
 
 def _csv_rows(source: str, text: str) -> list[tuple[str, str, Mapping[str, Any]]]:
     reader = csv.DictReader(io.StringIO(text))
-    if tuple(name.strip() for name in reader.fieldnames or ()) != CSV_COLUMNS:
-        raise ExportError(f"{source}: row 1: the header must be {','.join(CSV_COLUMNS)}")
-    rows: list[tuple[str, str, Mapping[str, Any]]] = []
-    for number, row in enumerate(reader, start=2):
-        if None in row or any(value is None for value in row.values()):
-            raise ExportError(f"{source}: row {number}: expected {len(CSV_COLUMNS)} columns")
-        fields = {name.strip(): value for name, value in row.items()}
-        fields["agreements"] = fields["agreements"].split()
-        rows.append((f"row {number}", fields["type"].strip(), fields))
+    try:
+        if tuple(name.strip() for name in reader.fieldnames or ()) != CSV_COLUMNS:
+            raise ExportError(f"{source}: row 1: the header must be {','.join(CSV_COLUMNS)}")
+        rows: list[tuple[str, str, Mapping[str, Any]]] = []
+        for number, row in enumerate(reader, start=2):
+            if None in row or any(value is None for value in row.values()):
+                raise ExportError(f"{source}: row {number}: expected {len(CSV_COLUMNS)} columns")
+            fields = {name.strip(): value for name, value in row.items()}
+            fields["agreements"] = fields["agreements"].split()
+            rows.append((f"row {number}", fields["type"].strip(), fields))
+    except csv.Error as error:  # a field over the csv module's limit, a stray quote …
+        raise ExportError(f"{source}: line {reader.line_num}: not CSV: {error}") from None
     return rows
 
 
@@ -263,6 +266,8 @@ def _json_rows(source: str, text: str) -> list[tuple[str, str, Mapping[str, Any]
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise ExportError(f"{source}: not JSON: {error}") from None
+    except RecursionError:
+        raise ExportError(f"{source}: not JSON: nested too deep") from None
     if not isinstance(document, dict) or set(document) - {"entities", "officials"}:
         raise ExportError(f'{source}: expected an object {{"entities": [...], "officials": [...]}}')
     rows: list[tuple[str, str, Mapping[str, Any]]] = []

@@ -257,7 +257,7 @@ def _csv_rows(source: str, text: str) -> list[tuple[str, str, Mapping[str, Any]]
             fields["agreements"] = fields["agreements"].split()
             rows.append((f"row {number}", fields["type"].strip(), fields))
     except csv.Error as error:  # a field over the csv module's limit, a stray quote …
-        raise ExportError(f"{source}: line {reader.line_num}: not CSV: {error}") from None
+        raise ExportError(f"{source}: line {max(reader.line_num, 1)}: not CSV: {error}") from None
     return rows
 
 

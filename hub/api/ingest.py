@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
@@ -27,10 +28,13 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from connectors.sample_issuer import sample_issuer
 from hub.api.access import bearer_token
 from hub.api.dependencies import Ingest
 from hub.db import audit
 from hub.db.tokens import Publisher, publisher_for
+from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
+from hub.domain.samples import DEFAULT_SAMPLE_PORT, SAMPLES, as_json, build_sample
 from hub.ingest.batch import take_batch
 from hub.ingest.core import send_dead_letters
 from hub.kafka_topics import INGEST_TOPICS
@@ -48,6 +52,11 @@ __all__ = [
 
 MAX_BATCH = 1000
 _SOURCE = "http:/v1/events"
+EMPTY_BODY = (
+    "the body is empty: send one event (a JSON object) or a batch (a JSON array); "
+    "`curl -d @FILE` sends nothing when FILE is missing (curl without -s says so), and "
+    "`hub samples NAME > FILE` writes a valid event"
+)
 
 
 class EventResult(BaseModel):
@@ -68,11 +77,50 @@ class IngestAnswer(BaseModel):
 router = APIRouter()
 
 
+def request_examples(now: datetime) -> dict[str, dict[str, Any]]:
+    """One OpenAPI example of the request body per sample (``hub samples``), of the default
+    port at ``now``: valid for HUB_LATE_GRACE_HOURS from then."""
+    ports = load_ports(BUNDLED_PORTS_FILE)
+    issuer = sample_issuer(DEFAULT_SAMPLE_PORT[:2], {port.country for port in ports})
+    return {
+        kind.name: {
+            "summary": f"{kind.name} (POST /v1/events/{kind.domain}): {kind.summary}",
+            "value": as_json(build_sample(kind.name, DEFAULT_SAMPLE_PORT, now, issuer).event),
+        }
+        for kind in SAMPLES
+    }
+
+
+# The body is read raw (a JSON object or array, checked event by event), so FastAPI cannot
+# describe it from a parameter: the request body and its examples are declared here. The
+# examples are built when the API starts; `hub samples NAME` prints fresh ones.
+_REQUEST_BODY = {
+    "required": True,
+    "description": "One event (a JSON object) or a batch of up to 1,000 (a JSON array) of the "
+    "path's domain; the fields are the Avro schema's (GET /registry/subjects/ingest.DOMAIN-value"
+    "/versions/latest, or schemas/avro/DOMAIN.avsc). The examples are valid events of port "
+    f"{DEFAULT_SAMPLE_PORT} made when the API started; `hub samples NAME --port PORT` makes "
+    "fresh ones (an event older than HUB_LATE_GRACE_HOURS is refused TOO_LATE).",
+    "content": {
+        "application/json": {
+            "schema": {
+                "anyOf": [
+                    {"type": "object"},
+                    {"type": "array", "items": {"type": "object"}, "maxItems": MAX_BATCH},
+                ]
+            },
+            "examples": request_examples(datetime.now(UTC).replace(microsecond=0)),
+        }
+    },
+}
+
+
 @router.post(
     "/v1/events/{domain}",
     response_model=IngestAnswer,
     responses={503: {"model": IngestAnswer}},
     summary="Publish one event or a batch of one domain (vessel, cargo, customs, certificate)",
+    openapi_extra={"requestBody": _REQUEST_BODY},
 )
 async def publish(
     domain: str,
@@ -99,7 +147,10 @@ async def publish(
         items = _items(json.loads(body))
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         problem = "nested too deep" if isinstance(error, RecursionError) else str(error)
-        rejection = Rejected(RejectReason.UNDECODABLE, f"body is not JSON: {problem}"[:300])
+        detail = f"body is not JSON: {problem}"[:300]
+        if not body.strip():  # what `curl -s -d @missing-file` sends: say so, not "not JSON"
+            detail = EMPTY_BODY
+        rejection = Rejected(RejectReason.UNDECODABLE, detail)
         await send_dead_letters(context, domain, [(body, rejection)], source=source)
         return _error(400, rejection.detail, reason=rejection.reason)
     if len(items) > MAX_BATCH:

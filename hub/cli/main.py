@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_issuers_parser(commands)
     _add_edifact_parser(commands)
     _add_ais_parser(commands)
+    from hub.cli.samples import add_samples_parser
+
+    add_samples_parser(commands)
     commands.add_parser("migrate", help="apply database migrations and load reference ports")
     commands.add_parser("settings", help="list every setting, its variable and current value")
     return parser
@@ -372,6 +375,10 @@ def _dispatch(arguments: argparse.Namespace, settings: HubSettings) -> int:
         from hub.cli.ais import run_ais_command
 
         return run_ais_command(settings, arguments)
+    if command == "samples":
+        from hub.cli.samples import run_samples_command
+
+        return run_samples_command(settings, arguments)
     if command == "migrate":
         return asyncio.run(_migrate(settings))
     if command == "settings":

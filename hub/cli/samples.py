@@ -22,6 +22,7 @@ from typing import Final
 from hub.domain.reference import Port, load_ports
 from hub.domain.samples import (
     DEFAULT_SAMPLE_PORT,
+    OLDEST_SAMPLE,
     SAMPLES,
     as_json,
     build_sample,
@@ -51,7 +52,8 @@ def add_samples_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "that `POST /v1/events/DOMAIN` accepts them (a saved one is refused TOO_LATE once "
         "older than HUB_LATE_GRACE_HOURS). NAME is a sample (`hub samples --list`), printed as "
         "one JSON object, or a domain (vessel, cargo, customs, certificate), printed as a JSON "
-        "array of its samples (a batch).",
+        "array of its samples (a batch); without NAME, the samples are listed. The "
+        "certificate is signed with the traffic generator's test keys (not a real issuer's).",
         epilog="Example: hub samples vessel.ata --port PECLL > event.json; then "
         "curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
         "localhost:8080/v1/events/vessel -d @event.json",
@@ -90,13 +92,19 @@ def run_samples_command(settings: HubSettings, arguments: argparse.Namespace) ->
         raise ConfigError("give a NAME to print or --write DIR, not both")
     if name is not None and name not in _DOMAINS and name not in {k.name for k in SAMPLES}:
         raise ConfigError(
-            f"no sample {name!r}: one of {', '.join(_DOMAINS)} or a name `hub samples --list` shows"
+            f"no sample {name[:64]!r}: one of {', '.join(_DOMAINS)} or a name that "
+            "`hub samples --list` shows"
         )
     ports = load_ports(settings.reference.ports_file)
     port: str = arguments.port.strip().upper()
     if port not in {known.unlocode for known in ports}:
         raise ConfigError(f"--port {arguments.port}: not a reference port of this hub")
     at: datetime | None = arguments.at
+    grace_h = settings.rules.late_grace_hours
+    if grace_h * 3600 < OLDEST_SAMPLE.total_seconds():
+        print(f"hub: warning: HUB_LATE_GRACE_HOURS is {grace_h:g}: the samples older than that "
+              f"(up to {OLDEST_SAMPLE.total_seconds() / 3600:g} h) are refused TOO_LATE",
+              file=sys.stderr)  # fmt: skip
     if arguments.write is not None:
         now = at or datetime.now(UTC).replace(microsecond=0)
         written = write_samples(arguments.write, port, now, ports, at)

@@ -44,6 +44,7 @@ from schemas.models import (
 
 __all__ = [
     "DEFAULT_SAMPLE_PORT",
+    "OLDEST_SAMPLE",
     "SAMPLES",
     "Sample",
     "SampleIssuer",
@@ -56,6 +57,9 @@ __all__ = [
 ]
 
 DEFAULT_SAMPLE_PORT: Final = "PECLL"
+OLDEST_SAMPLE: Final = timedelta(hours=30)
+"""How long before ``now`` the earliest sample happens (the call's arrival): a hub whose grace
+period is shorter refuses the earliest ones ``TOO_LATE``."""
 
 
 @dataclass(frozen=True, slots=True)

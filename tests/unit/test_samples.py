@@ -19,6 +19,7 @@ from hub.domain.certificates.document import parse_document
 from hub.domain.certificates.signing import SignatureStatus, check_signatures
 from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from hub.domain.samples import (
+    OLDEST_SAMPLE,
     SAMPLES,
     Sample,
     SampleIssuer,
@@ -93,7 +94,9 @@ def test_each_sample_of_every_port_passes_every_check_at_the_time_it_is_built(po
         checked = validate(sample.domain, body, KNOWN, now)
         assert not isinstance(checked, Rejected), (sample.name, checked)
         assert checked == sample.event
-        assert checked.occurred_at <= now and checked.published_at <= now
+        # (times are kept to the millisecond, as Avro's timestamp-millis)
+        assert now - OLDEST_SAMPLE - timedelta(milliseconds=1) < checked.occurred_at <= now
+        assert checked.published_at <= now
         assert "publisher" not in body
 
 
@@ -238,3 +241,14 @@ def test_hub_samples_write_writes_every_sample_and_refuses_bad_arguments(
     assert "cannot write" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["samples", "vessel.ata", "--at", "0001-01-01"])
+
+
+def test_hub_samples_warns_when_the_grace_period_is_shorter_than_the_samples_span(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HUB_LATE_GRACE_HOURS", "12")
+    assert main(["samples", "vessel.atd"]) == 0
+    assert "HUB_LATE_GRACE_HOURS is 12" in capsys.readouterr().err
+    monkeypatch.setenv("HUB_LATE_GRACE_HOURS", "168")
+    assert main(["samples", "vessel.atd"]) == 0
+    assert capsys.readouterr().err == ""

@@ -5,6 +5,9 @@ Run from a clone, with the hub running (`make run`):
     .venv/bin/hub tenants add-port PECLL > pecll.properties      # once: the port's SASL settings
     .venv/bin/python docs/samples/kafka/publish_avro.py pecll.properties PECLL
 
+SCHEMA_REGISTRY_URL (default http://localhost:8080/registry) and HUB_TOPIC_NAMESPACE (the hub's
+topic prefix, empty unless the hub runs with one) point it at another hub.
+
 The port writes Confluent-framed Avro to ports.<PORT>.<domain> on the tenant listener
 (SASL/SCRAM-SHA-512); the hub's gateway checks each event as HTTP does and passes the accepted
 ones on (a refused one goes to the hub's dead-letter topic, with its reason). Needs only
@@ -13,6 +16,7 @@ ones on (a refused one goes to the hub's dead-letter topic, with its reason). Ne
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -91,8 +95,10 @@ def main(arguments: list[str]) -> int:
         return 2
     properties, port = Path(arguments[0]), arguments[1]
     event = vessel_arrival(port)
-    publish(read_properties(properties), port, event)
-    print(f"delivered event {event['event_id']} to ports.{port}.vessel")
+    registry_url = os.environ.get("SCHEMA_REGISTRY_URL", REGISTRY_URL)
+    prefix = os.environ.get("HUB_TOPIC_NAMESPACE", "")
+    publish(read_properties(properties), port, event, registry_url, prefix)
+    print(f"delivered event {event['event_id']} to {prefix}ports.{port}.vessel")
     return 0
 
 

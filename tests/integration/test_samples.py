@@ -24,6 +24,7 @@ from connectors.sample_issuer import sample_issuer
 from hub.db.tokens import create_port_token
 from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from hub.domain.samples import SAMPLES, as_json, build_samples
+from hub.run.generate import register_test_issuers
 from hub.settings import PROJECT_ROOT
 from tests.integration.helpers import (
     Services,
@@ -108,6 +109,11 @@ async def test_every_sample_built_now_is_accepted_over_http_and_stored(
     ports = load_ports(BUNDLED_PORTS_FILE)
     issuer = sample_issuer("PE", {port.country for port in ports})
     samples = build_samples("PECLL", datetime.now(UTC), issuer)
+    connection = await asyncpg.connect(hub.database_url)
+    try:  # the generator's test issuers, as `hub run` registers them
+        await register_test_issuers(connection, {issuer.exporting_country})
+    finally:
+        await connection.close()
     assert [sample.name for sample in samples] == [kind.name for kind in SAMPLES]
     answers = {}
     async with httpx.AsyncClient(base_url=hub.base_url, timeout=30) as client:
@@ -123,6 +129,31 @@ async def test_every_sample_built_now_is_accepted_over_http_and_stored(
     }  # fmt: skip
     assert answers == expected
     await _stored(hub.database_url, {str(sample.event.event_id) for sample in samples})
+    # One story: the certificate passes every rule against the declaration that invokes it.
+    lodged = next(s.event for s in samples if s.name == "customs.lodged")
+    certificate = next(s.event for s in samples if s.name == "certificate.submission")
+    pool = await asyncpg.create_pool(hub.database_url, min_size=1, max_size=1)
+    try:
+
+        async def judged_with_the_declaration() -> bool:
+            row = await pool.fetchrow(
+                "SELECT declarations FROM certificate_verdicts WHERE certificate_id = $1 "
+                "ORDER BY version DESC LIMIT 1",
+                certificate.certificate_id,  # type: ignore[attr-defined]
+            )
+            return row is not None and bool(row["declarations"])
+
+        await eventually(judged_with_the_declaration, 60, "the verdict with the declaration")
+        verdict = await pool.fetchrow(
+            "SELECT outcome, failed, declarations FROM certificate_verdicts "
+            "WHERE certificate_id = $1 ORDER BY version DESC LIMIT 1",
+            certificate.certificate_id,  # type: ignore[attr-defined]
+        )
+    finally:
+        await pool.close()
+    assert verdict is not None
+    assert (verdict["outcome"], verdict["failed"]) == ("VALID", [])
+    assert list(verdict["declarations"]) == [f"PECLL/{lodged.declaration_id}"]  # type: ignore[attr-defined]
 
 
 async def test_the_readme_quick_path_a_token_a_sample_and_one_post(hub: Hub) -> None:

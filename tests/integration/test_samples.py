@@ -190,17 +190,18 @@ def _snippet() -> ModuleType:
 async def test_the_kafka_snippet_publishes_an_event_the_gateway_accepts(
     hub: Hub, tmp_path: Path
 ) -> None:
-    settings = await asyncio.to_thread(
-        _hub_command, hub.environment, "tenants", "add-port", "PECLL"
-    )
-    properties = tmp_path / "pecll.properties"
+    # A SASL user is the broker's, shared by every test's hub: a port no other test's tenant
+    # uses, so that no other test resets its password meanwhile.
+    port = "COCTG"
+    settings = await asyncio.to_thread(_hub_command, hub.environment, "tenants", "add-port", port)
+    properties = tmp_path / "coctg.properties"
     properties.write_text(settings, encoding="utf-8")
     snippet = _snippet()
-    event = snippet.vessel_arrival("PECLL")
+    event = snippet.vessel_arrival(port)
     await asyncio.to_thread(
         snippet.publish,
         snippet.read_properties(properties),
-        "PECLL",
+        port,
         event,
         f"{hub.base_url}/registry",
         hub.namespace,
@@ -213,7 +214,7 @@ async def test_the_kafka_snippet_publishes_an_event_the_gateway_accepts(
         )
     finally:
         await connection.close()
-    assert json.loads(payload)["publisher"] == "kafka:port-PECLL"
+    assert json.loads(payload)["publisher"] == f"kafka:port-{port}"
 
 
 async def test_an_empty_body_is_called_empty_not_invalid_json(hub: Hub, token: str) -> None:

@@ -12,7 +12,8 @@ event failed (503) or the request itself is refused (401, 404, 400, 413).
 
 Re-sending a whole batch is always safe: the hub de-duplicates by ``event_id``. The checks,
 keys and dead letters are the ingest's (:mod:`hub.ingest.batch`, :mod:`hub.ingest.core`); this
-module reads the request and writes the answer.
+module reads the request and writes the answer. The request examples of the OpenAPI document
+are the samples of :mod:`hub.domain.samples` (``hub samples``), made when the API starts.
 """
 
 from __future__ import annotations
@@ -41,12 +42,14 @@ from hub.kafka_topics import INGEST_TOPICS
 from schemas.rejections import Rejected, RejectReason
 
 __all__ = [
+    "EMPTY_BODY",
     "MAX_BATCH",
     "EventResult",
     "IngestAnswer",
     "authenticate",
     "publish",
     "refuse_publisher",
+    "request_examples",
     "router",
 ]
 

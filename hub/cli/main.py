@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_issuers_parser(commands)
     _add_edifact_parser(commands)
     _add_ais_parser(commands)
-    from hub.cli.samples import add_samples_parser
+    from hub.cli.samples import add_samples_parser  # its own module, like its command
 
     add_samples_parser(commands)
     commands.add_parser("migrate", help="apply database migrations and load reference ports")

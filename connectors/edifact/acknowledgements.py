@@ -164,6 +164,7 @@ def build_contrl(
         uci = [REJECTED, first.error, *_where(first)]
     else:
         uci = [ACCEPTED]
+    sender, recipient = _swap(sender, sender_id), _swap(recipient, hub_id)
     body.append(("UCI", [_cut(original, _REFERENCE) or "UNKNOWN", sender, recipient, *uci]))
     for verdict in verdicts:
         message = verdict.message
@@ -179,7 +180,7 @@ def build_contrl(
                 body.append(("UCD", [problem.error, [str(problem.element)]]))
     return _interchange(
         _CONTRL, body, reference=reference, prepared_at=prepared_at,
-        sender=_swap(recipient, hub_id), recipient=_swap(sender, sender_id),
+        sender=recipient, recipient=sender,
     )  # fmt: skip
 
 

@@ -6,6 +6,9 @@ import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from connectors.edifact import InterchangeResult, read_interchange
 from connectors.edifact.acknowledgements import (
     Acknowledgements,
@@ -191,3 +194,26 @@ def test_a_giant_interchange_gets_a_bounded_answer() -> None:
     found = segments(aperak)
     assert len(tagged(found, "ERC")) == 1000  # 999 problems, then one saying how many more
     assert "more problems not listed" in "".join(tagged(found, "FTX")[-1].element(3))
+
+
+_EDIFACT_CHARACTERS = st.sampled_from(list("UNBHTZ+:?' \n\x00\ud800é€ABC0123456789"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    header=st.text(_EDIFACT_CHARACTERS, max_size=60),
+    rest=st.text(_EDIFACT_CHARACTERS, max_size=200),
+)
+def test_any_text_gets_a_sound_answer_or_none(header: str, rest: str) -> None:
+    for text in (f"UNB+{header}'{rest}", f"UNA:+.? 'UNB+UNOC:3+{header}+HUB+1:2+R'UNH+{rest}"):
+        result = read_interchange(text, published_at=PUBLISHED)
+        verdicts = [MessageVerdict(message) for message in result.messages]
+        acknowledgements = acknowledge(
+            result, verdicts, prepared_at=ANSWERED_AT, new_reference=references()
+        )
+        if acknowledgements is None:
+            assert result.header is None
+            continue
+        for answered in (acknowledgements.contrl, *acknowledgements.aperaks):
+            answered.encode("latin-1")
+            segments(answered)

@@ -8,7 +8,8 @@ refused and why) is ``docs/edifact.md``; each module's docstring states its part
 Modules: :mod:`.syntax` (ISO 9735 text, on pydifact), :mod:`.interchange` (UNB/UNH/UNT/UNZ),
 :mod:`.messages` (which message carries which event), :mod:`.cargo` (COARRI, CODECO),
 :mod:`.berman`, :mod:`.cusres`, :mod:`.profile` (drafting events, event ids),
-:mod:`.results` (what reading gives).
+:mod:`.results` (what reading gives), :mod:`.acknowledgements` (the CONTRL and APERAK answering an
+interchange).
 """
 
 from connectors.edifact.interchange import read_interchange, write_interchange

@@ -6,6 +6,13 @@ UNZ, a segment outside a message, functional groups (UNG..UNE, not used in this 
 whose count or reference does not match. Message problems reject one message: a UNT whose count
 (UNH to UNT inclusive) or reference does not match, an unsupported type or directory, a message
 reference used twice, and whatever its content mapping finds.
+
+Every envelope, UNH and UNT problem is a syntax problem (``Problem.syntax``) with its ISO 9735
+error code (0085) and, where one element is at fault, its position (the tag being 1), so that a
+CONTRL can report it: 2 syntax version or level not supported, 12 invalid value, 13 missing, 15
+not supported in this position, 20 character invalid as service character, 26 duplicate
+detected, 28 references do not match, 29 control count does not match, 33 invalid occurrence
+outside message.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from connectors.edifact.messages import (
 )
 from connectors.edifact.profile import MessageContext, Problems
 from connectors.edifact.results import InterchangeResult, MessageResult, Problem
-from connectors.edifact.syntax import OutSegment, Segment, render, tokenize
+from connectors.edifact.syntax import OutSegment, Segment, Tokenized, render, tokenize
 from schemas.models import Envelope
 
 __all__ = ["read_interchange", "write_interchange"]
@@ -56,14 +63,12 @@ def read_interchange(
     problems: list[Problem] = []
     segments = tokenized.segments
     if tokenized.error is not None:
-        line, reason = tokenized.error
-        problems.append(Problem(line, "UNA" if line == tokenized.una_line else "?", reason))
+        problems.append(_syntax_error(tokenized))
     if not segments or segments[0].tag != "UNB":
         line = segments[0].line if segments else (tokenized.una_line or 1)
         tag = segments[0].tag if segments else "UNB"
-        problems.append(
-            Problem(line, tag, "not an EDIFACT interchange: no UNB at the start (after UNA)")
-        )
+        reason = "not an EDIFACT interchange: no UNB at the start (after UNA)"
+        problems.append(Problem(line, tag, reason, "13", True))
         return InterchangeResult(None, None, None, (), tuple(problems))
     unb = segments[0]
     reference = unb.component(4) or None
@@ -78,12 +83,14 @@ def read_interchange(
                 tokenized.truncated_at,
                 _tag_at(text, tokenized.truncated_start),
                 "truncated: the text ends inside this segment",
+                "13",
+                True,
             )
         )
     if unz is not None:
         problems += _check_trailer(unz, len(messages), reference)
     if problems:
-        return InterchangeResult(reference, sender, recipient, (), tuple(problems))
+        return InterchangeResult(reference, sender, recipient, (), tuple(problems), unb)
     context = MessageContext(published_at, source, sender)
     results: list[MessageResult] = []
     seen: set[str] = set()
@@ -91,24 +98,33 @@ def read_interchange(
         result = _read_message(message, text, context, seen)
         seen.add(result.message_ref)
         results.append(result)
-    return InterchangeResult(reference, sender, recipient, tuple(results), ())
+    return InterchangeResult(reference, sender, recipient, tuple(results), (), unb)
+
+
+def _syntax_error(tokenized: Tokenized) -> Problem:
+    assert tokenized.error is not None
+    line, reason = tokenized.error
+    if line == tokenized.una_line and not tokenized.segments and "UNA" in reason:
+        return Problem(line, "UNA", reason, "20", True)  # 20: invalid as service character
+    return Problem(line, "?", reason, "12", True)
 
 
 def _check_header(unb: Segment) -> list[Problem]:
     problems: list[Problem] = []
 
-    def problem(reason: str) -> None:
-        problems.append(Problem(unb.line, "UNB", reason))
+    def problem(reason: str, error: str, element: int) -> None:
+        problems.append(Problem(unb.line, "UNB", reason, error, True, None, element))
 
     identifier, version = unb.component(0), unb.component(0, 1)
     if not _SYNTAX_IDENTIFIER.match(identifier) or version not in _SYNTAX_VERSIONS:
-        problem(f"syntax identifier {identifier}:{version} is not UNOx version 1 to 4")
+        reason = f"syntax identifier {identifier}:{version} is not UNOx version 1 to 4"
+        problem(reason, "2", 2)  # 2: syntax version or level not supported
     if not unb.component(1):
-        problem("mandatory interchange sender (S002) missing")
+        problem("mandatory interchange sender (S002) missing", "13", 3)
     if not unb.component(2):
-        problem("mandatory interchange recipient (S003) missing")
+        problem("mandatory interchange recipient (S003) missing", "13", 4)
     if not unb.component(4):
-        problem("mandatory interchange control reference (0020) missing")
+        problem("mandatory interchange control reference (0020) missing", "13", 6)
     return problems
 
 
@@ -122,7 +138,7 @@ def _split(
     unz: Segment | None = None
     for segment in segments:
         if unz is not None:
-            problems.append(Problem(segment.line, segment.tag, "text after UNZ"))
+            problems.append(Problem(segment.line, segment.tag, "text after UNZ", "33", True))
             return messages, unz, problems
         if segment.tag == "UNH":
             if current is not None:
@@ -130,7 +146,7 @@ def _split(
             current = [segment]
         elif segment.tag == "UNT":
             if current is None:
-                problems.append(Problem(segment.line, "UNT", "UNT without UNH"))
+                problems.append(Problem(segment.line, "UNT", "UNT without UNH", "33", True))
             else:
                 current.append(segment)
                 messages.append(current)
@@ -141,26 +157,28 @@ def _split(
                 current = None
             unz = segment
         elif segment.tag in ("UNG", "UNE"):
-            problems.append(
-                Problem(segment.line, segment.tag, "functional groups are not used in this profile")
-            )
+            reason = "functional groups are not used in this profile"
+            problems.append(Problem(segment.line, segment.tag, reason, "15", True))
         elif current is None:
-            problems.append(Problem(segment.line, segment.tag, "segment outside a message"))
+            reason = "segment outside a message"
+            problems.append(Problem(segment.line, segment.tag, reason, "33", True))
         else:
             current.append(segment)
     if current is not None:
         problems.append(_no_trailer(current[0]))
     if unz is None:
         line = segments[-1].line if segments else 1
-        problems.append(Problem(line, "UNZ", "truncated: the interchange has no UNZ"))
+        reason = "truncated: the interchange has no UNZ"
+        problems.append(Problem(line, "UNZ", reason, "13", True))
     elif truncated_start is not None and truncated_start >= unz.end:
         line = text.count("\n", 0, truncated_start) + 1
-        problems.append(Problem(line, _tag_at(text, truncated_start), "text after UNZ"))
+        problems.append(Problem(line, _tag_at(text, truncated_start), "text after UNZ", "33", True))
     return messages, unz, problems
 
 
 def _no_trailer(unh: Segment) -> Problem:
-    return Problem(unh.line, "UNH", f"truncated: message {unh.component(0) or '?'} has no UNT")
+    reason = f"truncated: message {unh.component(0) or '?'} has no UNT"
+    return Problem(unh.line, "UNH", reason, "13", True)
 
 
 def _check_trailer(unz: Segment, count: int, reference: str | None) -> list[Problem]:
@@ -172,6 +190,10 @@ def _check_trailer(unz: Segment, count: int, reference: str | None) -> list[Prob
                 "UNZ",
                 f"interchange control count {unz.component(0)!r} but the interchange has {count} "
                 "message(s)",
+                "29",
+                True,
+                None,
+                2,
             )
         )
     if unz.component(1) != (reference or ""):
@@ -180,6 +202,10 @@ def _check_trailer(unz: Segment, count: int, reference: str | None) -> list[Prob
                 unz.line,
                 "UNZ",
                 f"interchange control reference {unz.component(1)!r} is not UNB's {reference!r}",
+                "28",
+                True,
+                None,
+                3,
             )
         )
     return problems
@@ -198,29 +224,39 @@ def _read_message(
     unh, unt = segments[0], segments[-1]
     reference = unh.component(0)
     message_type = unh.component(1)
-    problems = Problems()
+    problems = Problems({segment.start: number for number, segment in enumerate(segments, 1)})
     if not reference:
-        problems.add(unh, "mandatory message reference number (0062) missing")
+        reason = "mandatory message reference number (0062) missing"
+        problems.add(unh, reason, error="13", syntax=True, element=2)
     elif reference in seen:
-        problems.add(unh, f"message reference {reference!r} is used twice in the interchange")
+        reason = f"message reference {reference!r} is used twice in the interchange"
+        problems.add(unh, reason, error="26", syntax=True, element=2)  # 26: duplicate detected
     if unt.component(0) != str(len(segments)):
         problems.add(
             unt,
             f"segment count {unt.component(0)!r} but the message has {len(segments)} "
             "segments (UNH to UNT)",
+            error="29",  # control count does not match number of instances received
+            syntax=True,
+            element=2,
         )
     if unt.component(1) != reference:
-        problems.add(unt, f"message reference {unt.component(1)!r} is not UNH's {reference!r}")
+        reason = f"message reference {unt.component(1)!r} is not UNH's {reference!r}"
+        problems.add(unt, reason, error="28", syntax=True, element=3)  # 28: references differ
     version, release, agency = unh.component(1, 1), unh.component(1, 2), unh.component(1, 3)
     supported = message_type in MESSAGE_TYPES
     if not supported:
         known = ", ".join(MESSAGE_TYPES)
-        problems.add(unh, f"message type {message_type!r} is not read (only {known})")
+        reason = f"message type {message_type!r} is not read (only {known})"
+        problems.add(unh, reason, error="12", syntax=True, element=3)
     elif version != "D" or release not in DIRECTORIES or agency != "UN":
         supported = False
         problems.add(
             unh,
             f"directory {version}:{release}:{agency} is not read (only D:95B:UN to D:16A:UN)",
+            error="12",
+            syntax=True,
+            element=3,
         )
     events: list[Envelope] = []
     if supported:
@@ -232,6 +268,7 @@ def _read_message(
         text=text[unh.start : unt.end],
         events=() if problems.items else tuple(events),
         problems=tuple(problems.items),
+        identifier=unh.element(1),
     )
 
 

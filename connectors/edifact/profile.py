@@ -93,22 +93,41 @@ class MessageContext:
 
 
 class Problems:
-    """The problems of one message, in the order found."""
+    """The problems of one message, in the order found.
 
-    __slots__ = ("items",)
+    Each is given its ISO 9735 error code (``12`` invalid value unless said otherwise) and, when
+    ``positions`` (a segment's offset to its position in the message) is given, its position.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("items", "positions")
+
+    def __init__(self, positions: Mapping[int, int] | None = None) -> None:
         self.items: list[Problem] = []
+        self.positions: Mapping[int, int] = positions or {}
 
-    def add(self, segment: Segment, reason: str) -> None:
-        self.items.append(Problem(segment.line, segment.tag, reason))
+    def add(
+        self,
+        segment: Segment,
+        reason: str,
+        *,
+        error: str = "12",
+        syntax: bool = False,
+        element: int | None = None,
+    ) -> None:
+        position = self.positions.get(segment.start)
+        self.items.append(
+            Problem(segment.line, segment.tag, reason, error, syntax, position, element)
+        )
 
     def unknown(self, segment: Segment, what: str, value: str) -> None:
         shown = repr(value) if value else "(empty)"
-        self.add(segment, f"unknown {what} {shown} for {segment.tag} in this profile")
+        # ISO 9735 14: value not supported in this position.
+        self.add(segment, f"unknown {what} {shown} for {segment.tag} in this profile", error="14")
 
     def unmapped(self, segment: Segment) -> None:
-        self.add(segment, f"segment that cannot be mapped: {segment.tag} has no place here")
+        # ISO 9735 15: not supported in this position.
+        reason = f"segment that cannot be mapped: {segment.tag} has no place here"
+        self.add(segment, reason, error="15")
 
 
 @dataclass(slots=True)
@@ -146,8 +165,8 @@ class Draft:
         for name, carrier in required.items():
             if name not in self.values:
                 ok = False
-                if name not in self.reported:
-                    problems.add(self.anchor, f"mandatory {carrier} missing")
+                if name not in self.reported:  # ISO 9735 13: missing
+                    problems.add(self.anchor, f"mandatory {carrier} missing", error="13")
         data: dict[str, object] = {
             **self.values,
             "event_id": _PLACEHOLDER_ID,

@@ -8,8 +8,9 @@ would report them).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from connectors.edifact.syntax import Segment
 from schemas.models import Envelope
 
 __all__ = ["InterchangeResult", "MessageResult", "Problem", "format_problem"]
@@ -17,11 +18,24 @@ __all__ = ["InterchangeResult", "MessageResult", "Problem", "format_problem"]
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """Why a segment (or what it lacks) was refused."""
+    """Why a segment (or what it lacks) was refused.
+
+    The fields after ``reason`` are what a CONTRL or APERAK needs to name it (see
+    :mod:`~connectors.edifact.acknowledgements`); they do not take part in equality.
+    """
 
     line: int
     segment: str
     reason: str
+    error: str = field(default="12", compare=False)
+    """Its ISO 9735 syntax error code (0085), e.g. ``12`` invalid value, ``13`` missing."""
+    syntax: bool = field(default=False, compare=False)
+    """A problem of the interchange's syntax (the envelope, UNH or UNT), reported by CONTRL;
+    else an application problem (a message's content), reported by APERAK."""
+    position: int | None = field(default=None, compare=False)
+    """The segment's position in its message, UNH being 1 (CONTRL 0096); None outside one."""
+    element: int | None = field(default=None, compare=False)
+    """The data element's position in the segment, the tag being 1 (CONTRL S011/0098)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +49,8 @@ class MessageResult:
     """The message's own segments, UNH to UNT, exactly as in the interchange."""
     events: tuple[Envelope, ...]
     problems: tuple[Problem, ...]
+    identifier: tuple[str, ...] = field(default=(), compare=False)
+    """UNH's message identifier (S009) as sent: type, version, release, agency…"""
 
     @property
     def accepted(self) -> bool:
@@ -54,6 +70,8 @@ class InterchangeResult:
     recipient: str | None
     messages: tuple[MessageResult, ...]
     problems: tuple[Problem, ...]
+    header: Segment | None = field(default=None, compare=False)
+    """The UNB as read (None without one): an acknowledgement echoes its parties."""
 
     @property
     def accepted(self) -> bool:

@@ -8,22 +8,30 @@ with its line); see :mod:`hub.ingest.edifact` for what is refused and how. Statu
 least one message was published and none failed, 422 when nothing was (the interchange or every
 message refused), 503 when a delivery failed (send it again: the hub de-duplicates), 401/413 as
 for ``/v1/events``.
+
+With ``Accept: application/edifact`` or ``?acknowledgement=edifact`` the body is instead the
+hub's EDIFACT answer (``application/edifact``, ISO 8859-1): the CONTRL interchange, then an
+APERAK interchange for each message refused for its content, each its own UNA..UNZ, one after
+the other; the status is the same. An interchange with no UNB, or whose delivery failed, has no
+such answer: its body stays the JSON one.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from hub.api.dependencies import Ingest
 from hub.api.ingest import authenticate, refuse_publisher
+from hub.ingest.acknowledgements import acknowledgements_for
 from hub.ingest.edifact import decode_interchange, take_interchange
 
 __all__ = ["publish_interchange", "router"]
 
 _STATUS = {"accepted": 200, "partial": 200, "rejected": 422, "failed": 503}
+EDIFACT_MEDIA_TYPE = "application/edifact"
 
 
 router = APIRouter()
@@ -32,11 +40,26 @@ router = APIRouter()
 @router.post(
     "/v1/edifact",
     summary="Publish the events of one EDIFACT interchange (COARRI, CODECO, BERMAN, CUSRES)",
-    responses={422: {"description": "nothing published"}, 503: {"description": "retry"}},
-)
+    responses={
+        200: {"content": {EDIFACT_MEDIA_TYPE: {}}, "description": "published (JSON, or the "
+              "CONTRL and APERAKs when asked for)"},
+        422: {"description": "nothing published"},
+        503: {"description": "retry"},
+    },
+)  # fmt: skip
 async def publish_interchange(
-    request: Request, context: Ingest, authorization: Annotated[str | None, Header()] = None
-) -> JSONResponse:
+    request: Request,
+    context: Ingest,
+    authorization: Annotated[str | None, Header()] = None,
+    accept: Annotated[str | None, Header()] = None,
+    acknowledgement: Annotated[
+        Literal["edifact", "json"] | None,
+        Query(
+            description="`edifact`: answer with the CONTRL and APERAK interchanges "
+            "(as `Accept: application/edifact` does)"
+        ),
+    ] = None,
+) -> Response:
     publisher = await authenticate(context.pool, authorization)
     if publisher is None:
         await refuse_publisher(context.pool, request, authorization, "edifact.publish", "")
@@ -49,4 +72,12 @@ async def publish_interchange(
     outcome = await take_interchange(
         context, decode_interchange(body), origin="http:/v1/edifact", publisher=publisher
     )
-    return JSONResponse(outcome.as_json(), status_code=_STATUS[outcome.status])
+    status = _STATUS[outcome.status]
+    wanted = acknowledgement or ("edifact" if EDIFACT_MEDIA_TYPE in (accept or "").lower() else "")
+    if wanted == "edifact":
+        sender = publisher.port or publisher.country or "UNKNOWN"
+        answer = acknowledgements_for(outcome, sender_id=sender)
+        if answer is not None:
+            media_type = f"{EDIFACT_MEDIA_TYPE}; charset=iso-8859-1"
+            return Response(answer.text().encode("latin-1"), status, media_type=media_type)
+    return JSONResponse(outcome.as_json(), status_code=status)

@@ -6,6 +6,12 @@ to ``FOLDER/done/`` when every message was published, to ``FOLDER/rejected/`` wh
 refused, with ``NAME.problems.txt`` beside it (one line per problem: interchange, message, line,
 segment, reason). A file whose events could not all be delivered stays where it is and is sent
 again at the next look (the hub de-duplicates what had already arrived).
+
+The sender's answer goes to ``FOLDER/out/`` (``send``: to ``--ack-dir DIR``, if given):
+``NAME.contrl.edi``, the CONTRL, for every interchange handled (not for a text without UNB, nor
+for one whose delivery failed: it is answered when sent again), and ``NAME.aperak.edi``, the
+APERAK interchanges one after the other, when a message was refused for its content. Each is
+written under a dot name and renamed, so a partner collecting ``out/`` never reads half a file.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hub.errors import ConfigError
+from hub.ingest.acknowledgements import acknowledgements_for
 from hub.ingest.core import IngestContext, standalone_ingest_context
 from hub.ingest.edifact import InterchangeOutcome, decode_interchange, take_interchange
 from hub.settings import HubSettings
@@ -26,7 +33,7 @@ __all__ = ["EXIT_NOT_DELIVERED", "EXIT_REFUSED", "run_edifact_command"]
 
 EXIT_NOT_DELIVERED = 1
 EXIT_REFUSED = 4
-_DONE, _REJECTED = "done", "rejected"
+_DONE, _REJECTED, _OUT = "done", "rejected", "out"
 _PROBLEMS_SUFFIX = ".problems.txt"
 
 
@@ -37,18 +44,20 @@ def run_edifact_command(settings: HubSettings, arguments: argparse.Namespace) ->
             raise ConfigError(f"{folder} is not a folder")
         if arguments.interval <= 0 or arguments.settle < 0:
             raise ConfigError("--interval must be positive and --settle not negative")
+    elif arguments.ack_dir is not None and not arguments.ack_dir.is_dir():
+        raise ConfigError(f"--ack-dir {arguments.ack_dir} is not a folder")
     return asyncio.run(_run(settings, arguments))
 
 
 async def _run(settings: HubSettings, arguments: argparse.Namespace) -> int:
     async with standalone_ingest_context(settings) as context:
         if arguments.action == "send":
-            return await _send(context, arguments.files)
+            return await _send(context, arguments.files, arguments.ack_dir)
         return await _watch(context, arguments.folder, arguments.interval,
                             arguments.settle, once=arguments.once)  # fmt: skip
 
 
-async def _send(context: IngestContext, files: Sequence[Path]) -> int:
+async def _send(context: IngestContext, files: Sequence[Path], ack_dir: Path | None) -> int:
     statuses = {0}
     for path in files:
         try:
@@ -60,13 +69,15 @@ async def _send(context: IngestContext, files: Sequence[Path]) -> int:
         outcome = await take_interchange(context, text, origin=path.name)
         _report(path, outcome)
         statuses.add(_exit_status(outcome))
+        if ack_dir is not None:
+            _answer(path, outcome, ack_dir)
     return _overall(statuses)
 
 
 async def _watch(
     context: IngestContext, folder: Path, interval: float, settle: float, *, once: bool
 ) -> int:
-    for name in (_DONE, _REJECTED):
+    for name in (_DONE, _REJECTED, _OUT):
         (folder / name).mkdir(exist_ok=True)
     print(f"hub: watching {folder} every {interval:g} s (Ctrl-C stops)", flush=True)
     statuses = {0}
@@ -81,6 +92,7 @@ async def _watch(
             _report(path, outcome)
             statuses.add(_exit_status(outcome))
             if outcome.status != "failed":
+                _answer(path, outcome, folder / _OUT)
                 _file_away(path, outcome)
         if once:
             return _overall(statuses)
@@ -107,6 +119,25 @@ def _file_away(path: Path, outcome: InterchangeOutcome) -> None:
             "\n".join(problems) + "\n", encoding="utf-8"
         )
     path.replace(target / path.name)
+
+
+def _answer(path: Path, outcome: InterchangeOutcome, folder: Path) -> None:
+    """Write the CONTRL (and the APERAKs) answering ``path``'s interchange into ``folder``."""
+    answer = acknowledgements_for(outcome)
+    if answer is None:
+        return
+    files = [(f"{path.name}.contrl.edi", answer.contrl)]
+    if answer.aperaks:
+        files.append((f"{path.name}.aperak.edi", "".join(answer.aperaks)))
+    try:
+        for name, text in files:
+            partial = folder / f".{name}.partial"
+            partial.write_text(text, encoding="latin-1")  # UNOC: the builder keeps to 8859-1
+            partial.replace(folder / name)
+    except OSError as error:  # a full disk or a read-only folder must not stop the watcher
+        print(f"  hub: cannot write the answer in {folder}: {error.strerror or error}")
+        return
+    print(f"  answered: {', '.join(name for name, _ in files)} in {folder}")
 
 
 def _report(path: Path, outcome: InterchangeOutcome) -> None:

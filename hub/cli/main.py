@@ -152,10 +152,22 @@ def _add_edifact_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     actions = edifact.add_subparsers(dest="action", required=True, metavar="ACTION")
     send = actions.add_parser("send", help="publish the interchanges in these files, then exit")
     send.add_argument("files", type=Path, nargs="+", metavar="FILE", help="one interchange each")
+    send.add_argument(
+        "--ack-dir",
+        type=Path,
+        metavar="DIR",
+        help="write the sender's answer into this existing folder: NAME.contrl.edi (CONTRL) "
+        "for every interchange handled, NAME.aperak.edi (APERAK) when a message was refused "
+        "for its content (default: no answer is written)",
+    )
+    watch_help = (
+        "publish every file that appears in a folder; handled files move to done/ or "
+        "rejected/ (with NAME.problems.txt), the sender's answer goes to out/: NAME.contrl.edi "
+        "(CONTRL) for every interchange handled, NAME.aperak.edi (APERAK) when a message was "
+        "refused for its content"
+    )
     watch = actions.add_parser(
-        "watch",
-        help="publish every file that appears in a folder; handled files move to done/ or "
-        "rejected/ (with NAME.problems.txt)",
+        "watch", help=watch_help, description=watch_help[0].upper() + watch_help[1:] + "."
     )
     watch.add_argument("folder", type=Path, help="the folder partners drop interchanges in")
     watch.add_argument(

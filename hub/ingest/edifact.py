@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -69,6 +69,8 @@ class InterchangeOutcome:
     reason: str | None = None
     """Set when the whole interchange was refused."""
     problems: tuple[str, ...] = ()
+    read: InterchangeResult | None = field(default=None, compare=False, repr=False)
+    """What the reader made of it (the CONTRL/APERAK answer, ``hub.ingest.acknowledgements``)."""
 
     @property
     def status(self) -> Literal["accepted", "partial", "rejected", "failed"]:
@@ -147,8 +149,9 @@ async def take_interchange(
         rejection = Rejected(RejectReason.MALFORMED_INTERCHANGE, "; ".join(problems))
         await send_dead_letters(context, DOMAIN, [(text.encode(), rejection)], source=source)
         return InterchangeOutcome(
-            result.reference, result.sender, (), RejectReason.MALFORMED_INTERCHANGE, problems
-        )
+            result.reference, result.sender, (), RejectReason.MALFORMED_INTERCHANGE, problems,
+            result,
+        )  # fmt: skip
     late_grace = timedelta(hours=context.settings.rules.late_grace_hours)
     outcomes: list[MessageOutcome | None] = []
     refused: list[tuple[bytes, Rejected]] = []
@@ -187,7 +190,7 @@ async def take_interchange(
     if refused:
         await send_dead_letters(context, DOMAIN, refused, source=source)
     return InterchangeOutcome(
-        result.reference, result.sender, tuple(o for o in outcomes if o is not None)
+        result.reference, result.sender, tuple(o for o in outcomes if o is not None), read=result
     )
 
 

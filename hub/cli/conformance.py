@@ -125,7 +125,7 @@ def print_report(report: ConformanceReport) -> None:
     print("\nChecks:")
     for check, count in report.check_results():
         result = "PASS" if count == 0 else "FAIL"
-        suffix = f"  ({count:,} problems)" if count else ""
+        suffix = f"  ({count:,} problem{'s' if count > 1 else ''})" if count else ""
         print(f"  {result}  {check.name}{suffix}")
     if report.problems:
         print(f"\nProblems ({len(report.problems):,}):")

@@ -26,6 +26,7 @@ from hub.errors import ConfigError
 from hub.ingest.conformance_input import read_feed
 from hub.settings import HubSettings
 from schemas.avro_schemas import DOMAINS
+from schemas.rejections import printable
 
 __all__ = ["EXIT_CLEAN", "EXIT_PROBLEMS", "add_conformance_parser", "run_conformance_command"]
 
@@ -94,14 +95,14 @@ def run_conformance_command(settings: HubSettings, arguments: argparse.Namespace
     now: datetime = arguments.at or datetime.now(UTC)
     records: list[FeedRecord | Problem] = []
     for path, data in contents:
-        records += read_feed(str(path), data, now, default_domain=arguments.domain)
+        records += read_feed(printable(str(path)), data, now, default_domain=arguments.domain)
     report = check_feed(
         records,
         Publisher(port),
         ports,
         now,
         timedelta(hours=settings.rules.late_grace_hours),
-        sources=tuple(str(path) for path in files),
+        sources=tuple(printable(str(path)) for path in files),
         progress=lambda message: print(f"hub: {message}", file=sys.stderr, flush=True),
     )
     if arguments.json:

@@ -392,6 +392,10 @@ def test_hostile_json_is_unreadable_not_a_crash() -> None:
     report = check_feed(surrogate, Publisher(PORT), KNOWN, NOW)
     assert [p.code for p in report.problems] == [CheckCode.SCHEMA_INVALID]
     json.dumps(report.as_json())  # printable
+    odd_id = read(b'{"event_type": "cargo.move", "event_id": "\\ud800\\u0000"}')
+    answer = check_feed(odd_id, Publisher(PORT), KNOWN, NOW).as_json()
+    json.dumps(answer, ensure_ascii=False).encode("utf-8")  # as the API renders it
+    assert answer["problems"][0]["event_id"] == "\\ud800\\x00"
 
 
 def _avro_file(domain: str, datums: list[dict[str, Any]], schema: Any = None) -> bytes:

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
+from schemas.rejections import MAX_DETAIL_CHARS, printable
+
 __all__ = [
     "CHECKS",
     "FIXES",
@@ -180,6 +182,14 @@ class Problem:
     """File and line (or record, or message) of the event; the file alone when it is unreadable."""
     event_id: str | None
     detail: str
+
+    def __post_init__(self) -> None:
+        # What a feed holds is quoted here (an event_id as sent, a file name): the report goes
+        # into JSON answers and terminals, so it must be UTF-8 text of a sane length.
+        for name in ("where", "event_id", "detail"):
+            value = getattr(self, name)
+            if value is not None and not (value.isascii() and "\x00" not in value):
+                object.__setattr__(self, name, printable(value)[:MAX_DETAIL_CHARS])
 
     @property
     def fix(self) -> str:

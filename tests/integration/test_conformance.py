@@ -308,6 +308,22 @@ async def test_post_conformance_checks_for_the_tokens_port_and_publishes_nothing
                 assert "error" in answer.json() or "problems" in answer.json()
             nobody = await client.post("/v1/conformance", content=body)
             assert nobody.status_code == 401
+            # The token is checked before any parameter: a stranger learns nothing.
+            stranger = await client.post("/v1/conformance", params={"at": "x" * 500})
+            assert stranger.status_code == 401
+            for params, status in (
+                ({"at": "x" * 500}, 422),
+                ({"domain": "y" * 100}, 422),
+                ({"at": "9999-12-31T23:59:59+00:00"}, 200),
+                ({"at": "0001-01-01T00:00:00"}, 200),
+            ):
+                answer = await client.post(
+                    "/v1/conformance",
+                    params=params,
+                    content=body[:2000].rsplit(b"\n", 1)[0],
+                    headers={"Authorization": f"Bearer {own}"},
+                )
+                assert answer.status_code == status, (params, answer.text[:300])
 
             assert await _end_offsets(services.bootstrap, topics) == before
             assert await pool.fetchval("SELECT count(*) FROM ingested_events") == rows_before

@@ -239,6 +239,27 @@ def test_ais_and_estimated_timestamps_are_not_milestones() -> None:
     assert [code for code, _ in codes(report)] == ["CALL_MILESTONE_MISSING"]
 
 
+def test_a_berth_shift_is_not_a_departure() -> None:
+    feed = complete_call()[:4]  # arrived, berthed at B1, first lift, a discharge
+    shift_out = vessel("DEPA", "BRTH", 5.5)
+    shift_in = vessel("ARRI", "BRTH", 6, berth_id="B2")
+    move = cargo("LOAD", 7, OTHER_BOX)  # working on at B2
+    report = check([*feed, shift_out, shift_in, move])
+    assert report.clean
+    assert {item.kind for item in report.pending} == {"open at the end of the feed"}
+
+
+def test_a_call_that_began_before_the_feed_and_shifts_in_it() -> None:
+    shift_out = vessel("DEPA", "BRTH", 1)
+    shift_in = vessel("ARRI", "BRTH", 2, berth_id="B2")
+    move = cargo("LOAD", 3, OTHER_BOX)
+    done = [vessel("CMPL", "BRTH", 4), vessel("DEPA", "BRTH", 5, berth_id="B2")]
+    late_move = cargo("DISC", 6, BOX)
+    report = check([shift_out, shift_in, move, *done, late_move])
+    assert codes(report) == [("MOVE_OUTSIDE_BERTH_WINDOW", late_move["event_id"])]
+    assert {item.kind for item in report.pending} == {"began before the feed"}
+
+
 # --- moves in the berth window ----------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from hub.domain.conformance.model import CheckCode, Pending, Problem
-from hub.domain.kpis.port_calls import AIS_SOURCE, CALL_MOVES
+from hub.domain.kpis.port_calls import AIS_SOURCE, CALL_MOVES, call_timeline
 from schemas.models import (
     CargoEvent,
     Classifier,
@@ -61,21 +61,14 @@ class Milestone:
     description: str
     operation: Operation
     facilities: frozenset[Facility]
-    latest: bool
-    """Take the latest such event (last lift, departure), else the earliest."""
 
 
 MILESTONES: Final[tuple[Milestone, ...]] = (
-    Milestone("arrival", "ACT ARRI at PORT, PBPL or ANCH", Operation.ARRI, _ARRIVAL_FACILITIES,
-              latest=False),
-    Milestone("all fast", "ACT ARRI at BRTH", Operation.ARRI, frozenset({Facility.BRTH}),
-              latest=False),
-    Milestone("first lift", "ACT STRT at BRTH", Operation.STRT, frozenset({Facility.BRTH}),
-              latest=False),
-    Milestone("last lift", "ACT CMPL at BRTH", Operation.CMPL, frozenset({Facility.BRTH}),
-              latest=True),
-    Milestone("departure", "ACT DEPA at BRTH", Operation.DEPA, frozenset({Facility.BRTH}),
-              latest=True),
+    Milestone("arrival", "ACT ARRI at PORT, PBPL or ANCH", Operation.ARRI, _ARRIVAL_FACILITIES),
+    Milestone("all fast", "ACT ARRI at BRTH", Operation.ARRI, frozenset({Facility.BRTH})),
+    Milestone("first lift", "ACT STRT at BRTH", Operation.STRT, frozenset({Facility.BRTH})),
+    Milestone("last lift", "ACT CMPL at BRTH", Operation.CMPL, frozenset({Facility.BRTH})),
+    Milestone("departure", "ACT DEPA at BRTH", Operation.DEPA, frozenset({Facility.BRTH})),
 )  # fmt: skip
 """A call's lifecycle, in the order its actual timestamps must come (SPEC §2)."""
 
@@ -118,22 +111,57 @@ def feed_problems(
 
 
 def _calls(events: Sequence[Envelope]) -> dict[str, _Call]:
+    """Each call's milestones, as the KPIs see them (:func:`call_timeline`: actual, declared
+    timestamps; the departure is from the *last* berth, so a call that shifted berth and works
+    on is not departed), with the event that gives each time, and its moves."""
+    vessel: dict[str, list[VesselEvent]] = {}
     calls: dict[str, _Call] = {}
     for event in events:
         if isinstance(event, VesselEvent):
-            call = calls.setdefault(event.port_call_id, _Call({}, []))
-            if event.classifier is not Classifier.ACT or event.source == AIS_SOURCE:
-                continue
-            for milestone in MILESTONES:
-                if event.operation is milestone.operation and event.facility in (
-                    milestone.facilities
-                ):
-                    kept = call.milestones.get(milestone.name)
-                    # Events come in event order: the first seen is the earliest.
-                    if kept is None or milestone.latest:
-                        call.milestones[milestone.name] = event
+            vessel.setdefault(event.port_call_id, []).append(event)
+            calls.setdefault(event.port_call_id, _Call({}, []))
         elif isinstance(event, CargoEvent) and event.move in CALL_MOVES and event.port_call_id:
             calls.setdefault(event.port_call_id, _Call({}, [])).moves.append(event)
+    for call_id, timestamps in vessel.items():
+        timeline = call_timeline(timestamps)
+        all_fast, departure = timeline.all_fast, timeline.departure
+        berth_departures = [
+            e.occurred_at
+            for e in timestamps
+            if e.classifier is Classifier.ACT
+            and e.source != AIS_SOURCE
+            and e.operation is Operation.DEPA
+            and e.facility is Facility.BRTH
+        ]
+        if (
+            timeline.arrival is None
+            and all_fast is not None
+            and min(berth_departures, default=all_fast) < all_fast
+        ):
+            # Began before the feed at another berth: the first berth arrival in the feed is a
+            # shift, not the call's all fast.
+            all_fast = None
+        if timeline.all_fast is None:
+            # At berth before the feed began: no berth arrival to pair with, so its (last)
+            # departure from berth, which the KPIs' stays would not take without one.
+            departure = max(berth_departures, default=None)
+        times = (timeline.arrival, all_fast, timeline.first_lift, timeline.last_lift, departure)
+        for milestone, at in zip(MILESTONES, times, strict=True):
+            event = next(
+                (
+                    e
+                    for e in timestamps
+                    if at is not None
+                    and e.occurred_at == at
+                    and e.classifier is Classifier.ACT
+                    and e.source != AIS_SOURCE
+                    and e.operation is milestone.operation
+                    and e.facility in milestone.facilities
+                ),
+                None,
+            )
+            if event is not None:
+                calls[call_id].milestones[milestone.name] = event
     return calls
 
 

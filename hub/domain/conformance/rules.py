@@ -147,7 +147,7 @@ def _calls(events: Sequence[Envelope]) -> dict[str, _Call]:
             departure = max(berth_departures, default=None)
         times = (timeline.arrival, all_fast, timeline.first_lift, timeline.last_lift, departure)
         for milestone, at in zip(MILESTONES, times, strict=True):
-            event = next(
+            giving = next(
                 (
                     e
                     for e in timestamps
@@ -160,8 +160,8 @@ def _calls(events: Sequence[Envelope]) -> dict[str, _Call]:
                 ),
                 None,
             )
-            if event is not None:
-                calls[call_id].milestones[milestone.name] = event
+            if giving is not None:
+                calls[call_id].milestones[milestone.name] = giving
     return calls
 
 

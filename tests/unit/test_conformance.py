@@ -185,6 +185,8 @@ def test_an_exact_copy_counts_once_and_another_content_under_the_same_id_is_a_pr
     assert codes(report) == [("DUPLICATE_ID_CONFLICT", feed[4]["event_id"])]
     assert report.problems[0].where == "feed:9"
     assert "feed:5" in report.problems[0].detail
+    resent = feed[3] | {"published_at": (T0 + timedelta(hours=9)).isoformat()}
+    assert check([*feed, resent]).duplicates == 1  # sent again later: the same event
 
 
 def test_a_retracted_milestone_is_replaced_by_its_correction() -> None:
@@ -434,6 +436,8 @@ def test_an_avro_container_file_of_a_hub_schema() -> None:
     assert all(isinstance(r, FeedRecord) and r.domain == "vessel" for r in records)
     report = check_feed(records, Publisher(PORT), KNOWN, NOW)
     assert report.clean and report.accepted == 5
+    late = check_feed(records, Publisher(PORT), KNOWN, NOW + timedelta(days=30))
+    assert [p.event_id for p in late.problems] == [str(e.event_id) for e in events]
 
 
 def test_avro_of_another_schema_or_truncated_is_unreadable() -> None:

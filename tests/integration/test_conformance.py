@@ -9,6 +9,7 @@ with exactly those (code and event) and exit status 1.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import fastavro
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from stdnum import iso6346
 
@@ -26,7 +28,8 @@ from hub.db.tokens import create_port_token
 from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from hub.kafka_topics import DEADLETTER, INGEST_TOPICS
 from hub.settings import PROJECT_ROOT
-from schemas.models import MODELS
+from schemas.avro_schemas import parsed_schema
+from schemas.models import MODELS, to_avro_datum
 from schemas.routing import domain_of
 from tests.integration.helpers import Services, api_environment, hub_environment, running_api
 
@@ -306,6 +309,31 @@ async def test_post_conformance_checks_for_the_tokens_port_and_publishes_nothing
                 answer = await post(own, content, content_type)
                 assert answer.status_code == status, (content[:40], answer.text[:300])
                 assert "error" in answer.json() or "problems" in answer.json()
+            # Avro: the day's vessel events in an object container file of the hub's schema.
+            vessel = [
+                MODELS["vessel"].model_validate(line["event"])
+                for line in day
+                if line["domain"] == "vessel"
+            ]
+            avro = io.BytesIO()
+            fastavro.writer(avro, parsed_schema("vessel"), [to_avro_datum(e) for e in vessel])
+            as_avro = await post(own, avro.getvalue(), "application/avro")
+            assert as_avro.status_code == 200, as_avro.text
+            assert as_avro.json()["clean"] is True
+            assert as_avro.json()["events"] == len(vessel)
+            # EDIFACT: Callao's interchange is not CRCAL's (checked as of its own day).
+            edifact = (PROJECT_ROOT / "tests/fixtures/edifact/coarri_callao.edi").read_bytes()
+            as_edifact = await client.post(
+                "/v1/conformance",
+                params={"at": "2026-03-02T12:00:00+00:00"},
+                content=edifact,
+                headers={"Authorization": f"Bearer {own}", "Content-Type": "application/edifact"},
+            )
+            assert as_edifact.status_code == 200, as_edifact.text
+            problems = as_edifact.json()["problems"]
+            assert problems and {p["code"] for p in problems} == {"PORT_NOT_OWNED"}
+            assert problems[0]["where"].startswith("body:message ")
+
             nobody = await client.post("/v1/conformance", content=body)
             assert nobody.status_code == 401
             # The token is checked before any parameter: a stranger learns nothing.

@@ -23,6 +23,7 @@ from hub.api import dcsa as dcsa_api
 from hub.api import edifact, indicators, ingest, kpis, schema_registry, validations, webhooks
 from hub.api.access import READER_RESPONSES, kpi_reader, token_first
 from hub.api.certificates import router as certificates_router
+from hub.api.conformance import router as conformance_router
 from hub.api.dependencies import Pool, opened, provide, withdraw
 from hub.api.failures import handle_failures
 from hub.api.metrics import instrument
@@ -163,6 +164,7 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
     instrument(api)
     api.include_router(ingest.router, tags=["ingestion"])
     api.include_router(edifact.router, tags=["ingestion"])
+    api.include_router(conformance_router, tags=["ingestion"])
     api.include_router(kpis.router, tags=["kpis"])
     api.include_router(indicators.router, tags=["indicators"])
     api.include_router(validations.router, tags=["certificates of origin"])

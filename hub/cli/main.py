@@ -131,9 +131,16 @@ def build_parser() -> argparse.ArgumentParser:
     from hub.cli.samples import add_samples_parser  # its own module, like its command
 
     add_samples_parser(commands)
+    _add_conformance_parser(commands)
     commands.add_parser("migrate", help="apply database migrations and load reference ports")
     commands.add_parser("settings", help="list every setting, its variable and current value")
     return parser
+
+
+def _add_conformance_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from hub.cli.conformance import add_conformance_parser
+
+    add_conformance_parser(commands)
 
 
 def _add_edifact_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -391,6 +398,10 @@ def _dispatch(arguments: argparse.Namespace, settings: HubSettings) -> int:
         from hub.cli.samples import run_samples_command
 
         return run_samples_command(settings, arguments)
+    if command == "conformance":
+        from hub.cli.conformance import run_conformance_command
+
+        return run_conformance_command(settings, arguments)
     if command == "migrate":
         return asyncio.run(_migrate(settings))
     if command == "settings":

@@ -84,7 +84,9 @@ class LocalKafka:
         tenant_port: int = 9094,
         tenant_host: str = "127.0.0.1",
     ) -> None:
-        self.home = state_dir / "kafka"
+        # Resolved: the broker's settings name its data folder, and the same folder reached
+        # through a symlink (a second checkout sharing .hub) must not read as other settings.
+        self.home = state_dir.resolve() / "kafka"
         self.port = port
         self.controller_port = controller_port
         self.tenant_port = tenant_port

@@ -100,7 +100,9 @@ async def publish(
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         problem = "nested too deep" if isinstance(error, RecursionError) else str(error)
         rejection = Rejected(RejectReason.UNDECODABLE, f"body is not JSON: {problem}"[:300])
-        await send_dead_letters(context, domain, [(body, rejection)], source=source)
+        await send_dead_letters(
+            context, domain, [(body, rejection)], source=source, publisher=publisher.code
+        )
         return _error(400, rejection.detail, reason=rejection.reason)
     if len(items) > MAX_BATCH:
         return _error(413, f"{len(items)} events in one request; at most {MAX_BATCH}")

@@ -79,9 +79,7 @@ async def take_batch(
         except Exception as error:  # any delivery failure: the event did not reach Kafka
             results[index] = _failed(index, results[index].event_id, error)
     if refused:
-        await send_dead_letters(
-            context, domain, refused, source=source, publisher=publisher.code
-        )
+        await send_dead_letters(context, domain, refused, source=source, publisher=publisher.code)
     return results
 
 

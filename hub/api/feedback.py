@@ -24,7 +24,8 @@ from hub.api.access import actor_of, identify
 from hub.api.dependencies import Pool
 from hub.db import audit
 from hub.db.feedback import Feedback, feedback_page
-from hub.db.tokens import AccessGrant, Publisher
+from hub.db.tokens import Publisher
+from hub.domain.publishers import SINGLE_WINDOW_SCOPE
 from schemas.rejections import RejectReason
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "FeedbackItem", "FeedbackPage", "router"]
@@ -121,11 +122,12 @@ async def _whose(
             else "unknown, expired or revoked token"
         )
         refusal = HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
-    elif isinstance(identity, Publisher):
-        whose = identity.code
+    elif isinstance(identity, Publisher) or identity.scope == SINGLE_WINDOW_SCOPE:
+        # A port's token, or a single window's (an access grant of its country).
+        whose = identity.code if isinstance(identity, Publisher) else identity.subject
         if asked is not None and asked != whose:
             refusal = HTTPException(403, "a publisher reads its own feedback only")
-    elif isinstance(identity, AccessGrant) and identity.scope == "admin":
+    elif identity.scope == "admin":
         whose = _checked("publisher", asked, _PUBLISHER, "a UN/LOCODE (PECLL) or ISO code (PE)")
     else:
         refusal = HTTPException(403, f"a {identity.scope} token cannot read publishers' feedback")

@@ -129,6 +129,8 @@ async def event_id_of(value: bytes | None, context: IngestContext) -> UUID | Non
         with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
             document = json.loads(value)
             found = document.get("event_id") if isinstance(document, dict) else None
+    if isinstance(found, UUID):  # fastavro reads the uuid logical type as one
+        return found
     if isinstance(found, str) and len(found) <= 64:
         with contextlib.suppress(ValueError):
             return UUID(found)

@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -84,7 +83,6 @@ _TRANSIENT = (
     asyncpg.InternalClientError,
     asyncpg.DeadlockDetectedError,
 )
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def feedback_group(settings: HubSettings) -> str:
@@ -254,10 +252,17 @@ class FeedbackForwarder:
 
 
 def _text(value: bytes | None, limit: int) -> str:
-    """A header's text, printable (control characters, NUL and lone surrogates as escapes) and at
-    most ``limit`` characters."""
-    text = (value or b"").decode("utf-8", "replace")
-    return _CONTROL.sub(lambda found: f"\\x{ord(found[0]):02x}", text)[:limit]
+    """A header's text, printable (control, format and other unprintable characters as escapes;
+    bytes that are not UTF-8 as U+FFFD) and at most ``limit`` characters."""
+    text = (value or b"").decode("utf-8", "replace")[: limit * 2]
+    if not text.isprintable():
+        text = "".join(char if char.isprintable() else _escape(char) for char in text)
+    return text[:limit]
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 async def _until_done(what: str, step: Callable[[], Awaitable[T]]) -> T:

@@ -49,7 +49,7 @@ async def store_feedback(connection: Connection, rows: Sequence[Feedback]) -> in
                 (publisher, domain, reason, detail, event_id, source, letter, refused_at)
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[],
                                  $6::text[], $7::text[], $8::timestamptz[])
-            ON CONFLICT (letter) DO NOTHING
+            ON CONFLICT (letter, refused_at) DO NOTHING
             RETURNING 1
         )
         SELECT count(*) FROM new

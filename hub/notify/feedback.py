@@ -205,8 +205,11 @@ class FeedbackForwarder:
 
     async def _rows(self, records: Sequence[Any]) -> list[Feedback]:
         oldest = datetime.now(UTC) - timedelta(days=self.settings.feedback.retention_days)
+        oldest_ms = oldest.timestamp() * 1000
         rows: list[Feedback] = []
         for record in records:
+            if record.timestamp < oldest_ms:  # past the retention: not even read
+                continue
             try:
                 row = await feedback_of(record, self.context)
             except _AWAY:
@@ -214,7 +217,7 @@ class FeedbackForwarder:
             except Exception:  # a letter the hub cannot read must not stall the others
                 log.exception("dead letter %s/%s not fed back", record.partition, record.offset)
                 continue
-            if row is not None and row.refused_at >= oldest:
+            if row is not None:
                 rows.append(row)
         return rows
 

@@ -11,6 +11,7 @@ counted per publisher and day. A single window's refusal is fed back to its coun
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,8 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 
+from hub.db.feedback import Feedback, feedback_page, purge_feedback, store_feedback
+from hub.db.migrations import migrate
 from hub.db.tokens import create_access_token, create_port_token
 from hub.kafka_topics import DEADLETTER, PUBLISHER_HEADER
 from schemas.models import Envelope, VesselEvent
@@ -284,3 +287,27 @@ async def test_a_publisher_reads_its_own_refusals_from_every_way_in_and_no_one_e
     # Every dead letter says who sent it.
     letters = await read_topic(services.bootstrap, topic(DEADLETTER), 5, timeout_s=30)
     assert sorted(dict(h)[PUBLISHER_HEADER] for _, h in letters) == sorted([b"PECLL"] * 4 + [b"PE"])
+
+
+async def test_a_letter_read_again_is_stored_once_and_old_feedback_is_purged(
+    fresh_database: str,
+) -> None:
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        await migrate(connection)
+        now = datetime.now(UTC)
+        row = Feedback("PECLL", "vessel", "UNDECODABLE", "not avro", None, "t/0/1", "0/5", now)
+        old = Feedback("PECLL", "vessel", "UNDECODABLE", "x", None, "t/0/0", "0/4",
+                       now - timedelta(days=31))  # fmt: skip
+        assert await store_feedback(connection, [row, old]) == 2
+        assert await store_feedback(connection, [row]) == 0  # the same letter read again
+        # A topic made anew reuses a place, at another time: a new refusal.
+        again = dataclasses.replace(row, refused_at=now + timedelta(seconds=1))
+        assert await store_feedback(connection, [again]) == 1
+        assert await purge_feedback(connection, 30) == 1
+        page = await feedback_page(connection, "PECLL", limit=10)
+        assert [(r.letter, r.refused_at) for r in page] == [("0/5", again.refused_at),
+                                                             ("0/5", now)]  # fmt: skip
+        assert await feedback_page(connection, "CLVAP") == []
+    finally:
+        await connection.close()

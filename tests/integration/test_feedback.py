@@ -1,7 +1,8 @@
 """Feedback to each publisher (issue 20, item 2), on the real API, worker, broker and database.
 
-PECLL's refused records — over HTTP (another port's event; a body that is not JSON), over Kafka
-through the gateway (a record that is not Avro) and by the worker's intake (a retraction of
+PECLL's refused records — over HTTP (another port's event; a body that is not JSON; a broken
+EDIFACT interchange), over Kafka through the gateway (a record that is not Avro) and by the
+worker's intake (a retraction of
 CLVAP's event, which only the store can see is another port's) — reach PECLL, and PECLL only: in
 ``GET /v1/feedback`` with its token, and on ``ports.PECLL.feedback`` read with its own SASL
 principal on the tenant listener. CLVAP's token and principal are refused PECLL's; the refusals are
@@ -123,6 +124,10 @@ async def test_a_publisher_reads_its_own_refusals_from_every_way_in_and_no_one_e
                     "/v1/events/vessel", content=b"{\x00 not json", headers=pecll
                 )
                 assert broken.status_code == 400, broken.text
+                # EDIFACT over HTTP: an interchange whose envelope cannot be trusted.
+                await client.post(
+                    "/v1/edifact", content=b"UNB+UNOC:3+PECLL+HUB'UNH+1+BERMAN'", headers=pecll
+                )
                 # 2. The worker's intake: a retraction of CLVAP's event, accepted by the API.
                 retraction = samples("vessel", recent)[0]
                 assert isinstance(retraction, VesselEvent) and retraction.port == "PECLL"
@@ -146,9 +151,9 @@ async def test_a_publisher_reads_its_own_refusals_from_every_way_in_and_no_one_e
 
                 async def fed_back() -> bool:
                     page = await client.get("/v1/feedback", headers=pecll)
-                    return page.status_code == 200 and len(page.json()["feedback"]) == 4
+                    return page.status_code == 200 and len(page.json()["feedback"]) == 5
 
-                await eventually(fed_back, 60, "PECLL's four refusals fed back")
+                await eventually(fed_back, 60, "PECLL's five refusals fed back")
                 page = (await client.get("/v1/feedback", headers=pecll)).json()
                 items = page["feedback"]
                 assert page["next_cursor"] is None
@@ -159,7 +164,10 @@ async def test_a_publisher_reads_its_own_refusals_from_every_way_in_and_no_one_e
                     ("UNDECODABLE", "http:"),
                     ("PORT_NOT_OWNED", topic("ingest.vessel")),
                     ("UNDECODABLE", own_topic),
+                    ("MALFORMED_INTERCHANGE", "edifact:http:"),
                 ])  # fmt: skip
+                edifact = by_source[("MALFORMED_INTERCHANGE", "edifact:http:")]
+                assert edifact["domain"] == "edifact" and edifact["event_id"] is None
                 http_refused = by_source[("PORT_NOT_OWNED", "http:")]
                 assert http_refused["event_id"] == str(foreign.event_id)
                 assert http_refused["source"] == "http:/v1/events/vessel"
@@ -198,7 +206,7 @@ async def test_a_publisher_reads_its_own_refusals_from_every_way_in_and_no_one_e
                 )
                 assert future.json()["feedback"] == []
                 as_admin = await client.get("/v1/feedback?publisher=PECLL", headers=admin)
-                assert len(as_admin.json()["feedback"]) == 4
+                assert len(as_admin.json()["feedback"]) == 5
                 everyone = await client.get("/v1/feedback", headers=admin)
                 assert {i["publisher"] for i in everyone.json()["feedback"]} == {"PECLL", "PE"}
 
@@ -233,9 +241,9 @@ async def test_a_publisher_reads_its_own_refusals_from_every_way_in_and_no_one_e
             # The feedback topic: PECLL reads its own with its principal, in a group of its own.
             records = await _read_feedback(
                 principals["PECLL"], topic("ports.PECLL.feedback"),
-                topic("port-PECLL.feedback-reader"), 4,
+                topic("port-PECLL.feedback-reader"), 5,
             )  # fmt: skip
-            assert len({r["id"] for r in records}) == 4
+            assert len({r["id"] for r in records}) == 5
             assert sorted((r["reason"], r["event_id"]) for r in records) == sorted(
                 (i["reason"], i["event_id"]) for i in items
             )
@@ -273,20 +281,22 @@ async def test_a_publisher_reads_its_own_refusals_from_every_way_in_and_no_one_e
             assert sorted(tuple(r) for r in counted) == sorted([
                 ("PECLL", today, "vessel", "PORT_NOT_OWNED", 2),
                 ("PECLL", today, "vessel", "UNDECODABLE", 2),
+                ("PECLL", today, "edifact", "MALFORMED_INTERCHANGE", 1),
                 ("PE", today, "customs", "PORT_NOT_OWNED", 1),
             ])  # fmt: skip
             totals = await pool.fetch("SELECT domain, reason, events FROM rejected_event_counts")
             assert sorted(tuple(r) for r in totals) == sorted([
                 ("vessel", "PORT_NOT_OWNED", 2),
                 ("vessel", "UNDECODABLE", 2),
+                ("edifact", "MALFORMED_INTERCHANGE", 1),
                 ("customs", "PORT_NOT_OWNED", 1),
             ])  # fmt: skip
         finally:
             await pool.close()
 
     # Every dead letter says who sent it.
-    letters = await read_topic(services.bootstrap, topic(DEADLETTER), 5, timeout_s=30)
-    assert sorted(dict(h)[PUBLISHER_HEADER] for _, h in letters) == sorted([b"PECLL"] * 4 + [b"PE"])
+    letters = await read_topic(services.bootstrap, topic(DEADLETTER), 6, timeout_s=30)
+    assert sorted(dict(h)[PUBLISHER_HEADER] for _, h in letters) == sorted([b"PECLL"] * 5 + [b"PE"])
 
 
 async def test_a_letter_read_again_is_stored_once_and_old_feedback_is_purged(

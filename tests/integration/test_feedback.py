@@ -2,8 +2,8 @@
 
 PECLL's refused records — over HTTP (another port's event; a body that is not JSON; a broken
 EDIFACT interchange), over Kafka through the gateway (a record that is not Avro) and by the
-worker's intake (a retraction of
-CLVAP's event, which only the store can see is another port's) — reach PECLL, and PECLL only: in
+worker's intake (a retraction of CLVAP's event, which only the store can see is another port's)
+— reach PECLL, and PECLL only: in
 ``GET /v1/feedback`` with its token, and on ``ports.PECLL.feedback`` read with its own SASL
 principal on the tenant listener. CLVAP's token and principal are refused PECLL's; the refusals are
 counted per publisher and day. A single window's refusal is fed back to its country.

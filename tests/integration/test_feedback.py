@@ -185,6 +185,17 @@ async def test_a_publisher_reads_its_own_refusals_from_every_way_in_and_no_one_e
                     for item in items
                 )
 
+                # The API's rejected counter has the publisher (the worker's: its unit test).
+                metrics = (await client.get("/metrics")).text
+                for domain, publisher, reason, number in (
+                    ("vessel", "PECLL", "PORT_NOT_OWNED", 1),  # the worker's is not the API's
+                    ("vessel", "PECLL", "UNDECODABLE", 2),
+                    ("edifact", "PECLL", "MALFORMED_INTERCHANGE", 1),
+                    ("customs", "PE", "PORT_NOT_OWNED", 1),
+                ):
+                    labels = f'domain="{domain}",publisher="{publisher}",reason="{reason}"'
+                    assert f"hub_ingest_events_rejected_total{{{labels}}} {number}.0" in metrics
+
                 # Filters and paging; the admin reads anyone's, PECLL's by name.
                 only = await client.get(
                     "/v1/feedback", params={"reason": "UNDECODABLE"}, headers=pecll

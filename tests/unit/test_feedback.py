@@ -15,6 +15,7 @@ import pytest
 from fastapi import HTTPException
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY as REGISTRY_METRICS
 
 from hub.api import feedback as api
 from hub.domain.publishers import Publisher, code_of
@@ -27,7 +28,7 @@ from schemas.avro_schemas import schema_text
 from schemas.codec import AvroCodec
 from schemas.models import to_avro_datum
 from schemas.rejections import Rejected, RejectReason
-from streams.intake import IntakeBatch, IntakeOutputs
+from streams.intake import IntakeBatch, IntakeOutputs, _count
 from streams.sinks.base import Record, Sink
 from tests.samples import samples
 from tests.unit.test_intake_properties import InMemoryRegistry
@@ -87,6 +88,10 @@ def test_the_intake_counts_a_refusal_under_the_publisher_its_record_names() -> N
         ("vessel", "PORT_NOT_OWNED", "PECLL"): 2,
         ("vessel", "PORT_NOT_OWNED", ""): 1,
     }
+    labels = {"domain": "vessel", "reason": "PORT_NOT_OWNED", "publisher": "PECLL"}
+    before = REGISTRY_METRICS.get_sample_value("hub_events_rejected_total", labels) or 0.0
+    _count(batch, [])
+    assert REGISTRY_METRICS.get_sample_value("hub_events_rejected_total", labels) == before + 2
     letters = sink._pending
     assert [header(r.headers, PUBLISHER_HEADER) for r in letters] == [b"PECLL", b"PECLL", b""]
     assert [header(r.headers, ORIGIN_HEADER) for r in letters] == [

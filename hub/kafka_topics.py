@@ -55,6 +55,13 @@ DEADLETTER_SOURCE_HEADER = "hub-source-topic"
 # Where an ingest record was first published, when not the ingest record itself: the port topic's
 # record the gateway forwarded ("ports.PECLL.vessel/0/42"). Read again, it keeps its origin.
 ORIGIN_HEADER = "hub-origin"
+# Who published a record (issue 20): ``hub.domain.publishers.Publisher.code``, the port's UN/LOCODE
+# or the single window's ISO code. Set by the hub on the ingest records it produces (HTTP, EDIFACT,
+# the gateway) and on every dead letter; absent or empty: unknown. A tenant cannot set it: tenants
+# write only their own topics, whose headers the gateway does not pass on.
+PUBLISHER_HEADER = "hub-publisher"
+# The domain a dead letter was refused under (``vessel`` … ``edifact``, ``ais``).
+DEADLETTER_DOMAIN_HEADER = "hub-domain"
 
 # The ingest topic of each event domain (the domain names of schemas.avro_schemas.DOMAINS).
 INGEST_TOPICS = {

@@ -447,6 +447,27 @@ class WebhookSettings(BaseModel):
     )
 
 
+class FeedbackSettings(BaseModel):
+    """Feedback to each publisher (issue 20): its refusals on its feedback topic and
+    ``GET /v1/feedback``."""
+
+    model_config = _GROUP_CONFIG
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Whether the API process runs the feedback forwarder (reads hub.deadletter, stores"
+            " each publisher's refusals and sends them to its feedback topic)."
+        ),
+    )
+    retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="How many days a publisher's refusals stay readable in GET /v1/feedback.",
+    )
+
+
 class HubSettings(BaseModel):
     """Settings of every hub process (main job, worker, API, generator, tests).
 
@@ -475,6 +496,9 @@ class HubSettings(BaseModel):
     webhooks: WebhookSettings = Field(
         default_factory=WebhookSettings, description="Signed webhooks."
     )
+    feedback: FeedbackSettings = Field(
+        default_factory=FeedbackSettings, description="Feedback to each publisher."
+    )
 
     def topic(self, name: str) -> str:
         """The full name of one of the hub's topics, with this deployment's namespace."""
@@ -490,6 +514,7 @@ GROUPS: dict[str, type[BaseModel]] = {
     "rules": RulesSettings,
     "generator": GeneratorSettings,
     "webhooks": WebhookSettings,
+    "feedback": FeedbackSettings,
 }
 
 # The one table of environment variables: each one's name → where its value lives. Written out
@@ -545,6 +570,8 @@ VARIABLES: dict[str, str] = {
     "HUB_WEBHOOK_REFRESH_S": "webhooks.refresh_s",
     "HUB_WEBHOOK_POLL_S": "webhooks.poll_s",
     "HUB_WEBHOOK_ALLOW_PRIVATE": "webhooks.allow_private",
+    "HUB_FEEDBACK": "feedback.enabled",
+    "HUB_FEEDBACK_RETENTION_DAYS": "feedback.retention_days",
 }
 
 _VARIABLE_OF = {path: name for name, path in VARIABLES.items()}

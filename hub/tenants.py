@@ -5,7 +5,10 @@ A port (``port-PECLL``) may write its own topics ``ports.PECLL.<domain>`` and no
 hub's gateway (:mod:`hub.ingest.gateway`) moves what it writes to the ingest topics after checking
 that every event is the port's own. A country's single window (``single-window-PE``) may write
 ``customs.PE.customs`` and ``customs.PE.certificate`` and nothing else; the gateway checks that
-every event is of one of the country's ports. A customs authority (``customs-PE``) may read
+every event is of one of the country's ports. Each may read its own feedback topic
+(``ports.PECLL.feedback``, ``customs.PE.feedback``: every refusal of what it sent, by whatever
+way in, :mod:`hub.notify.feedback`) in consumer groups whose names start with its principal's name
+and a dot (``port-PECLL.``). A customs authority (``customs-PE``) may read
 ``validations.PE`` only, in consumer groups whose names start with ``customs.PE.``. Everything
 else is refused by the broker (``allow.everyone.if.no.acl.found=false``) and written to its
 authorizer log. The hub's own processes reach the broker on a loopback PLAINTEXT listener.
@@ -47,6 +50,9 @@ TenantKind = Literal["port", "customs", "single-window"]
 TENANT_KINDS: tuple[TenantKind, ...] = ("port", "customs", "single-window")
 
 PORT_TOPICS_PREFIX = "ports."
+FEEDBACK = "feedback"
+"""The last part of a publisher's feedback topic (``ports.PECLL.feedback``,
+``customs.PE.feedback``)."""
 # A single window's topics: "customs.PE.customs". Consumer groups of customs authorities share
 # the prefix ("customs.PE.inspection"), but a group is not a topic: no ACL of one covers the other.
 SINGLE_WINDOW_TOPICS_PREFIX = "customs."
@@ -160,19 +166,48 @@ def customs_group_prefix(settings: HubSettings, country: str) -> str:
     return settings.topic(f"{CUSTOMS_GROUP_PREFIX}{country}.")
 
 
+def feedback_topic(settings: HubSettings, publisher: str) -> str | None:
+    """The feedback topic of ``publisher`` (:attr:`hub.domain.publishers.Publisher.code`):
+    ``ports.<PORT>.feedback`` for a UN/LOCODE, ``customs.<ISO2>.feedback`` for a single window's
+    country; None for anything else ('' unknown)."""
+    if _UNLOCODE.fullmatch(publisher):
+        return port_topic(settings, publisher, FEEDBACK)
+    if _COUNTRY.fullmatch(publisher):
+        return single_window_topic(settings, publisher, FEEDBACK)
+    return None
+
+
+def own_group_prefix(settings: HubSettings, of: Tenant) -> str:
+    """The consumer groups a port or single window may read its feedback in: its principal's
+    name and a dot (``port-PECLL.``), with the namespace."""
+    return settings.topic(f"{of.user_name}.")
+
+
 def grants(settings: HubSettings, of: Tenant) -> list[Grant]:
     """Every ACL ``of`` has: the least that lets it do its job."""
     if of.kind == "port":
         # The trailing dot keeps PECLL's prefix from matching a longer name.
         prefix = settings.topic(f"{PORT_TOPICS_PREFIX}{of.subject}.")
-        return [Grant("topic", prefix, True, "WRITE"), Grant("topic", prefix, True, "DESCRIBE")]
+        feedback = port_topic(settings, of.subject, FEEDBACK)
+        return [
+            Grant("topic", prefix, True, "WRITE"),
+            Grant("topic", prefix, True, "DESCRIBE"),
+            Grant("topic", feedback, False, "READ"),
+            Grant("group", own_group_prefix(settings, of), True, "READ"),
+        ]
     if of.kind == "single-window":
         # Each topic by its literal name: "customs.PE." as a prefix would also cover any topic
         # named later under it.
+        feedback = single_window_topic(settings, of.subject, FEEDBACK)
         return [
-            Grant("topic", topic, False, operation)
-            for topic in single_window_topics(settings, of.subject)
-            for operation in ("WRITE", "DESCRIBE")
+            *(
+                Grant("topic", topic, False, operation)
+                for topic in single_window_topics(settings, of.subject)
+                for operation in ("WRITE", "DESCRIBE")
+            ),
+            Grant("topic", feedback, False, "READ"),
+            Grant("topic", feedback, False, "DESCRIBE"),
+            Grant("group", own_group_prefix(settings, of), True, "READ"),
         ]
     topic = settings.topic(validations_topic(of.subject))
     return [
@@ -185,9 +220,10 @@ def grants(settings: HubSettings, of: Tenant) -> list[Grant]:
 def tenant_topics(settings: HubSettings, of: Tenant) -> list[str]:
     """The topics ``of`` works with, which must exist before it connects."""
     if of.kind == "port":
-        return port_topics(settings, of.subject)
+        return [*port_topics(settings, of.subject), port_topic(settings, of.subject, FEEDBACK)]
     if of.kind == "single-window":
-        return single_window_topics(settings, of.subject)
+        feedback = single_window_topic(settings, of.subject, FEEDBACK)
+        return [*single_window_topics(settings, of.subject), feedback]
     return [settings.topic(validations_topic(of.subject))]
 
 

@@ -93,15 +93,29 @@ async def retry_transient(what: str, action: Callable[[], Awaitable[T]]) -> T:
             delay = min(delay * 2, RETRY_MAX_DELAY_S)
 
 
-def dead_letter(deadletters: Sink, topic: str, message: Any, rejected: Rejected) -> None:
+def dead_letter(
+    deadletters: Sink,
+    topic: str,
+    message: Any,
+    rejected: Rejected,
+    *,
+    publisher: str,
+    domain: str,
+    origin: str,
+) -> None:
     """Refuse one ingest record (an aiokafka ``ConsumerRecord``): its dead letter, with the
-    reason, goes to ``deadletters`` for ``topic``, delivered when the batch's checkpoint
-    publishes (before the source offset is committed).
+    reason, who published it (``publisher``) and where first (``origin``), goes to
+    ``deadletters`` for ``topic``, delivered when the batch's checkpoint publishes (before the
+    source offset is committed).
 
     Applies to a record the checks refuse (:func:`hub.ingest.decode.take_in`), one acting on
     another port's data (:mod:`streams.ownership`), and one PostgreSQL will not store
     (:func:`record_or_refuse`): a poison record never stops a worker."""
-    deadletters.add(dead_letter_record(message, rejected, topic))
+    deadletters.add(
+        dead_letter_record(
+            message, rejected, topic, publisher=publisher, domain=domain, origin=origin
+        )
+    )
 
 
 async def record_or_refuse(

@@ -22,7 +22,7 @@ from typing import Any
 from hub.db.events import IngestedEvent, record_rejections
 from hub.db.verdicts import StoredVerdict
 from hub.ingest.decode import take_in
-from hub.kafka_topics import ORIGIN_HEADER
+from hub.kafka_topics import ORIGIN_HEADER, PUBLISHER_HEADER
 from schemas.avro_schemas import parsed_schema
 from schemas.models import Envelope
 from schemas.rejections import Rejected
@@ -82,12 +82,12 @@ def to_store(domain: str, model: Envelope, origin: str) -> IngestedEvent:
 
 class IntakeBatch:
     """One batch of records: the events accepted so far, in record order, and the refusals,
-    each dead-lettered and counted by domain and reason."""
+    each dead-lettered and counted by domain, reason and publisher."""
 
     def __init__(self, outputs: IntakeOutputs) -> None:
         self.outputs = outputs
         self.accepted: list[_Accepted] = []
-        self.rejected: Counter[tuple[str, str]] = Counter()
+        self.rejected: Counter[tuple[str, str, str]] = Counter()
 
     @property
     def models(self) -> list[Envelope]:
@@ -101,8 +101,18 @@ class IntakeBatch:
         self.accepted.append(_Accepted(model, message, to_store(domain, model, _origin(message))))
 
     def refuse(self, domain: str, message: Any, rejected: Rejected) -> None:
-        dead_letter(self.outputs.deadletters, self.outputs.deadletter_topic, message, rejected)
-        self.rejected[(domain, rejected.reason.value)] += 1
+        # The headers are read for a refused record only: an accepted one costs nothing more.
+        publisher = _publisher(message)
+        dead_letter(
+            self.outputs.deadletters,
+            self.outputs.deadletter_topic,
+            message,
+            rejected,
+            publisher=publisher,
+            domain=domain,
+            origin=_origin(message),
+        )
+        self.rejected[(domain, rejected.reason.value, publisher)] += 1
 
     def refuse_accepted(self, refused: Mapping[int, Rejected]) -> None:
         """Refuse the accepted events at these indexes, and leave them out of the rest."""
@@ -207,13 +217,24 @@ def _origin(message: Any) -> str:
     return f"{message.topic}/{message.partition}/{message.offset}"
 
 
+def _publisher(message: Any) -> str:
+    """Who published the record (:data:`~hub.kafka_topics.PUBLISHER_HEADER`, set by the hub's
+    ways in); '' when it does not say (a record produced straight to an ingest topic)."""
+    for name, value in message.headers or ():
+        if name == PUBLISHER_HEADER:
+            return bytes(value).decode("utf-8", "replace")
+    return ""
+
+
 def _count(batch: IntakeBatch, verdicts: Sequence[StoredVerdict]) -> None:
     for (domain, port), number in Counter(
         (item.event.domain, item.model.port) for item in batch.accepted
     ).items():
         metrics.EVENTS_IN.labels(domain=domain, port=port).inc(number)
-    for (domain, reason), number in batch.rejected.items():
-        metrics.EVENTS_REJECTED.labels(domain=domain, reason=reason).inc(number)
+    for (domain, reason, publisher), number in batch.rejected.items():
+        metrics.EVENTS_REJECTED.labels(domain=domain, reason=reason, publisher=publisher).inc(
+            number
+        )
     for verdict in verdicts:
         if verdict.new:
             metrics.VERDICTS.labels(outcome=verdict.body["outcome"]).inc()

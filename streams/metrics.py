@@ -21,9 +21,11 @@ EVENTS_IN = Counter(
     "hub_events_in", "Events accepted by the worker, by domain and port", ["domain", "port"]
 )
 EVENTS_REJECTED = Counter(
-    "hub_events_rejected", "Events dead-lettered by the worker, by domain and reason",
-    ["domain", "reason"],
-)  # fmt: skip
+    "hub_events_rejected",
+    "Events dead-lettered by the worker, by domain, reason and publisher (the port's UN/LOCODE,"
+    " the single window's country; '' unknown)",
+    ["domain", "reason", "publisher"],
+)
 KPI_LATENCY = Histogram(
     "hub_kpi_latency_seconds",
     "From an event's occurred_at to the KPIs it changed being emitted",

@@ -20,7 +20,16 @@ from pydantic import BaseModel
 from starlette.types import Scope
 
 from hub.api import dcsa as dcsa_api
-from hub.api import edifact, indicators, ingest, kpis, schema_registry, validations, webhooks
+from hub.api import (
+    edifact,
+    feedback,
+    indicators,
+    ingest,
+    kpis,
+    schema_registry,
+    validations,
+    webhooks,
+)
 from hub.api.access import READER_RESPONSES, kpi_reader, token_first
 from hub.api.certificates import router as certificates_router
 from hub.api.conformance import router as conformance_router
@@ -34,6 +43,7 @@ from hub.db.server import server_version
 from hub.db.workers import live_workers
 from hub.ingest.core import open_ingest_context
 from hub.ingest.gateway import tenant_gateway
+from hub.notify.feedback import running_feedback
 from hub.notify.notifier import running_notifier
 from hub.settings import HubSettings
 
@@ -122,6 +132,7 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
                 open_ingest_context(settings, bootstrap, pool) as context,
                 tenant_gateway(context, bootstrap),
                 running_notifier(settings, bootstrap, context) as notifier,
+                running_feedback(settings, bootstrap, context),
             ):
                 app.state.notifier = notifier  # told when a subscription changes
                 provide(
@@ -165,6 +176,7 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
     api.include_router(ingest.router, tags=["ingestion"])
     api.include_router(edifact.router, tags=["ingestion"])
     api.include_router(conformance_router, tags=["ingestion"])
+    api.include_router(feedback.router, tags=["ingestion"])
     api.include_router(kpis.router, tags=["kpis"])
     api.include_router(indicators.router, tags=["indicators"])
     api.include_router(validations.router, tags=["certificates of origin"])

@@ -154,7 +154,9 @@ async def publish(
         if not body.strip():  # what `curl -s -d @missing-file` sends: say so, not "not JSON"
             detail = EMPTY_BODY
         rejection = Rejected(RejectReason.UNDECODABLE, detail)
-        await send_dead_letters(context, domain, [(body, rejection)], source=source)
+        await send_dead_letters(
+            context, domain, [(body, rejection)], source=source, publisher=publisher.code
+        )
         return _error(400, rejection.detail, reason=rejection.reason)
     if len(items) > MAX_BATCH:
         return _error(413, f"{len(items)} events in one request; at most {MAX_BATCH}")

@@ -223,7 +223,9 @@ def _add_tenants_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
             "validations.<COUNTRY>, in consumer groups named customs.<COUNTRY>.*. Passwords are "
             "printed once; the broker keeps only a salted hash. A country's single window may "
             "write only customs.<COUNTRY>.customs and customs.<COUNTRY>.certificate (the hub "
-            "checks each event is of one of the country's ports)."
+            "checks each event is of one of the country's ports). A port or single window may "
+            "read its own refusals on ports.<PORT>.feedback or customs.<COUNTRY>.feedback, in "
+            "consumer groups named <principal>.* (port-PECLL.*)."
         ),
     )
     actions = tenants.add_subparsers(dest="action", required=True, metavar="ACTION")

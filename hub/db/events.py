@@ -1,6 +1,6 @@
 """Queries of the events taken in: ``ingested_events`` with their entity keys and origins, and
 the counters of what each port published (``port_event_counts``) and of what was refused
-(``rejected_event_counts``).
+(``rejected_event_counts``, and by publisher and day ``publisher_rejection_counts``).
 
 ``ingested_events`` is partitioned by month of ``occurred_at`` (UTC); :func:`record_events`
 creates the months a batch needs, :func:`drop_expired_partitions` drops those past the
@@ -8,7 +8,7 @@ retention. Where each entity key is kept: :mod:`hub.db.event_keys`."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -16,6 +16,7 @@ from uuid import UUID
 import asyncpg
 
 from hub.db.event_keys import columns_of
+from schemas.rejections import printable
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,20 +197,47 @@ def _month(moment: datetime) -> datetime:
     return datetime(utc.year, utc.month, 1, tzinfo=UTC)
 
 
+# Both counters in one statement (one round trip per batch): the totals by domain and reason,
+# and the same refusals by publisher and UTC day (migration 0021). Rows come sorted, so that two
+# processes counting at once take the row locks in the same order.
+_RECORD_REJECTIONS = """
+WITH batch AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+        AS b (domain, reason, publisher, events)
+), totals AS (
+    INSERT INTO rejected_event_counts AS counts (domain, reason, events)
+    SELECT domain, reason, sum(events) FROM batch GROUP BY domain, reason ORDER BY domain, reason
+    ON CONFLICT (domain, reason) DO UPDATE
+    SET events = counts.events + excluded.events, last_at = now()
+)
+INSERT INTO publisher_rejection_counts AS counts (publisher, day, domain, reason, events)
+SELECT publisher, (now() AT TIME ZONE 'UTC')::date, domain, reason, events FROM batch
+ORDER BY publisher, domain, reason
+ON CONFLICT (publisher, day, domain, reason) DO UPDATE
+SET events = counts.events + excluded.events, last_at = now()
+"""
+
+
 async def record_rejections(
-    connection: asyncpg.Connection | asyncpg.Pool, counts: dict[tuple[str, str], int]
+    connection: asyncpg.Connection | asyncpg.Pool, counts: Mapping[tuple[str, str, str], int]
 ) -> None:
-    """Add ``counts`` ((domain, reason) → events) to the rejection counters."""
+    """Add ``counts`` ((domain, reason, publisher) → events) to the rejection counters:
+    ``rejected_event_counts`` (by domain and reason) and ``publisher_rejection_counts`` (by
+    publisher, today's UTC date, domain and reason; publisher '' when unknown)."""
     if not counts:
         return
-    await connection.executemany(
-        """
-        INSERT INTO rejected_event_counts AS counts (domain, reason, events)
-        VALUES ($1, $2, $3)
-        ON CONFLICT (domain, reason) DO UPDATE
-        SET events = counts.events + excluded.events, last_at = now()
-        """,
-        [(domain, reason, events) for (domain, reason), events in counts.items()],
+    # PostgreSQL refuses a NUL in text; two keys that differ only there become one.
+    merged: dict[tuple[str, str, str], int] = {}
+    for (domain, reason, publisher), events in counts.items():
+        key = (printable(domain), printable(reason), printable(publisher))
+        merged[key] = merged.get(key, 0) + events
+    rows = sorted(merged.items())
+    await connection.execute(
+        _RECORD_REJECTIONS,
+        [domain for (domain, _, _), _ in rows],
+        [reason for (_, reason, _), _ in rows],
+        [publisher for (_, _, publisher), _ in rows],
+        [events for _, events in rows],
     )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from schemas.rejections import Rejected, RejectReason
 
-__all__ = ["SINGLE_WINDOW_DOMAINS", "SINGLE_WINDOW_SCOPE", "Publisher"]
+__all__ = ["SINGLE_WINDOW_DOMAINS", "SINGLE_WINDOW_SCOPE", "Publisher", "code_of"]
 
 SINGLE_WINDOW_SCOPE = "customs-publish"
 """The access-token scope of a country's single window (``hub tokens add-single-window``)."""
@@ -51,6 +51,13 @@ class Publisher:
         if self.is_single_window:
             return f"{SINGLE_WINDOW_SCOPE}:{self.country}/{self.label}"
         return f"port:{self.port}/{self.label}"
+
+    @property
+    def code(self) -> str:
+        """Who it is in the refusal counters and feedback (``publisher_rejection_counts``,
+        ``GET /v1/feedback``, the ``hub-publisher`` header): the port's UN/LOCODE, or the
+        single window's ISO alpha-2 code."""
+        return self.country if self.is_single_window else self.port
 
     @property
     def publisher_id(self) -> str:
@@ -93,3 +100,9 @@ class Publisher:
                 RejectReason.PORT_NOT_OWNED, f"this publisher publishes for {whose}, not for {port}"
             )
         return None
+
+
+def code_of(publisher: Publisher | None) -> str:
+    """:attr:`Publisher.code` of ``publisher``; '' for None (the hub's own command, or a way in
+    that cannot tell who sent the record)."""
+    return "" if publisher is None else publisher.code

@@ -188,7 +188,8 @@ class AisBridge:
             deliveries.append(await send_event(context, _DOMAIN, event))
         await asyncio.gather(*deliveries)
         if refused:
-            await send_dead_letters(context, "ais", refused, source="ais")
+            # Not a publisher's: the hub's own AIS feed.
+            await send_dead_letters(context, "ais", refused, source="ais", publisher="")
         return len(deliveries)
 
 

@@ -62,7 +62,8 @@ async def take_batch(
             event = outcome.model_copy(update={"publisher": publisher.publisher_id})
             event_id = str(event.event_id)
             try:
-                deliveries.append((index, await send_event(context, domain, event)))
+                delivery = await send_event(context, domain, event, publisher=publisher.code)
+                deliveries.append((index, delivery))
                 results.append(ItemOutcome(index=index, event_id=event_id, status="accepted"))
                 continue
             except EventTooLarge as error:
@@ -78,7 +79,7 @@ async def take_batch(
         except Exception as error:  # any delivery failure: the event did not reach Kafka
             results[index] = _failed(index, results[index].event_id, error)
     if refused:
-        await send_dead_letters(context, domain, refused, source=source)
+        await send_dead_letters(context, domain, refused, source=source, publisher=publisher.code)
     return results
 
 

@@ -13,7 +13,7 @@ import asyncio
 import json
 import reprlib
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,13 +21,14 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from prometheus_client import Counter as Metric
 
 from hub.db.events import record_rejections
 from hub.db.ports import port_berths
 from hub.domain.publishers import Publisher
 from hub.errors import DatabaseError
 from hub.ingest.deadletter import dead_letter
-from hub.kafka_topics import DEADLETTER, INGEST_TOPICS, ORIGIN_HEADER
+from hub.kafka_topics import DEADLETTER, INGEST_TOPICS, ORIGIN_HEADER, PUBLISHER_HEADER
 from hub.services import check_database, check_kafka, resolve_endpoints, schema_source
 from hub.settings import HubSettings
 from schemas.avro_schemas import schema_text, subject_for
@@ -50,6 +51,13 @@ __all__ = [
     "short_repr",
     "standalone_ingest_context",
 ]
+
+EVENTS_REFUSED = Metric(
+    "hub_ingest_events_rejected",
+    "Records refused by the API process's ways in (HTTP, EDIFACT, the Kafka gateway, AIS), by"
+    " domain, reason and publisher (the port's UN/LOCODE, the single window's country; '' unknown)",
+    ["domain", "reason", "publisher"],
+)
 
 # One event as one Kafka record: under the producers' 1 MiB request limit, with room for framing.
 MAX_EVENT_BYTES = 900 * 1024
@@ -140,12 +148,18 @@ class EventTooLarge(ValueError):
 
 
 async def send_event(
-    context: IngestContext, domain: str, event: Envelope, origin: str | None = None
+    context: IngestContext,
+    domain: str,
+    event: Envelope,
+    origin: str | None = None,
+    *,
+    publisher: str = "",
 ) -> asyncio.Future[Any]:
     """Produce an accepted event to its ingest topic as Confluent Avro, keyed by its port
     (:func:`~schemas.routing.partition_key`); the future resolves once all in-sync replicas
     have it. ``origin``: the record it was first published as, if another
-    (:data:`~hub.kafka_topics.ORIGIN_HEADER`).
+    (:data:`~hub.kafka_topics.ORIGIN_HEADER`); ``publisher``: who sent it
+    (:data:`~hub.kafka_topics.PUBLISHER_HEADER`, what the worker's refusals are counted under).
 
     Raises:
         EventTooLarge: the event is too large for one Kafka record (refuse it: final).
@@ -157,26 +171,41 @@ async def send_event(
     )
     if len(value) > MAX_EVENT_BYTES:
         raise EventTooLarge(f"the event is {len(value)} bytes as Avro; at most {MAX_EVENT_BYTES}")
-    headers = [(ORIGIN_HEADER, origin.encode())] if origin is not None else None
+    headers = [(PUBLISHER_HEADER, publisher.encode())] if publisher else []
+    if origin is not None:
+        headers.append((ORIGIN_HEADER, origin.encode()))
     delivery: asyncio.Future[Any] = await context.producer.send(
-        topic, value, key=partition_key(event), headers=headers
+        topic, value, key=partition_key(event), headers=headers or None
     )
     return delivery
 
 
 async def send_dead_letters(
-    context: IngestContext, domain: str, refused: list[tuple[bytes, Rejected]], *, source: str
+    context: IngestContext,
+    domain: str,
+    refused: list[tuple[bytes, Rejected]],
+    *,
+    source: str,
+    publisher: str,
+    origins: Sequence[str | None] | None = None,
 ) -> None:
     """Send ``refused`` to the dead-letter topic with their reasons
-    (:func:`~hub.ingest.deadletter.dead_letter`), and count them under ``domain``."""
+    (:func:`~hub.ingest.deadletter.dead_letter`), and count them under ``domain`` and
+    ``publisher`` (:attr:`hub.domain.publishers.Publisher.code`, '' unknown). ``origins``: each
+    refused record's ``topic/partition/offset``, when it came over Kafka."""
     topic = context.settings.topic(DEADLETTER)
     deliveries = []
-    for value, rejection in refused:
-        letter = dead_letter(value, rejection, source)
+    for index, (value, rejection) in enumerate(refused):
+        origin = origins[index] if origins is not None else None
+        letter = dead_letter(
+            value, rejection, source, publisher=publisher, domain=domain, origin=origin
+        )
         deliveries.append(await context.producer.send(topic, letter.value, headers=letter.headers))
     await asyncio.gather(*deliveries)
-    counts = Counter((domain, rejection.reason.value) for _, rejection in refused)
+    counts = Counter((domain, rejection.reason.value, publisher) for _, rejection in refused)
     await record_rejections(context.pool, counts)
+    for (_, reason, _), number in counts.items():
+        EVENTS_REFUSED.labels(domain=domain, reason=reason, publisher=publisher).inc(number)
 
 
 def json_bytes(item: Any) -> bytes:

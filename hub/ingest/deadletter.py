@@ -16,8 +16,11 @@ from dataclasses import dataclass
 
 from hub.kafka_topics import (
     DEADLETTER_DETAIL_HEADER,
+    DEADLETTER_DOMAIN_HEADER,
     DEADLETTER_REASON_HEADER,
     DEADLETTER_SOURCE_HEADER,
+    ORIGIN_HEADER,
+    PUBLISHER_HEADER,
 )
 from schemas.rejections import Rejected
 
@@ -54,8 +57,16 @@ def dead_letter(
     *,
     key: bytes | None = None,
     original_headers: Iterable[tuple[str, bytes]] | None = None,
+    publisher: str = "",
+    domain: str = "",
+    origin: str | None = None,
 ) -> DeadLetter:
-    """The dead-letter record of ``value`` refused for ``rejected``, read from ``source``."""
+    """The dead-letter record of ``value`` refused for ``rejected``, read from ``source``.
+
+    ``publisher``: who sent it (``hub-publisher``, :attr:`hub.domain.publishers.Publisher.code`;
+    '' unknown); ``domain``: what it was refused as (``hub-domain``); ``origin``: the record it
+    was first published as, ``topic/partition/offset`` (``hub-origin``), when it came over Kafka.
+    """
     raw = value or b""
     headers: Headers = []
     kept = [
@@ -69,7 +80,11 @@ def dead_letter(
         (DEADLETTER_REASON_HEADER, rejected.reason.value.encode()),
         (DEADLETTER_DETAIL_HEADER, _utf8(rejected.detail)[:MAX_DETAIL_BYTES]),
         (DEADLETTER_SOURCE_HEADER, _utf8(source)[:MAX_DETAIL_BYTES]),
+        (PUBLISHER_HEADER, _utf8(publisher)[:MAX_KEY_BYTES]),
+        (DEADLETTER_DOMAIN_HEADER, _utf8(domain)[:MAX_KEY_BYTES]),
     ]
+    if origin is not None:
+        headers.append((ORIGIN_HEADER, _utf8(origin)[:MAX_DETAIL_BYTES]))
     if len(raw) > MAX_VALUE_BYTES:
         headers += [
             (TRUNCATED_HEADER, b"true"),

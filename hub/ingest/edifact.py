@@ -29,7 +29,7 @@ from typing import Any, Literal
 from aiokafka.errors import KafkaError
 
 from connectors.edifact import InterchangeResult, MessageResult, format_problem, read_interchange
-from hub.domain.publishers import Publisher
+from hub.domain.publishers import Publisher, code_of
 from hub.ingest.core import EventTooLarge, IngestContext, check_item, send_dead_letters, send_event
 from schemas.models import Envelope
 from schemas.rejections import Rejected, RejectReason
@@ -147,27 +147,40 @@ async def take_interchange(
     if result.problems:
         problems = tuple(format_problem(p, result.reference) for p in result.problems)
         rejection = Rejected(RejectReason.MALFORMED_INTERCHANGE, "; ".join(problems))
-        await send_dead_letters(context, DOMAIN, [(text.encode(), rejection)], source=source)
+        await send_dead_letters(
+            context,
+            DOMAIN,
+            [(text.encode(), rejection)],
+            source=source,
+            publisher=code_of(publisher),
+        )
         return InterchangeOutcome(
             result.reference, result.sender, (), RejectReason.MALFORMED_INTERCHANGE, problems,
             result,
         )  # fmt: skip
     late_grace = timedelta(hours=context.settings.rules.late_grace_hours)
     outcomes: list[MessageOutcome | None] = []
-    refused: list[tuple[bytes, Rejected]] = []
+    refused: dict[str, list[tuple[bytes, Rejected]]] = {}  # by publisher code
     deliveries: list[tuple[int, MessageResult, list[asyncio.Future[Any]]]] = []
     for message in result.messages:
         refusal = _refusal(context, result, message, publisher, now, late_grace)
         if refusal is not None:
-            refused.append((message.text.encode(), refusal))
+            refused.setdefault(_sender(publisher, message), []).append(
+                (message.text.encode(), refusal)
+            )
             problems = tuple(refusal.detail.split("; "))
             outcomes.append(_outcome(message, "rejected", refusal.reason.value, problems))
             continue
         try:
-            sent = [await send_event(context, domain_of(e), e) for e in message.events]
+            code = _sender(publisher, message)
+            sent = [
+                await send_event(context, domain_of(e), e, publisher=code) for e in message.events
+            ]
         except EventTooLarge as error:
             refusal = Rejected(RejectReason.TOO_LARGE, f"message {message.message_ref}: {error}")
-            refused.append((message.text.encode(), refusal))
+            refused.setdefault(_sender(publisher, message), []).append(
+                (message.text.encode(), refusal)
+            )
             outcomes.append(_outcome(message, "rejected", refusal.reason.value, (refusal.detail,)))
             continue
         except KafkaError as error:  # the broker is away: the whole message is sent again
@@ -187,8 +200,8 @@ async def take_interchange(
             outcomes[index] = _outcome(message, "failed", "NOT_DELIVERED", (problem,))
         else:
             outcomes[index] = _outcome(message, "accepted")
-    if refused:
-        await send_dead_letters(context, DOMAIN, refused, source=source)
+    for code, letters in refused.items():
+        await send_dead_letters(context, DOMAIN, letters, source=source, publisher=code)
     return InterchangeOutcome(
         result.reference, result.sender, tuple(o for o in outcomes if o is not None), read=result
     )
@@ -227,6 +240,16 @@ def _refusal(
                 f"{message.line}): {_describe(event)}: {outcome.detail}",
             )
     return None
+
+
+def _sender(publisher: Publisher | None, message: MessageResult) -> str:
+    """Who a message's refusal is counted and fed back to (``Publisher.code``): the token's
+    publisher over HTTP; from a file (``hub edifact``, no token) the one port all its events are
+    of, else '' (unknown)."""
+    if publisher is not None:
+        return publisher.code
+    ports = {event.port for event in message.events}
+    return ports.pop() if len(ports) == 1 else ""
 
 
 def _outcome(

@@ -113,7 +113,7 @@ async def pass_on(context: IngestContext, records: list[ConsumerRecord[Any, Any]
     now = datetime.now(UTC)
     late_grace = timedelta(hours=context.settings.rules.late_grace_hours)
     deliveries: list[asyncio.Future[Any]] = []
-    refused: dict[tuple[str, str], list[tuple[bytes, Rejected]]] = {}
+    refused: dict[tuple[str, str, str], list[tuple[bytes, Rejected, str]]] = {}
     for record in records:
         found = topics.writer(record.topic)
         if found is None:  # the subscription pattern is the same: cannot happen
@@ -122,18 +122,30 @@ async def pass_on(context: IngestContext, records: list[ConsumerRecord[Any, Any]
         outcome = await _check_record(
             context, record.value, writer.publisher, domain, now, late_grace
         )
+        origin = f"{record.topic}/{record.partition}/{record.offset}"
+        publisher = writer.publisher.code
         if isinstance(outcome, Envelope):
             event = outcome.model_copy(update={"publisher": f"kafka:{writer.user_name}"})
             try:
-                origin = f"{record.topic}/{record.partition}/{record.offset}"
-                deliveries.append(await send_event(context, domain, event, origin))
+                deliveries.append(
+                    await send_event(context, domain, event, origin, publisher=publisher)
+                )
                 continue
             except EventTooLarge as error:
                 outcome = Rejected(RejectReason.TOO_LARGE, str(error))
-        refused.setdefault((domain, record.topic), []).append((record.value or b"", outcome))
+        refused.setdefault((domain, record.topic, publisher), []).append(
+            (record.value or b"", outcome, origin)
+        )
     await asyncio.gather(*deliveries)
-    for (domain, topic), items in refused.items():
-        await send_dead_letters(context, domain, items, source=topic)
+    for (domain, topic, publisher), items in refused.items():
+        await send_dead_letters(
+            context,
+            domain,
+            [(value, rejection) for value, rejection, _ in items],
+            source=topic,
+            publisher=publisher,
+            origins=[origin for _, _, origin in items],
+        )
     GATEWAY_EVENTS.labels("forwarded").inc(len(deliveries))
     GATEWAY_EVENTS.labels("refused").inc(sum(len(items) for items in refused.values()))
 

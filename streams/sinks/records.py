@@ -50,10 +50,19 @@ def indicator_records(rows: Sequence[Indicator], topic: str) -> Iterator[Record]
         yield Record(topic, key.encode(), json.dumps(row.as_json()).encode())
 
 
-def dead_letter_record(message: Any, rejected: Rejected, topic: str) -> Record:
+def dead_letter_record(
+    message: Any, rejected: Rejected, topic: str, *, publisher: str, domain: str, origin: str
+) -> Record:
     """The dead letter of a refused ingest record (an aiokafka ``ConsumerRecord``), by the one
     definition (:func:`hub.ingest.deadletter.dead_letter`)."""
     letter = dead_letter(
-        message.value, rejected, message.topic, key=message.key, original_headers=message.headers
+        message.value,
+        rejected,
+        message.topic,
+        key=message.key,
+        original_headers=message.headers,
+        publisher=publisher,
+        domain=domain,
+        origin=origin,
     )
     return Record(topic, letter.key, letter.value, tuple(letter.headers))

@@ -90,7 +90,7 @@ async def test_postgres_down_is_503_retry_never_500_and_the_publisher_gets_throu
 
         def requests() -> list[tuple[str, str, dict[str, str], object]]:
             """(method, path, headers, JSON body): a publication (new events each time), KPI,
-            ports, verdict and registry reads, a refused token, and the health check."""
+            ports, verdict and registry reads, a refused token, and the port's feedback."""
             return [
                 ("POST", "/v1/events/vessel", bearer(port), vessel_events(2)),
                 ("GET", "/v1/kpis/latest", bearer(reader), None),
@@ -98,6 +98,7 @@ async def test_postgres_down_is_503_retry_never_500_and_the_publisher_gets_throu
                 ("GET", "/v1/validations/CERT-PE", bearer(customs), None),
                 ("GET", "/v1/ports", bearer("hubk_made-up"), None),
                 ("GET", "/registry/subjects", {}, None),
+                ("GET", "/v1/feedback", bearer(port), None),
             ]
 
         async def send(
@@ -107,7 +108,9 @@ async def test_postgres_down_is_503_retry_never_500_and_the_publisher_gets_throu
 
         # Up: every request gets its normal answer.
         up = [await send(*request) for request in requests()]
-        assert [r.status_code for r in up] == [200, 200, 200, 200, 401, 200], [r.text for r in up]
+        assert [r.status_code for r in up] == [200, 200, 200, 200, 401, 200, 200], [
+            r.text for r in up
+        ]
         assert up[0].json()["accepted"] == 2
         assert (await client.get("/health")).json()["database"]["status"] == "ok"
 
@@ -159,7 +162,7 @@ async def test_postgres_down_is_503_retry_never_500_and_the_publisher_gets_throu
 
         await eventually(database_back, 30, "the API to see PostgreSQL again")
         back = [await send(*request) for request in requests()]
-        assert [r.status_code for r in back] == [200, 200, 200, 200, 401, 200], [
+        assert [r.status_code for r in back] == [200, 200, 200, 200, 401, 200, 200], [
             r.text for r in back
         ]
 

@@ -9,16 +9,28 @@ import pytest
 from hub.domain.publishers import Publisher
 from hub.errors import ConfigError
 from hub.settings import load_settings
-from hub.tenants import Grant, TenantTopics, grants, port_topic_pattern, port_topics, tenant
+from hub.tenants import (
+    Grant,
+    TenantTopics,
+    feedback_topic,
+    grants,
+    port_topic_pattern,
+    port_topics,
+    tenant,
+    tenant_topics,
+)
 
 SETTINGS = load_settings({}, kafka={"topic_namespace": "staging."})
 
 
-def test_a_port_may_write_and_describe_its_own_topics_only() -> None:
+def test_a_port_may_write_its_own_topics_and_read_its_feedback_only() -> None:
     assert grants(SETTINGS, tenant("port", "PECLL")) == [
         Grant("topic", "staging.ports.PECLL.", True, "WRITE"),
         Grant("topic", "staging.ports.PECLL.", True, "DESCRIBE"),
+        Grant("topic", "staging.ports.PECLL.feedback", False, "READ"),
+        Grant("group", "staging.port-PECLL.", True, "READ"),
     ]
+    assert tenant_topics(SETTINGS, tenant("port", "PECLL"))[-1] == "staging.ports.PECLL.feedback"
     assert port_topics(SETTINGS, "PECLL") == [
         "staging.ports.PECLL.vessel",
         "staging.ports.PECLL.cargo",
@@ -71,6 +83,14 @@ def test_a_single_window_may_write_and_describe_its_two_topics_only() -> None:
         Grant("topic", "staging.customs.PE.customs", False, "DESCRIBE"),
         Grant("topic", "staging.customs.PE.certificate", False, "WRITE"),
         Grant("topic", "staging.customs.PE.certificate", False, "DESCRIBE"),
+        Grant("topic", "staging.customs.PE.feedback", False, "READ"),
+        Grant("topic", "staging.customs.PE.feedback", False, "DESCRIBE"),
+        Grant("group", "staging.single-window-PE.", True, "READ"),
+    ]
+    assert tenant_topics(SETTINGS, tenant("single-window", "PE")) == [
+        "staging.customs.PE.customs",
+        "staging.customs.PE.certificate",
+        "staging.customs.PE.feedback",
     ]
     assert tenant("single-window", "PE").user_name == "single-window-PE"
     with pytest.raises(ConfigError, match="not an ISO country code"):
@@ -93,3 +113,14 @@ def test_the_gateway_knows_who_wrote_each_tenant_topic_and_reads_nothing_else() 
                   "staging.customs.PE.inspection"):  # fmt: skip
         assert topics.writer(other) is None, other
         assert subscription.fullmatch(other) is None, other
+
+
+def test_a_publisher_s_feedback_topic_is_named_by_its_code_and_none_for_anything_else() -> None:
+    assert feedback_topic(SETTINGS, "PECLL") == "staging.ports.PECLL.feedback"
+    assert feedback_topic(SETTINGS, "PE") == "staging.customs.PE.feedback"
+    for other in ("", "pecll", "PECLL\n", "PE.x", "PECL", "P", "PECLLX", "ports.PECLL"):
+        assert feedback_topic(SETTINGS, other) is None, other
+    # The gateway does not read the feedback topics (nor does a port's feedback look like
+    # something it wrote).
+    assert TenantTopics(SETTINGS).writer("staging.ports.PECLL.feedback") is None
+    assert TenantTopics(SETTINGS).writer("staging.customs.PE.feedback") is None

@@ -395,7 +395,7 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
             await wait_for(
                 page,
                 "() => document.querySelector('#port-quality-card h2')?.innerText",
-                check=lambda text, heading=heading: text == heading,
+                check=heading.__eq__,
                 what=f"the data-quality panel in {language}",
             )
         await page.select_option("#language", "en")

@@ -1,11 +1,12 @@
 """The indicator stage: a worker's periodic job that keeps the regional indicators current.
 
 Every ``HUB_INDICATORS_INTERVAL_S`` it finds the UTC days whose inputs changed since its last run
-(KPI values recomputed, events taken in, verdicts issued), loads each such day's inputs from
-PostgreSQL and runs the batch reference (:func:`hub.domain.indicators.reference.all_indicators`, the
-single definition) on them, replacing that day's rows; the months of those days are recomputed
-the same way at most every ``HUB_INDICATORS_MONTH_INTERVAL_S`` (a month's inputs are thirty
-times a day's). Streaming equals batch by construction: the same function on the same inputs.
+(KPI values recomputed, events taken in, verdicts issued, refusals counted), loads each such
+day's inputs from PostgreSQL and runs the batch reference
+(:func:`hub.domain.indicators.reference.all_indicators`, the single definition) on them,
+replacing that day's rows; the months of those days are recomputed the same way at most every
+``HUB_INDICATORS_MONTH_INTERVAL_S`` (a month's inputs are thirty times a day's). Streaming
+equals batch by construction: the same function on the same inputs.
 
 One worker at a time runs it (a PostgreSQL advisory lock); the others skip their turn.
 """
@@ -22,19 +23,31 @@ from hub.db.indicator_store import (
     changed_days,
     database_now,
     events_between,
+    feed_between,
     indicator_job,
     kpi_values,
     progress,
+    refusal_counts,
     replace_indicators,
     save_progress,
 )
-from hub.domain.indicators.inputs import call_infos, declaration_infos, trade_flows
+from hub.domain.indicators.inputs import (
+    call_actuals,
+    call_infos,
+    declaration_infos,
+    lodged_declarations,
+    move_links,
+    trade_flows,
+)
 from hub.domain.indicators.model import Indicator, Mechanism, Period, PortInfo, period_start
+from hub.domain.indicators.quality import QualityInputs
 from hub.domain.indicators.reference import all_indicators
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # A call is placed at its first vessel event; an estimated arrival can come this much earlier.
 _CALL_LOOKBACK = timedelta(days=7)
+# The scorecard judges a call on all its timestamps: those up to this long after its first event.
+_CALL_LOOKAHEAD = timedelta(days=14)
 
 
 async def update_indicators(
@@ -82,7 +95,16 @@ async def _recompute(
     end = _next(start, period)
     cargo = await events_between(connection, ["cargo"], start, end)
     customs = await events_between(connection, ["customs"], start, end)
-    vessel = await events_between(connection, ["vessel"], start - _CALL_LOOKBACK, end)
+    vessel = await events_between(
+        connection, ["vessel"], start - _CALL_LOOKBACK, end + _CALL_LOOKAHEAD
+    )
+    quality = QualityInputs(
+        feed=await feed_between(connection, start, end),
+        calls=call_actuals(vessel),
+        moves=move_links(cargo),
+        declarations=lodged_declarations(customs),
+        refusals=await refusal_counts(connection, start, end),
+    )
     rows = [
         row
         for row in all_indicators(
@@ -94,6 +116,7 @@ async def _recompute(
             mechanisms,
             period,
             declaration_infos(customs),
+            quality,
         )
         if row.period_start == start
     ]

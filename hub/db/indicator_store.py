@@ -12,6 +12,7 @@ from datetime import datetime
 import asyncpg
 
 from hub.domain.indicators.model import CertificateOutcome, Indicator
+from hub.domain.indicators.quality import FeedEvent, RefusalCount
 from hub.domain.kpis.model import KpiValue
 from schemas.models import MODELS, Envelope
 
@@ -19,7 +20,7 @@ from schemas.models import MODELS, Envelope
 INDICATOR_KPIS = (
     "port_hours_h", "waiting_time_h", "berth_productivity_moves_per_h", "dwell_days",
     "truck_turnaround_min", "release_time_h", "physical_inspection_flag", "throughput_teu",
-    "throughput_t", "call_size_moves",
+    "throughput_t", "call_size_moves", "arrival_mismatch_flag",
 )  # fmt: skip
 # The name of the session advisory lock that one worker at a time holds to run the stage.
 _JOB_LOCK = "indicators"
@@ -67,7 +68,10 @@ async def save_progress(
 
 async def changed_days(connection: asyncpg.Connection, since: datetime) -> list[datetime]:
     """The UTC days whose inputs changed after ``since``: KPI values recomputed, events taken
-    in, verdicts issued (each placed by its event time)."""
+    in, verdicts issued (each placed by its event time), refusals counted (the day of the
+    refusal: a writer of ``publisher_rejection_counts`` sets ``last_at = now()`` on every
+    change), and the day of the first vessel event of each call a vessel event was taken in for
+    (the data-quality scorecard places a call there and judges it on all its timestamps)."""
     rows = await connection.fetch(
         """
         SELECT DISTINCT date_trunc('day', moment AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS day
@@ -80,7 +84,17 @@ async def changed_days(connection: asyncpg.Connection, since: datetime) -> list[
             SELECT e.occurred_at FROM certificate_verdicts v
             JOIN ingested_events e ON e.event_id = v.submission_event_id
             WHERE v.issued_at > $1
+            UNION ALL
+            SELECT day::timestamp AT TIME ZONE 'UTC' FROM publisher_rejection_counts
+            WHERE last_at > $1
+            UNION ALL
+            SELECT (SELECT min(c.occurred_at) FROM ingested_events c
+                    WHERE c.domain = 'vessel' AND c.port = v.port
+                      AND c.port_call_id = v.port_call_id)
+            FROM (SELECT DISTINCT port, port_call_id FROM ingested_events
+                  WHERE domain = 'vessel' AND ingested_at > $1) AS v
         ) AS changed
+        WHERE moment IS NOT NULL
         ORDER BY day
         """,
         since,
@@ -123,6 +137,49 @@ async def events_between(
         end,
     )
     return [MODELS[row["domain"]].model_validate_json(row["payload"]) for row in rows]
+
+
+async def feed_between(
+    connection: asyncpg.Connection, start: datetime, end: datetime
+) -> list[FeedEvent]:
+    """Every stored event that occurred in [start, end), of every domain, with the envelope
+    fields the data-quality scorecard reads (``hub.domain.indicators.inputs.feed_events`` gives
+    the same from the events themselves); the payload is read once, not validated."""
+    rows = await connection.fetch(
+        """
+        SELECT e.event_id::text AS event_id, e.port, e.occurred_at, p.published_at,
+               p.classifier, p.source
+        FROM ingested_events e
+        CROSS JOIN LATERAL json_to_record(e.payload::json)
+            AS p (published_at timestamptz, classifier text, source text)
+        WHERE e.occurred_at >= $1 AND e.occurred_at < $2 AND e.payload IS NOT NULL
+        """,
+        start,
+        end,
+    )
+    return [
+        FeedEvent(r["event_id"], r["port"].strip(), r["occurred_at"], r["published_at"],
+                  r["classifier"], r["source"])
+        for r in rows
+    ]  # fmt: skip
+
+
+async def refusal_counts(
+    connection: asyncpg.Connection, start: datetime, end: datetime
+) -> list[RefusalCount]:
+    """The records refused per publisher, UTC day in [start, end) and reason, summed over
+    domains (``publisher_rejection_counts``)."""
+    rows = await connection.fetch(
+        """
+        SELECT publisher, day, reason, sum(events)::bigint AS events
+        FROM publisher_rejection_counts
+        WHERE day >= ($1 AT TIME ZONE 'UTC')::date AND day < ($2 AT TIME ZONE 'UTC')::date
+        GROUP BY publisher, day, reason
+        """,
+        start,
+        end,
+    )
+    return [RefusalCount(r["publisher"], r["day"], r["reason"], r["events"]) for r in rows]
 
 
 async def certificate_outcomes(

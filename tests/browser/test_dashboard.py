@@ -378,6 +378,27 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
         assert calls >= 1, await page.inner_text("#calls-table")
         states = await page.locator("#calls-table tbody .state").all_inner_texts()
         assert set(states) <= {"Expected", "Arriving", "At anchorage", "At berth"}, states
+        # The feed's data-quality panel: a tile per scorecard indicator, filled once the
+        # indicator job has the port's day (the page refreshes every 20 s), in each language.
+        assert await page.inner_text("#port-quality-card h2") == "Data quality"
+        assert await page.locator("#port-quality .tile").count() == 6
+        await wait_for(
+            page,
+            "() => document.querySelector("
+            "'#port-quality [data-indicator=\"publish_delay_min\"] .tile-value').innerText",
+            check=lambda text: text.endswith(" min"),
+            timeout_s=90,
+            what="the port's publish delay in the data-quality panel",
+        )
+        for language, heading in (("es", "Calidad de los datos"), ("pt", "Qualidade dos dados")):
+            await page.select_option("#language", language)
+            await wait_for(
+                page,
+                "() => document.querySelector('#port-quality-card h2')?.innerText",
+                check=heading.__eq__,
+                what=f"the data-quality panel in {language}",
+            )
+        await page.select_option("#language", "en")
         await _settle(page)
         await page.screenshot(path=str(ARTIFACTS / "port.png"), full_page=True)
         await page.click('button[data-granularity="day"]')

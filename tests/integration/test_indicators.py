@@ -14,9 +14,18 @@ import httpx
 
 from connectors.simulator import PortTrafficGenerator
 from hub.db.indicator_store import certificate_outcomes
-from hub.domain.indicators.inputs import call_infos, declaration_infos, trade_flows
+from hub.domain.indicators.inputs import (
+    call_actuals,
+    call_infos,
+    declaration_infos,
+    feed_events,
+    lodged_declarations,
+    move_links,
+    trade_flows,
+)
 from hub.domain.indicators.mechanisms import load_mechanisms
 from hub.domain.indicators.model import Indicator, PortInfo
+from hub.domain.indicators.quality import QualityInputs
 from hub.domain.indicators.reference import all_indicators
 from hub.domain.kpis.reference import all_kpis
 from hub.domain.reference import BUNDLED_MECHANISMS_FILE, BUNDLED_PORTS_FILE, load_ports
@@ -81,9 +90,13 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         async def reference() -> dict[tuple[str, str, str], Indicator]:
             async with pool.acquire() as connection:
                 outcomes = await certificate_outcomes(connection, MONTH, NEXT_MONTH)
+            quality = QualityInputs(
+                feed_events(month), call_actuals(month), move_links(month),
+                lodged_declarations(month),
+            )  # fmt: skip
             rows = all_indicators(
                 all_kpis(month), trade_flows(month), call_infos(month), outcomes, network,
-                mechanisms, "month", declaration_infos(month),
+                mechanisms, "month", declaration_infos(month), quality,
             )  # fmt: skip
             return {(r.level, r.entity, r.indicator): r for r in rows if r.period_start == MONTH}
 
@@ -106,6 +119,7 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         assert ("region", "LAC", "port_hours_h") in expected
         assert ("mechanism", "PA", "intra_regional_share_value_pct") in expected
         assert ("region", "LAC", "certificate_adoption_pct") in expected
+        assert ("port", "PECLL", "calls_complete_pct") in expected
         assert {key[0] for key in expected} == {"port", "country", "mechanism", "region"}
         reader = bearer(await reader_token(fresh_database))
         async with httpx.AsyncClient(

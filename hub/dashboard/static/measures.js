@@ -65,6 +65,22 @@ export const INDICATORS = [
   "certificates_count",
   "certificates_valid_pct",
   "certificate_verdict_time_h",
+  "publish_delay_min",
+  "calls_complete_pct",
+  "moves_with_crane_and_call_pct",
+  "declarations_linked_pct",
+  "refusal_rate_pct",
+  "arrivals_off_ais_pct",
+];
+
+// The data-quality scorecard of a port's feed (docs/kpis.md, "Data-quality scorecard").
+export const QUALITY_INDICATORS = [
+  "publish_delay_min",
+  "calls_complete_pct",
+  "moves_with_crane_and_call_pct",
+  "declarations_linked_pct",
+  "refusal_rate_pct",
+  "arrivals_off_ais_pct",
 ];
 
 export const TABLE_INDICATORS = [
@@ -154,6 +170,8 @@ export function indicatorLabel(key) {
   if (has(`kpi.${key}`)) return t(`kpi.${key}`);
   const rejection = /^certificate_rejections_(.+)_count$/.exec(key);
   if (rejection) return t("indicator.rejections", { reason: rejection[1].toUpperCase() });
+  const refusal = /^refusal_rate_(.+)_pct$/.exec(key);
+  if (refusal) return t("indicator.refusals", { reason: refusal[1].toUpperCase() });
   return key;
 }
 

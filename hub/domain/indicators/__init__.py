@@ -13,6 +13,7 @@ and :func:`all_indicators` is the one the stream runs. Modules:
   introversion index, and how the hub counts trade;
 - :mod:`~hub.domain.indicators.connectivity` — calls per week, services, connections, largest ship;
 - :mod:`~hub.domain.indicators.certificates` — certificates of origin per importing country;
+- :mod:`~hub.domain.indicators.quality` — the publishers' data-quality scorecard;
 - :mod:`~hub.domain.indicators.mechanisms` — :func:`load_mechanisms` and the bundled file;
 - :mod:`~hub.domain.indicators.reference` — :func:`all_indicators`, the batch reference.
 """
@@ -42,8 +43,10 @@ from hub.domain.indicators.model import (
     PortInfo,
     TradeFlow,
     period_start,
+    refusal_indicator,
     rejection_indicator,
 )
+from hub.domain.indicators.quality import QualityInputs, quality_indicators
 from hub.domain.indicators.reference import all_indicators
 from hub.domain.indicators.score import port_score, score_indicators
 from hub.domain.indicators.trade import Introversion, introversion, trade_indicators
@@ -65,6 +68,7 @@ __all__ = [
     "Network",
     "Period",
     "PortInfo",
+    "QualityInputs",
     "TradeFlow",
     "all_indicators",
     "call_size_adjusted_port_hours",
@@ -76,6 +80,8 @@ __all__ = [
     "load_mechanisms",
     "period_start",
     "port_score",
+    "quality_indicators",
+    "refusal_indicator",
     "rejection_indicator",
     "score_indicators",
     "trade_indicators",

@@ -8,7 +8,8 @@ PostgreSQL, the tests by hand, and the functions of this package never know whic
 :class:`Indicator`, one row per (level, entity, period, indicator). The names of the indicators,
 like the KPIs', end with their unit (``port_hours_h``, ``intra_regional_share_value_pct``);
 :class:`IndicatorName` and :data:`INDICATOR_UNITS` spell them, and nothing else does (the one
-exception, the per-reason certificate rejections, is built by :func:`rejection_indicator`).
+exceptions, the per-reason certificate rejections and publisher refusals, are built by
+:func:`rejection_indicator` and :func:`refusal_indicator`).
 
 :class:`Network` answers "which entities does this port (or country) count in": its country,
 every mechanism containing that country (a country may be in several: CO is in PA and CAN), and
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,6 +50,7 @@ __all__ = [
     "days_in",
     "detail_json",
     "period_start",
+    "refusal_indicator",
     "rejection_indicator",
 ]
 
@@ -127,6 +130,14 @@ class IndicatorName(StrEnum):
     CERTIFICATE_REJECTIONS_COUNT = "certificate_rejections_count"
     CERTIFICATE_VERDICT_TIME_H = "certificate_verdict_time_h"
     CERTIFICATE_ADOPTION_PCT = "certificate_adoption_pct"
+    # quality.py: the publishers' data-quality scorecard (per-reason refusals:
+    # :func:`refusal_indicator`).
+    PUBLISH_DELAY_MIN = "publish_delay_min"
+    CALLS_COMPLETE_PCT = "calls_complete_pct"
+    MOVES_WITH_CRANE_AND_CALL_PCT = "moves_with_crane_and_call_pct"
+    DECLARATIONS_LINKED_PCT = "declarations_linked_pct"
+    REFUSAL_RATE_PCT = "refusal_rate_pct"
+    ARRIVALS_OFF_AIS_PCT = "arrivals_off_ais_pct"
 
 
 INDICATOR_UNITS: Final[Mapping[IndicatorName, IndicatorUnit]] = MappingProxyType(
@@ -155,15 +166,34 @@ INDICATOR_UNITS: Final[Mapping[IndicatorName, IndicatorUnit]] = MappingProxyType
         IndicatorName.CERTIFICATE_REJECTIONS_COUNT: IndicatorUnit.COUNT,
         IndicatorName.CERTIFICATE_VERDICT_TIME_H: IndicatorUnit.HOURS,
         IndicatorName.CERTIFICATE_ADOPTION_PCT: IndicatorUnit.PERCENT,
+        IndicatorName.PUBLISH_DELAY_MIN: IndicatorUnit.MINUTES,
+        IndicatorName.CALLS_COMPLETE_PCT: IndicatorUnit.PERCENT,
+        IndicatorName.MOVES_WITH_CRANE_AND_CALL_PCT: IndicatorUnit.PERCENT,
+        IndicatorName.DECLARATIONS_LINKED_PCT: IndicatorUnit.PERCENT,
+        IndicatorName.REFUSAL_RATE_PCT: IndicatorUnit.PERCENT,
+        IndicatorName.ARRIVALS_OFF_AIS_PCT: IndicatorUnit.PERCENT,
     }
 )
 """The unit of each indicator (the suffix of its name says the same)."""
 
 
+def _per_reason(family: str, reason_code: str, unit_suffix: str) -> str:
+    """The one way a per-reason indicator is named: ``{family}_{reason}_{unit}``, the reason in
+    lower case with anything but letters, digits and ``_`` made ``_`` (a name stays a name)."""
+    reason = re.sub(r"[^a-z0-9_]", "_", reason_code.lower())
+    return f"{family}_{reason}_{unit_suffix}"
+
+
 def rejection_indicator(reason_code: str) -> str:
     """The indicator counting certificates rejected for ``reason_code``:
     ``EXPIRED`` → ``certificate_rejections_expired_count`` (unit ``count``)."""
-    return f"certificate_rejections_{reason_code.lower()}_count"
+    return _per_reason("certificate_rejections", reason_code, "count")
+
+
+def refusal_indicator(reason_code: str) -> str:
+    """The share of a publisher's records refused for ``reason_code`` (quality.py):
+    ``SCHEMA_INVALID`` → ``refusal_rate_schema_invalid_pct`` (unit ``%``)."""
+    return _per_reason("refusal_rate", reason_code, "pct")
 
 
 # --- inputs -----------------------------------------------------------------------------------

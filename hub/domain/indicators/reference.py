@@ -9,10 +9,14 @@ stream with it, and the modules it calls document each indicator:
 - :mod:`~hub.domain.indicators.score` — the port performance score;
 - :mod:`~hub.domain.indicators.trade` — intra-regional trade shares and introversion indices;
 - :mod:`~hub.domain.indicators.connectivity` — calls per week, services, connections, largest ship;
-- :mod:`~hub.domain.indicators.certificates` — certificates of origin per importing country.
+- :mod:`~hub.domain.indicators.certificates` — certificates of origin per importing country;
+- :mod:`~hub.domain.indicators.quality` — the publishers' data-quality scorecard.
 
 Every indicator of a period depends only on the inputs of that period (by event time), so the
-stream recomputes a period from that period's inputs alone. The indicators of one entity also
+stream recomputes a period from that period's inputs alone; the exception is a call, placed at
+its first vessel event and described by all of them (connectivity's particulars, the
+scorecard's completeness), for which the stream also reads the vessel events of the week before
+and the two weeks after the period. The indicators of one entity also
 depend on the other ports of the same period where SPEC says so: the call-size-adjusted port
 hours (the network's mean per band) and the trade indices (T_w, and the region's W for a
 country).
@@ -36,6 +40,7 @@ from hub.domain.indicators.model import (
     PortInfo,
     TradeFlow,
 )
+from hub.domain.indicators.quality import QualityInputs, quality_indicators
 from hub.domain.indicators.score import score_indicators
 from hub.domain.indicators.trade import trade_indicators
 from hub.domain.kpis.model import KpiValue
@@ -52,6 +57,7 @@ def all_indicators(
     mechanisms: Mapping[str, Mechanism],
     period: Period,
     declarations: Iterable[DeclarationInfo] = (),
+    quality: QualityInputs | None = None,
 ) -> list[Indicator]:
     """Every indicator of SPEC §4 of every entity and ``period``, sorted by (level, entity,
     period_start, indicator).
@@ -68,6 +74,9 @@ def all_indicators(
         period: ``"day"`` or ``"month"`` (UTC, by event time).
         declarations: the import declarations lodged (:class:`DeclarationInfo`), for
             digital certificate adoption.
+        quality: the data-quality scorecard's inputs besides the KPI values (the stored
+            events' times, the calls' ACT timestamps, the moves' and lodgements' links, the
+            refusals per publisher and day); None: none.
 
     Raises:
         ValueError: ``period`` is not a period, an event time is naive, or an input repeats
@@ -85,5 +94,6 @@ def all_indicators(
         *connectivity_indicators(calls, network, period),
         *certificate_indicators(certificates, network, period),
         *adoption_indicators(declarations, network, period),
+        *quality_indicators(kpi_values, quality or QualityInputs(), network, period),
     ]
     return sorted(rows, key=lambda r: (r.level, r.entity, r.period_start, r.indicator))

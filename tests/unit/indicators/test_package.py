@@ -6,7 +6,12 @@ import subprocess
 import sys
 
 import hub.domain.indicators
-from hub.domain.indicators.model import INDICATOR_UNITS, IndicatorName, rejection_indicator
+from hub.domain.indicators.model import (
+    INDICATOR_UNITS,
+    IndicatorName,
+    refusal_indicator,
+    rejection_indicator,
+)
 
 
 def test_public_api() -> None:
@@ -28,6 +33,7 @@ def test_public_api() -> None:
             "Network",
             "Period",
             "PortInfo",
+            "QualityInputs",
             "TradeFlow",
             "all_indicators",
             "call_size_adjusted_port_hours",
@@ -39,6 +45,8 @@ def test_public_api() -> None:
             "load_mechanisms",
             "period_start",
             "port_score",
+            "quality_indicators",
+            "refusal_indicator",
             "rejection_indicator",
             "score_indicators",
             "trade_indicators",
@@ -70,3 +78,5 @@ def test_every_indicator_name_ends_with_its_unit_and_has_one() -> None:
     for name, unit in INDICATOR_UNITS.items():
         assert name.endswith(suffixes[unit]), name
     assert rejection_indicator("ALREADY_USED") == "certificate_rejections_already_used_count"
+    assert refusal_indicator("SCHEMA_INVALID") == "refusal_rate_schema_invalid_pct"
+    assert refusal_indicator("odd reason/x") == "refusal_rate_odd_reason_x_pct"

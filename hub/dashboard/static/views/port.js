@@ -1,5 +1,6 @@
-// One port: its latest daily KPIs, time series of its hourly (48 h) or daily (30 days) KPI
-// windows, and the port calls under way with their state and KPIs. Refreshed while open.
+// One port: its latest daily KPIs, its feed's data-quality scorecard, time series of its hourly
+// (48 h) or daily (30 days) KPI windows, and the port calls under way with their state and KPIs.
+// Refreshed while open.
 
 import { getJson, HttpError } from "../api.js";
 import { baseOption, COLOURS, dispose, makeChart } from "../charts.js";
@@ -10,8 +11,10 @@ import {
   formatNumber,
   formatUtc,
   formatValue,
+  indicatorLabel,
   KPIS,
   kpiLabel,
+  QUALITY_INDICATORS,
   titleWithUnit,
   windowUnit,
   windowValue,
@@ -21,6 +24,7 @@ import { t } from "../strings.js";
 const REFRESH_MS = 20_000;
 const SPAN = { hour: 48 * 3600 * 1000, day: 30 * 24 * 3600 * 1000 };
 const HOUR_MS = 3600 * 1000;
+const QUALITY_SPAN = 7 * 24 * HOUR_MS;
 
 // How each chart draws its KPI: the mean and 90th percentile of the windows, a total, or one value.
 const CHARTS = [
@@ -56,6 +60,7 @@ export function mount(root, context, [rawCode]) {
   const place = h("p", { class: "subtitle" });
   const message = h("p", { class: "message", role: "status", hidden: true });
   const tiles = h("div", { class: "tiles", id: "port-tiles" });
+  const quality = h("div", { class: "tiles", id: "port-quality" });
   const toggle = h("div", { class: "segmented", role: "group", "aria-label": t("port.granularity") });
   const grid = h("div", { class: "chart-grid", id: "port-charts" });
   const calls = h("table", { class: "data-table", id: "calls-table" });
@@ -71,6 +76,12 @@ export function mount(root, context, [rawCode]) {
     ),
     message,
     h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", {}, t("port.current"))), tiles),
+    h(
+      "section",
+      { class: "card", id: "port-quality-card" },
+      h("div", { class: "card-head" }, h("h2", {}, t("port.quality")), h("p", { class: "hint" }, t("port.qualityNote"))),
+      quality,
+    ),
     h(
       "section",
       { class: "card" },
@@ -131,6 +142,51 @@ export function mount(root, context, [rawCode]) {
         );
       }),
     );
+  }
+
+  // Each scorecard indicator at its latest day with a row (the days differ: a day may have
+  // events and no calls).
+  function renderQuality(rows) {
+    const latest = new Map();
+    for (const row of rows) {
+      const seen = latest.get(row.indicator);
+      if (!seen || row.period_start > seen.period_start) latest.set(row.indicator, row);
+    }
+    fill(
+      quality,
+      QUALITY_INDICATORS.map((key) => {
+        const row = latest.get(key);
+        const reasons = key === "refusal_rate_pct" && row?.detail ? Object.entries(row.detail) : [];
+        return h(
+          "div",
+          { class: "tile", dataset: { indicator: key } },
+          h("div", { class: "tile-label" }, indicatorLabel(key)),
+          h("div", { class: "tile-value" }, formatValue(row ? row.value : null, row ? row.unit : "")),
+          h("div", { class: "tile-sub" }, row ? formatUtc(row.period_start, "day") : t("overview.noValue")),
+          reasons.length
+            ? h(
+                "div",
+                { class: "tile-sub" },
+                t("port.qualityReasons", { reasons: reasons.map(([reason, n]) => `${reason} ${formatNumber(n, "count")}`).join(" · ") }),
+              )
+            : null,
+        );
+      }),
+    );
+  }
+
+  async function loadQuality() {
+    try {
+      const body = await getJson("v1/indicators", {
+        level: "port",
+        id: code,
+        period: "day",
+        from: new Date(Date.now() - QUALITY_SPAN).toISOString(),
+      });
+      if (alive) renderQuality((body.indicators || []).filter((row) => QUALITY_INDICATORS.includes(row.indicator)));
+    } catch (error) {
+      if (alive) showError(error);
+    }
   }
 
   function chartOption(spec, windows, start, end) {
@@ -322,10 +378,12 @@ export function mount(root, context, [rawCode]) {
   function refresh() {
     loadWindows();
     loadCalls();
+    loadQuality();
   }
 
   renderToggle();
   renderTiles();
+  renderQuality([]);
   loadPort();
   refresh();
   const unsubscribe = feed.subscribe(() => renderTiles());

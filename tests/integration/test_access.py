@@ -53,6 +53,7 @@ OTHER_GET_ROUTES = {
     "/v1/validations/stream",  # customs token
     "/v1/validations/{certificate_id}",  # customs or admin token
     "/v1/admin/issuers",  # admin token
+    "/v1/feedback",  # a publisher's own refusals, or admin (tests/integration/test_feedback.py)
 }
 # Any token, each sees its own subscriptions (tests/integration/test_webhooks.py).
 WEBHOOK_GET_ROUTES = {"/v1/webhooks", "/v1/webhooks/{subscription_id}"}
@@ -386,9 +387,11 @@ async def test_kpi_reads_need_a_reader_or_admin_token_checked_on_every_request(
         assert {"port:PECLL/terminal", "customs:PE/aduana", "anonymous"} <= actors
         assert not any(reader in row["actor"] or "kpis:" in row["actor"] for row in kpi_refusals)
         assert logged[-1]["target"] == "/v1/ports" and logged[-1]["outcome"].startswith("401")
-        # The reader's token tried on the verdict and registry routes: refused there, and logged.
+        # The reader's token tried on the verdict, registry and feedback routes: refused there, and
+        # logged.
         others = [(row["action"], row["outcome"][:3]) for row in logged if row not in kpi_refusals]
         assert sorted(others) == [
+            ("feedback.read", "403"),
             ("issuers.list", "403"),
             ("validations.read", "403"),
             ("validations.stream", "403"),

@@ -13,15 +13,17 @@ One worker at a time runs it (a PostgreSQL advisory lock); the others skip their
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from hub.db.indicator_store import (
     certificate_outcomes,
+    change_mark,
     changed_days,
-    database_now,
     events_between,
     feed_between,
     indicator_job,
@@ -30,6 +32,7 @@ from hub.db.indicator_store import (
     refusal_counts,
     replace_indicators,
     save_progress,
+    vessel_events_of_calls,
 )
 from hub.domain.indicators.inputs import (
     call_actuals,
@@ -39,14 +42,23 @@ from hub.domain.indicators.inputs import (
     move_links,
     trade_flows,
 )
-from hub.domain.indicators.model import Indicator, Mechanism, Period, PortInfo, period_start
-from hub.domain.indicators.quality import QualityInputs
+from hub.domain.indicators.model import (
+    CertificateOutcome,
+    Indicator,
+    Mechanism,
+    Period,
+    PortInfo,
+    period_start,
+)
+from hub.domain.indicators.quality import FeedEvent, QualityInputs, RefusalCount
 from hub.domain.indicators.reference import all_indicators
+from hub.domain.kpis.model import KpiValue
+from schemas.models import Envelope, VesselEvent
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # A call is placed at its first vessel event; an estimated arrival can come this much earlier.
 _CALL_LOOKBACK = timedelta(days=7)
-# The scorecard judges a call on all its timestamps: those up to this long after its first event.
+# The scorecard judges a call on all its timestamps: those up to this long after the period.
 _CALL_LOOKAHEAD = timedelta(days=14)
 
 
@@ -72,7 +84,7 @@ async def _run(
     month_interval: timedelta,
 ) -> list[Indicator]:
     day_since, month_since = await progress(connection) or (_EPOCH, _EPOCH)
-    mark = await database_now(connection)  # before reading: nothing falls between
+    mark = await change_mark(connection)  # before reading: nothing falls between
     written: list[Indicator] = []
     for day in await changed_days(connection, day_since):
         written += await _recompute(connection, "day", day, ports, mechanisms)
@@ -95,34 +107,76 @@ async def _recompute(
     end = _next(start, period)
     cargo = await events_between(connection, ["cargo"], start, end)
     customs = await events_between(connection, ["customs"], start, end)
-    vessel = await events_between(
-        connection, ["vessel"], start - _CALL_LOOKBACK, end + _CALL_LOOKAHEAD
+    vessel = await events_between(connection, ["vessel"], start - _CALL_LOOKBACK, end)
+    # The later timestamps of the calls seen in the period, read by their keys: reading every
+    # vessel event of the two weeks after the period cost a day's recomputation 22 days' worth.
+    calls = sorted(
+        {
+            (e.port, e.port_call_id)
+            for e in vessel
+            if isinstance(e, VesselEvent) and e.occurred_at >= start
+        }
     )
-    quality = QualityInputs(
+    vessel += await vessel_events_of_calls(connection, calls, end, end + _CALL_LOOKAHEAD)
+    inputs = _Inputs(
+        kpis=await kpi_values(connection, start, end),
+        cargo=cargo,
+        customs=customs,
+        vessel=vessel,
         feed=await feed_between(connection, start, end),
-        calls=call_actuals(vessel),
-        moves=move_links(cargo),
-        declarations=lodged_declarations(customs),
         refusals=await refusal_counts(connection, start, end),
+        certificates=await certificate_outcomes(connection, start, end),
     )
-    rows = [
+    # The batch reference is pure Python over a period's inputs (seconds for a month): run in
+    # a thread, so that the worker's event loop goes on taking events in meanwhile.
+    rows = await asyncio.to_thread(_indicators, inputs, ports, mechanisms, period, start)
+    async with connection.transaction():
+        await replace_indicators(connection, period, start, rows)
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """What :func:`_recompute` read of a period, for :func:`all_indicators`."""
+
+    kpis: list[KpiValue]
+    cargo: list[Envelope]
+    customs: list[Envelope]
+    vessel: list[Envelope]
+    feed: list[FeedEvent]
+    refusals: list[RefusalCount]
+    certificates: list[CertificateOutcome]
+
+
+def _indicators(
+    inputs: _Inputs,
+    ports: Sequence[PortInfo],
+    mechanisms: Mapping[str, Mechanism],
+    period: Period,
+    start: datetime,
+) -> list[Indicator]:
+    quality = QualityInputs(
+        feed=inputs.feed,
+        calls=call_actuals(inputs.vessel),
+        moves=move_links(inputs.cargo),
+        declarations=lodged_declarations(inputs.customs),
+        refusals=inputs.refusals,
+    )
+    return [
         row
         for row in all_indicators(
-            await kpi_values(connection, start, end),
-            trade_flows(cargo),
-            call_infos(vessel),
-            await certificate_outcomes(connection, start, end),
+            inputs.kpis,
+            trade_flows(inputs.cargo),
+            call_infos(inputs.vessel),
+            inputs.certificates,
             ports,
             mechanisms,
             period,
-            declaration_infos(customs),
+            declaration_infos(inputs.customs),
             quality,
         )
         if row.period_start == start
     ]
-    async with connection.transaction():
-        await replace_indicators(connection, period, start, rows)
-    return rows
 
 
 def _next(start: datetime, period: Period) -> datetime:

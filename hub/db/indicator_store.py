@@ -3,6 +3,7 @@ progress and its lock) and of the indicators API."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
@@ -45,11 +46,22 @@ async def progress(connection: asyncpg.Connection) -> tuple[datetime, datetime] 
     return None if row is None else (row["day_since"], row["month_since"])
 
 
-async def database_now(connection: asyncpg.Connection) -> datetime:
-    """The database's clock: the one ``computed_at``, ``ingested_at`` and ``issued_at`` are
-    written with, so a mark taken from it before reading lets nothing fall between two runs."""
-    now: datetime = await connection.fetchval("SELECT now()")
-    return now
+async def change_mark(connection: asyncpg.Connection) -> datetime:
+    """Where the next run looks for changes from, taken before reading: the database's clock
+    (the one ``computed_at``, ``ingested_at``, ``issued_at`` and ``last_at`` are written with:
+    ``now()``, the start of the writing transaction), moved back to the start of the oldest
+    transaction still open in this database. A transaction that began before the mark and
+    commits after this run read its day writes times before the mark; without moving the mark
+    back, no run would see its change. At most ten minutes back: a session left idle in a
+    transaction only costs recomputing recent days again."""
+    mark: datetime = await connection.fetchval(
+        """
+        SELECT greatest(least(now(), min(xact_start)), now() - interval '10 minutes')
+        FROM pg_stat_activity
+        WHERE datname = current_database() AND xact_start IS NOT NULL
+        """
+    )
+    return mark
 
 
 async def save_progress(
@@ -136,6 +148,38 @@ async def events_between(
         start,
         end,
     )
+    # Parsing is the job's largest cost (a day's events, a month's): off the event loop, so
+    # the worker's intake is not held up while it runs.
+    return await asyncio.to_thread(_models, rows)
+
+
+async def vessel_events_of_calls(
+    connection: asyncpg.Connection,
+    calls: Sequence[tuple[str, str]],
+    start: datetime,
+    end: datetime,
+) -> list[Envelope]:
+    """The stored vessel events of ``calls`` ((port, port_call_id)) that occurred in
+    [start, end): a call's later timestamps, read by its key, not with every other call's."""
+    if not calls:
+        return []
+    rows = await connection.fetch(
+        """
+        SELECT e.domain, e.payload::text AS payload
+        FROM unnest($1::bpchar[], $2::text[]) AS c (port, port_call_id)
+        JOIN ingested_events e ON e.port = c.port AND e.port_call_id = c.port_call_id
+        WHERE e.domain = 'vessel' AND e.occurred_at >= $3 AND e.occurred_at < $4
+          AND e.payload IS NOT NULL
+        """,
+        [port for port, _ in calls],
+        [call for _, call in calls],
+        start,
+        end,
+    )
+    return await asyncio.to_thread(_models, rows)
+
+
+def _models(rows: Sequence[asyncpg.Record]) -> list[Envelope]:
     return [MODELS[row["domain"]].model_validate_json(row["payload"]) for row in rows]
 
 

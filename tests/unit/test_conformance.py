@@ -173,6 +173,12 @@ def test_reader_problems_are_problems_of_the_report() -> None:
     assert report.problems == (unreadable,) and not report.clean
 
 
+def test_an_empty_feed_is_not_clean() -> None:
+    report = check_feed([], Publisher(PORT), KNOWN, NOW, sources=("day.jsonl",))
+    assert [(p.code, p.where) for p in report.problems] == [(CheckCode.EMPTY_FEED, "day.jsonl")]
+    assert not report.clean
+
+
 # --- duplicates and retractions ---------------------------------------------------------------
 
 

@@ -127,6 +127,12 @@ def check_feed(
         first_seen[key] = outcome
         where[key] = record.where
         accepted.append(outcome)
+    if read == 0 and not problems:
+        # Nothing checked is not a pass: a go-live check of an empty file must not say CLEAN.
+        where_from = ", ".join(sources) or "the feed"
+        problems.append(
+            Problem(CheckCode.EMPTY_FEED, where_from[:300], None, "the feed holds no event")
+        )
     counted = effective_events(accepted)
     if progress is not None and read >= PROGRESS_EVERY:
         progress(f"{read:,} events checked one by one; checking the feed as a whole")

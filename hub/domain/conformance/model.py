@@ -38,6 +38,7 @@ class CheckCode(StrEnum):
 
     # Reading the feed.
     UNREADABLE = "UNREADABLE"
+    EMPTY_FEED = "EMPTY_FEED"
     NO_DOMAIN = "NO_DOMAIN"
     MALFORMED_INTERCHANGE = "MALFORMED_INTERCHANGE"
     UNMAPPABLE_MESSAGE = "UNMAPPABLE_MESSAGE"
@@ -65,6 +66,8 @@ class CheckCode(StrEnum):
 FIXES: Final[Mapping[CheckCode, str]] = {
     CheckCode.UNREADABLE: "Send a file the hub reads: JSON lines, an Avro object container file "
     "written with one of the hub's schemas, or an EDIFACT interchange.",
+    CheckCode.EMPTY_FEED: "Send a sample of the feed itself: a day of your events at least (an "
+    "empty file or body checks nothing).",
     CheckCode.NO_DOMAIN: 'Wrap the event as {"domain": "vessel", "event": {...}} or give it the '
     "event_type of its domain (vessel.timestamp, cargo.move, customs.status, "
     "certificate.submission).",
@@ -123,6 +126,7 @@ CHECKS: Final[tuple[Check, ...]] = (
         "the feed can be read",
         (
             CheckCode.UNREADABLE,
+            CheckCode.EMPTY_FEED,
             CheckCode.NO_DOMAIN,
             CheckCode.MALFORMED_INTERCHANGE,
             CheckCode.UNMAPPABLE_MESSAGE,

@@ -77,6 +77,9 @@ KEEP_ALIVE_S = 65
 """How long the HTTP server keeps an idle connection (uvicorn's default is 5 s): a client that
 polls every few seconds keeps its connection, instead of reusing one the server is closing at
 that moment, which fails the request with a connection reset (a CI run of the dashboard test)."""
+# How long a stopping API waits for requests under way (one stuck on a broker that does not
+# answer must not keep the process from stopping: the client gets no answer and sends again).
+SHUTDOWN_GRACE_S = 10
 HEADER_BUFFER_BYTES = 2**20
 """How many bytes of a request's head the HTTP server (uvicorn's h11) buffers: well over any
 honest request, so that an oversized header reaches the app and gets its 431 (see

@@ -415,7 +415,7 @@ def _dispatch(arguments: argparse.Namespace, settings: HubSettings) -> int:
 def _run_api(settings: HubSettings) -> int:
     import uvicorn
 
-    from hub.api.app import HEADER_BUFFER_BYTES, KEEP_ALIVE_S, create_api
+    from hub.api.app import HEADER_BUFFER_BYTES, KEEP_ALIVE_S, SHUTDOWN_GRACE_S, create_api
     from hub.services import prepare, resolve_endpoints
 
     endpoints = resolve_endpoints(settings)
@@ -428,6 +428,7 @@ def _run_api(settings: HubSettings) -> int:
         # An oversized header reaches the app (431) instead of resetting the connection.
         h11_max_incomplete_event_size=HEADER_BUFFER_BYTES,
         timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
     return 0
 

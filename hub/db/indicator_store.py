@@ -79,7 +79,8 @@ async def save_progress(
 
 
 async def changed_days(connection: asyncpg.Connection, since: datetime) -> list[datetime]:
-    """The UTC days whose inputs changed after ``since``: KPI values recomputed, events taken
+    """The UTC days whose inputs changed at or after ``since`` (at: a write in the transaction
+    that began at the mark itself, see :func:`change_mark`): KPI values recomputed, events taken
     in, verdicts issued (each placed by its event time), refusals counted (the day of the
     refusal: a writer of ``publisher_rejection_counts`` sets ``last_at = now()`` on every
     change), and the day of the first vessel event of each call a vessel event was taken in for
@@ -89,22 +90,22 @@ async def changed_days(connection: asyncpg.Connection, since: datetime) -> list[
         SELECT DISTINCT date_trunc('day', moment AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS day
         FROM (
             SELECT anchor_time AS moment FROM entity_kpis
-            WHERE computed_at > $1 AND anchor_time IS NOT NULL
+            WHERE computed_at >= $1 AND anchor_time IS NOT NULL
             UNION ALL
-            SELECT occurred_at FROM ingested_events WHERE ingested_at > $1
+            SELECT occurred_at FROM ingested_events WHERE ingested_at >= $1
             UNION ALL
             SELECT e.occurred_at FROM certificate_verdicts v
             JOIN ingested_events e ON e.event_id = v.submission_event_id
-            WHERE v.issued_at > $1
+            WHERE v.issued_at >= $1
             UNION ALL
             SELECT day::timestamp AT TIME ZONE 'UTC' FROM publisher_rejection_counts
-            WHERE last_at > $1
+            WHERE last_at >= $1
             UNION ALL
             SELECT (SELECT min(c.occurred_at) FROM ingested_events c
                     WHERE c.domain = 'vessel' AND c.port = v.port
                       AND c.port_call_id = v.port_call_id)
             FROM (SELECT DISTINCT port, port_call_id FROM ingested_events
-                  WHERE domain = 'vessel' AND ingested_at > $1) AS v
+                  WHERE domain = 'vessel' AND ingested_at >= $1) AS v
         ) AS changed
         WHERE moment IS NOT NULL
         ORDER BY day

@@ -60,6 +60,8 @@ EVENTS_REFUSED = Metric(
 )
 
 # One event as one Kafka record: under the producers' 1 MiB request limit, with room for framing.
+DELIVERY_TIMEOUT_MS = 15_000
+"""How long the API's producer waits for the broker to take a record."""
 MAX_EVENT_BYTES = 900 * 1024
 
 
@@ -81,7 +83,14 @@ async def open_ingest_context(
     """A producer (acks from all in-sync replicas, idempotent), the Avro codec and the ports, for
     as long as the block runs."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        # A record the broker has not taken within this fails (the caller answers "retry")
+        # instead of holding its request for aiokafka's 40 s default, or longer while a new
+        # topic's partition has no leader yet.
+        request_timeout_ms=DELIVERY_TIMEOUT_MS,
     )
     await producer.start()
     registry = schema_source(settings, pool)

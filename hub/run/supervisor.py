@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 import uvicorn
 
-from hub.api.app import HEADER_BUFFER_BYTES, KEEP_ALIVE_S, create_api
+from hub.api.app import HEADER_BUFFER_BYTES, KEEP_ALIVE_S, SHUTDOWN_GRACE_S, create_api
 from hub.db.workers import live_workers
 from hub.errors import ConfigError, ServiceError
 from hub.local.process import port_is_free, say
@@ -206,6 +206,7 @@ async def _serve(
             lifespan="on",
             h11_max_incomplete_event_size=HEADER_BUFFER_BYTES,  # oversized headers: 431, not reset
             timeout_keep_alive=KEEP_ALIVE_S,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
     )
     server_task = asyncio.create_task(server.serve(), name="http-api")

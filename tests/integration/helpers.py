@@ -132,8 +132,10 @@ async def running_hub(environment: dict[str, str], folder: Path) -> AsyncIterato
             await eventually(healthy, 90, "the API and worker to be healthy")
         yield base_url
     finally:
-        stop_process(api, signal.SIGTERM, 30)
-        stop_process(worker, signal.SIGTERM, 30)
+        try:
+            stop_process(api, signal.SIGTERM, 30)
+        finally:
+            stop_process(worker, signal.SIGTERM, 30)
 
 
 def settings_for(
@@ -166,6 +168,27 @@ def start_hub(
             stderr=subprocess.STDOUT,
             cwd=PROJECT_ROOT,
         )
+
+
+class PublisherClient(httpx.AsyncClient):
+    """An HTTP client that behaves as the hub asks publishers to: a 503 ("not delivered, send it
+    again") is sent again after its ``Retry-After``, for up to ``retry_for_s``. The broker of a
+    loaded test machine sometimes cannot take a record on a topic created seconds before; the
+    API then answers 503 and the publisher's next try goes through."""
+
+    def __init__(self, *args: Any, retry_for_s: float = 60.0, **kwargs: Any) -> None:
+        kwargs.setdefault("timeout", 30.0)
+        super().__init__(*args, **kwargs)
+        self._retry_for_s = retry_for_s
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        deadline = time.monotonic() + self._retry_for_s
+        while True:
+            response = await super().send(request, **kwargs)
+            if response.status_code != 503 or time.monotonic() >= deadline:
+                return response
+            await response.aclose()
+            await asyncio.sleep(min(float(response.headers.get("retry-after", "1") or 1), 5.0))
 
 
 async def eventually(

@@ -21,7 +21,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import httpx
 from aiokafka import AIOKafkaConsumer
 
 from hub.db.feedback import Feedback, feedback_page, purge_feedback, store_feedback
@@ -30,6 +29,7 @@ from hub.db.tokens import create_access_token, create_port_token
 from hub.kafka_topics import DEADLETTER, PUBLISHER_HEADER
 from schemas.models import Envelope, VesselEvent
 from tests.integration.helpers import (
+    PublisherClient,
     Services,
     api_environment,
     bearer,
@@ -98,7 +98,7 @@ async def test_a_publisher_reads_its_own_refusals_from_every_way_in_and_no_one_e
             clvap = bearer(await create_port_token(pool, "CLVAP", "tests"))
             admin = bearer(await create_access_token(pool, "admin"))
             window = bearer(await create_access_token(pool, "customs-publish", "PE", "vuce"))
-            async with httpx.AsyncClient(base_url=base_url) as client:
+            async with PublisherClient(base_url=base_url) as client:
                 # CLVAP's own vessel event, stored: the one PECLL will try to retract.
                 theirs = samples("vessel", recent)[0].model_copy(
                     update={"port": "CLVAP", "port_call_id": "CLVAP-0001"}

@@ -52,6 +52,7 @@ from hub.kafka_topics import (
     PUBLISHER_HEADER,
     create_topics,
 )
+from hub.notify.loops import run_again, start_when_reachable
 from hub.settings import HubSettings
 from hub.tenants import feedback_topic
 from schemas.registry_client import SchemaRegistryClientError
@@ -162,8 +163,8 @@ class FeedbackForwarder:
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
-            group.create_task(_again(self._read, "reader"), name="feedback-reader")
-            group.create_task(_again(self._purge, "upkeep"), name="feedback-upkeep")
+            group.create_task(run_again(self._read, "feedback reader"), name="feedback-reader")
+            group.create_task(run_again(self._purge, "feedback upkeep"), name="feedback-upkeep")
 
     async def _read(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -173,13 +174,7 @@ class FeedbackForwarder:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
-        while True:
-            try:
-                await consumer.start()
-                break
-            except Exception as error:  # the broker away at start: wait for it
-                log.warning("feedback forwarder cannot reach the broker yet: %s", error)
-                await asyncio.sleep(_OUTAGE_WAIT_S * 5)
+        await start_when_reachable(consumer, "feedback forwarder")
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=1000, max_records=500)
@@ -275,16 +270,6 @@ async def _until_done(what: str, step: Callable[[], Awaitable[T]]) -> T:
         except _TRANSIENT as error:
             log.warning("feedback forwarder could not %s (%s); retrying", what, error)
             await asyncio.sleep(_OUTAGE_WAIT_S)
-
-
-async def _again(loop: Callable[[], Awaitable[None]], name: str) -> None:
-    """Run ``loop()`` again (after a pause) whenever it fails unexpectedly."""
-    while True:
-        try:
-            await loop()
-        except Exception:
-            log.exception("the feedback %s failed; starting it again", name)
-            await asyncio.sleep(_OUTAGE_WAIT_S * 5)
 
 
 @asynccontextmanager

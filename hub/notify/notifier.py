@@ -49,6 +49,7 @@ from hub.db.webhooks import (
 from hub.ingest.core import IngestContext
 from hub.ingest.decode import take_in
 from hub.kafka_topics import INGEST_TOPICS, KPI_CARGO, KPI_CUSTOMS, KPI_PORT_CALLS
+from hub.notify.loops import run_again, start_when_reachable
 from hub.notify.notifications import (
     Notification,
     from_event,
@@ -112,8 +113,8 @@ class Notifier:
     async def run(self) -> None:
         """Both loops, until cancelled; a loop that fails unexpectedly starts again."""
         async with asyncio.TaskGroup() as group:
-            group.create_task(_again(self._read, "reader"), name="webhook-reader")
-            group.create_task(_again(self._send_due, "sender"), name="webhook-sender")
+            group.create_task(run_again(self._read, "webhook reader"), name="webhook-reader")
+            group.create_task(run_again(self._send_due, "webhook sender"), name="webhook-sender")
 
     # --- the reader ----------------------------------------------------------------------
 
@@ -128,13 +129,7 @@ class Notifier:
             metadata_max_age_ms=30_000,
         )
         consumer.subscribe(pattern=topic_pattern(self.settings.kafka.topic_namespace))
-        while True:
-            try:
-                await consumer.start()
-                break
-            except Exception as error:  # the broker away at start: wait for it
-                log.warning("webhook reader cannot reach the broker yet: %s", error)
-                await asyncio.sleep(_OUTAGE_WAIT_S * 5)
+        await start_when_reachable(consumer, "webhook reader")
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=1000, max_records=500)
@@ -263,16 +258,6 @@ class Notifier:
                 webhooks.pause_after,
                 problem,
             )
-
-
-async def _again(loop: Any, name: str) -> None:
-    """Run ``loop()`` again (after a pause) whenever it fails unexpectedly."""
-    while True:
-        try:
-            await loop()
-        except Exception:
-            log.exception("the webhook %s failed; starting it again", name)
-            await asyncio.sleep(_OUTAGE_WAIT_S * 5)
 
 
 def _delivery(subscription: Subscription, notification: Notification) -> NewDelivery:

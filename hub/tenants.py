@@ -186,13 +186,17 @@ def own_group_prefix(settings: HubSettings, of: Tenant) -> str:
 def grants(settings: HubSettings, of: Tenant) -> list[Grant]:
     """Every ACL ``of`` has: the least that lets it do its job."""
     if of.kind == "port":
-        # The trailing dot keeps PECLL's prefix from matching a longer name.
-        prefix = settings.topic(f"{PORT_TOPICS_PREFIX}{of.subject}.")
+        # Each topic by its literal name: "ports.PECLL." as a prefix would also let the port
+        # write its own feedback topic, which only the hub writes.
         feedback = port_topic(settings, of.subject, FEEDBACK)
         return [
-            Grant("topic", prefix, True, "WRITE"),
-            Grant("topic", prefix, True, "DESCRIBE"),
+            *(
+                Grant("topic", topic, False, operation)
+                for topic in port_topics(settings, of.subject)
+                for operation in ("WRITE", "DESCRIBE")
+            ),
             Grant("topic", feedback, False, "READ"),
+            Grant("topic", feedback, False, "DESCRIBE"),
             Grant("group", own_group_prefix(settings, of), True, "READ"),
         ]
     if of.kind == "single-window":
@@ -258,16 +262,42 @@ class TenantAdmin:
         )
         bindings = [_binding(of, grant) for grant in grants(settings, of)]
         await self._wait(lambda: self._admin.create_acls(bindings), "create the ACLs")
+        await self._drop_other_acls(of, bindings)
+
+    async def _drop_other_acls(self, of: Tenant, keep: Sequence[Any]) -> None:
+        """Delete ``of``'s ACLs that are not in ``keep`` (what an earlier release granted), after
+        the new ones exist, so that a rotating tenant is never refused in between."""
+        every_acl = _every_acl(of)
+        found: list[Any] = []
+
+        def describe() -> None:
+            found.extend(self._admin.describe_acls(every_acl).result(timeout=_ADMIN_TIMEOUT_S))
+
+        try:
+            await asyncio.to_thread(describe)
+        except (KafkaException, TimeoutError) as error:
+            raise BrokerError(f"could not list the ACLs on {self.bootstrap}: {error}") from None
+        stale = [
+            AclBindingFilter(
+                b.restype,
+                b.name,
+                b.resource_pattern_type,
+                b.principal,
+                b.host,
+                b.operation,
+                b.permission_type,
+            )
+            for b in found
+            if b not in keep
+        ]
+        if stale:
+            await self._wait(lambda: self._admin.delete_acls(stale), "delete the old ACLs")
 
     async def withdraw(self, of: Tenant) -> None:
         """Delete ``of``'s ACLs (refused from its next request on) and its credential (no new
         connection)."""
 
-        # None matches any name and any host (the stubs want str).
-        every_acl = AclBindingFilter(
-            ResourceType.ANY, None, ResourcePatternType.ANY, of.principal,  # type: ignore[arg-type]
-            None, AclOperation.ANY, AclPermissionType.ANY,  # type: ignore[arg-type]
-        )  # fmt: skip
+        every_acl = _every_acl(of)
         await self._wait(lambda: self._admin.delete_acls([every_acl]), "delete the ACLs")
         deletion = UserScramCredentialDeletion(of.user_name, ScramMechanism.SCRAM_SHA_512)
         try:
@@ -310,6 +340,15 @@ class TenantAdmin:
                 f"could not {what} on {self.bootstrap}: {error} (the hub's connection must be "
                 "allowed to alter the cluster's credentials and ACLs)"
             ) from None
+
+
+def _every_acl(of: Tenant) -> Any:
+    """A filter matching every ACL of ``of``'s principal."""
+    # None matches any name and any host (the stubs want str).
+    return AclBindingFilter(
+        ResourceType.ANY, None, ResourcePatternType.ANY, of.principal,  # type: ignore[arg-type]
+        None, AclOperation.ANY, AclPermissionType.ANY,  # type: ignore[arg-type]
+    )  # fmt: skip
 
 
 def _binding(of: Tenant, grant: Grant) -> Any:

@@ -269,12 +269,18 @@ async def test_a_publisher_reads_its_own_refusals_from_every_way_in_and_no_one_e
             forged = await _write(
                 principals["CLVAP"], topic("ports.PECLL.feedback"), b"forged feedback"
             )
+            # Only the hub writes feedback: not even the port its own topic.
+            self_written = await _write(
+                principals["PECLL"], topic("ports.PECLL.feedback"), b"own feedback"
+            )
             # Read: the broker delivers nothing (aiokafka logs the refusal and returns empty).
             assert not stolen.startswith("read"), stolen
             assert not in_other_group.startswith("read"), in_other_group
             assert forged == "TopicAuthorizationFailedError", forged
+            assert self_written == "TopicAuthorizationFailedError", self_written
             expected_denials = {
                 ("User:port-CLVAP", f"Topic:LITERAL:{topic('ports.PECLL.feedback')}"),
+                ("User:port-PECLL", f"Topic:LITERAL:{topic('ports.PECLL.feedback')}"),
                 ("User:port-PECLL", f"Group:LITERAL:{topic('port-CLVAP.x')}"),
             }
 

@@ -237,7 +237,8 @@ async def test_every_kafka_tenant_is_refused_every_topic_and_group_not_its_own_a
             assert sorted(states) == sorted(created)
             assert "revoked" in states["port-CLVAP"] and "write" not in states["port-CLVAP"]
             assert "active" in states["port-PECLL"]
-            assert f"write topic {topic('ports.PECLL.')}*" in states["port-PECLL"]
+            assert f"write topic {topic('ports.PECLL.vessel')}" in states["port-PECLL"]
+            assert f"write topic {topic('ports.PECLL.')}*" not in states["port-PECLL"]
             assert f"read group {topic('customs.PE.')}*" in states["customs-PE"]
 
             # The matrix: every attempt below must be refused by the broker and logged.
@@ -334,3 +335,63 @@ def _resource_of(attempt: Attempt) -> tuple[str, str]:
     if attempt.action == "read" and attempt.group and own_verdicts:
         return principal, f"Group:LITERAL:{attempt.group}"
     return principal, f"Topic:LITERAL:{attempt.topic}"
+
+
+async def test_rotating_a_port_replaces_the_prefix_grant_an_earlier_release_gave_it(
+    services: Services, fresh_database: str, namespace: str, tmp_path: Path
+) -> None:
+    """Until issue 21 a port's WRITE was the prefix ``ports.PECLL.``, which also covered its own
+    feedback topic. ``add-port --rotate`` leaves it exactly the grants of this release."""
+    from confluent_kafka.admin import (
+        AclBinding,
+        AclBindingFilter,
+        AclOperation,
+        AclPermissionType,
+        AdminClient,
+        ResourcePatternType,
+        ResourceType,
+    )
+
+    environment = api_environment(services, fresh_database, namespace, tmp_path) | {
+        "HUB_KAFKA_TENANT_BOOTSTRAP": services.kafka.tenant_bootstrap,
+    }
+    migrated = await asyncio.to_thread(_hub, environment, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    added = await asyncio.to_thread(_hub, environment, "tenants", "add-port", "PECLL")
+    assert added.returncode == 0, added.stderr
+    feedback = f"{namespace}ports.PECLL.feedback"
+    assert await _write(_client_settings(added.stdout), feedback, b"x") != "delivered"
+
+    # What an earlier release granted: WRITE on the prefix.
+    admin = AdminClient({"bootstrap.servers": services.bootstrap})
+    old_grant = AclBinding(
+        ResourceType.TOPIC, f"{namespace}ports.PECLL.", ResourcePatternType.PREFIXED,
+        "User:port-PECLL", "*", AclOperation.WRITE, AclPermissionType.ALLOW,
+    )  # fmt: skip
+    for future in admin.create_acls([old_grant]).values():
+        await asyncio.to_thread(future.result, 10)
+    old = await asyncio.to_thread(_hub, environment, "tenants", "add-port", "PECLL", "--rotate")
+    assert old.returncode == 0, old.stderr
+
+    every_acl = AclBindingFilter(
+        ResourceType.ANY, None, ResourcePatternType.ANY, "User:port-PECLL", None,  # type: ignore[arg-type]
+        AclOperation.ANY, AclPermissionType.ANY,
+    )  # fmt: skip
+
+    def principal_acls() -> list[AclBinding]:
+        return list(admin.describe_acls(every_acl).result(10))
+
+    acls = await asyncio.to_thread(principal_acls)
+    assert old_grant not in acls
+    prefixed_writes = [
+        a for a in acls if a.resource_pattern_type == ResourcePatternType.PREFIXED
+        and a.operation == AclOperation.WRITE
+    ]  # fmt: skip
+    assert prefixed_writes == []
+    rotated = _client_settings(old.stdout)
+    assert await _write(rotated, f"{namespace}ports.PECLL.vessel", b"own topic") == "delivered"
+
+    async def refused() -> bool:  # ACL changes reach the authorizer within moments
+        return await _write(rotated, feedback, b"forged") == "TopicAuthorizationFailedError"
+
+    await eventually(refused, 20, "the port refused its own feedback topic")

@@ -25,11 +25,21 @@ SETTINGS = load_settings({}, kafka={"topic_namespace": "staging."})
 
 def test_a_port_may_write_its_own_topics_and_read_its_feedback_only() -> None:
     assert grants(SETTINGS, tenant("port", "PECLL")) == [
-        Grant("topic", "staging.ports.PECLL.", True, "WRITE"),
-        Grant("topic", "staging.ports.PECLL.", True, "DESCRIBE"),
+        *(
+            Grant("topic", f"staging.ports.PECLL.{domain}", False, operation)
+            for domain in ("vessel", "cargo", "customs", "certificate")
+            for operation in ("WRITE", "DESCRIBE")
+        ),
         Grant("topic", "staging.ports.PECLL.feedback", False, "READ"),
+        Grant("topic", "staging.ports.PECLL.feedback", False, "DESCRIBE"),
         Grant("group", "staging.port-PECLL.", True, "READ"),
     ]
+    # No grant covers the feedback topic for writing: only the hub writes it.
+    assert not any(
+        g.operation == "WRITE" and "staging.ports.PECLL.feedback".startswith(g.name)
+        for g in grants(SETTINGS, tenant("port", "PECLL"))
+        if g.prefixed
+    )
     assert tenant_topics(SETTINGS, tenant("port", "PECLL"))[-1] == "staging.ports.PECLL.feedback"
     assert port_topics(SETTINGS, "PECLL") == [
         "staging.ports.PECLL.vessel",

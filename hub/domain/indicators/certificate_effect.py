@@ -183,17 +183,18 @@ def _rows(
         ),
         "certificate_not_valid": sum(len(g.get("not_valid", ())) for g in by_agreement.values()),
     }
-    no_match = {
+    no_match: dict[str, object] = {
         "reason": "no agreement is claimed both by declarations with a VALID digital"
         " certificate and by declarations without one",
         "left_out": left_out,
     }
     rows: list[Indicator] = []
     medians: dict[_Group, float] = {}
-    for group, name in (
+    named: tuple[tuple[_Group, IndicatorName], ...] = (
         ("with", IndicatorName.RELEASE_TIME_WITH_VALID_CERTIFICATE_H),
         ("without", IndicatorName.RELEASE_TIME_WITHOUT_CERTIFICATE_H),
-    ):
+    )
+    for group, name in named:
         if not hours[group]:
             rows.append(row(name, 0, None, no_match))
             continue

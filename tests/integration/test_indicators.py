@@ -24,7 +24,12 @@ from hub.domain.indicators.inputs import (
     trade_flows,
 )
 from hub.domain.indicators.mechanisms import load_mechanisms
-from hub.domain.indicators.model import Indicator, PortInfo, adoption_indicator
+from hub.domain.indicators.model import (
+    CertificateOutcome,
+    Indicator,
+    PortInfo,
+    adoption_indicator,
+)
 from hub.domain.indicators.quality import QualityInputs
 from hub.domain.indicators.reference import all_indicators
 from hub.domain.kpis.reference import all_kpis
@@ -47,6 +52,8 @@ from tests.integration.helpers import (
 PORTS = ("PECLL", "COCTG", "MXVER")
 MONTH = datetime(2026, 10, 1, tzinfo=UTC)
 NEXT_MONTH = datetime(2026, 11, 1, tzinfo=UTC)
+_EFFECT = frozenset({"release_time_with_valid_certificate_h", "release_time_without_certificate_h",
+                     "digital_certificate_impact_pct"})  # fmt: skip
 
 
 async def test_a_generated_month_of_indicators_equals_the_batch_reference(
@@ -95,7 +102,7 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         declarations = declaration_infos(month)
         named = sorted({d.certificate_id for d in declarations if d.certificate_id})
 
-        async def reference() -> dict[tuple[str, str, str], Indicator]:
+        async def verdicts() -> list[CertificateOutcome]:
             # The verdicts are the worker's (its rules and registry): read them, of the
             # certificates submitted in the month and of those its declarations name, as the
             # indicator stage does.
@@ -104,13 +111,17 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
                 outcomes = {c.certificate_id: c for c in submitted}
                 for outcome in await certificate_outcomes_of(connection, named):
                     outcomes[outcome.certificate_id] = outcome
+            return list(outcomes.values())
+
+        async def reference() -> dict[tuple[str, str, str], Indicator]:
+            outcomes = await verdicts()
             quality = QualityInputs(
                 feed_events(month), call_actuals(month), move_links(month),
                 lodged_declarations(month),
             )  # fmt: skip
             rows = all_indicators(
-                all_kpis(month), trade_flows(month), call_infos(month), outcomes.values(),
-                network, mechanisms, "month", declarations, quality,
+                all_kpis(month), trade_flows(month), call_infos(month), outcomes, network,
+                mechanisms, "month", declarations, quality,
             )  # fmt: skip
             return {(r.level, r.entity, r.indicator): r for r in rows if r.period_start == MONTH}
 
@@ -155,6 +166,46 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
             assert impact.count == with_.count + without.count
         adoption = expected[("country", "PE", adoption_indicator("CA01"))]
         assert adoption.count > 0 and adoption.value is not None and 0 < adoption.value < 100
+
+        # By day, many declarations are released a day or more after their lodgement (and
+        # their certificate's submission): the stage reads those by key, and its days of the
+        # certificate's effect equal the reference's.
+        kpis = all_kpis(month)
+        lodged_on = {f"{d.port}/{d.declaration_id}": d.lodged_at.date() for d in declarations}
+        released_later = [
+            k for k in kpis
+            if k.kpi == "release_time_h" and k.anchor_time is not None
+            and k.entity_id in lodged_on and lodged_on[k.entity_id] < k.anchor_time.date()
+        ]  # fmt: skip
+        assert len(released_later) > 50
+
+        async def days_differences() -> list[str]:
+            rows = all_indicators(kpis, [], [], await verdicts(), network, mechanisms, "day",
+                                  declarations)  # fmt: skip
+            want = {
+                (r.level, r.entity, f"{r.indicator}@{r.period_start:%d}"): r
+                for r in rows
+                if r.indicator in _EFFECT and MONTH <= r.period_start < NEXT_MONTH
+            }
+            got = await pool.fetch(
+                "SELECT * FROM indicators WHERE period = 'day' AND indicator = ANY($1::text[])"
+                " AND period_start >= $2 AND period_start < $3",
+                sorted(_EFFECT), MONTH, NEXT_MONTH,
+            )  # fmt: skip
+            return _differences(
+                want,
+                {(r["level"], r["entity"], f"{r['indicator']}@{r['period_start']:%d}"): r
+                 for r in got},
+            )  # fmt: skip
+
+        async def days_equal() -> bool:
+            return not await days_differences()
+
+        try:
+            await eventually(days_equal, 120, "the days' certificate effect to equal", 3)
+        except AssertionError:
+            differences = await days_differences()
+            raise AssertionError(f"{len(differences)} differences: {differences[:8]}") from None
         assert {key[0] for key in expected} == {"port", "country", "mechanism", "region"}
         reader = bearer(await reader_token(fresh_database))
         async with httpx.AsyncClient(

@@ -18,7 +18,9 @@ Every indicator of a period depends only on the inputs of that period (by event 
 stream recomputes a period from that period's inputs alone; the exception is a call, placed at
 its first vessel event and described by all of them (connectivity's particulars, the
 scorecard's completeness), for which the stream also reads the vessel events of the week before
-and the two weeks after the period. The indicators of one entity also
+and the two weeks after the period; and a declaration released in the period, classed for the
+certificate's effect by its lodgement and its certificate's verdict whenever those came, which
+the stream reads by key. The indicators of one entity also
 depend on the other ports of the same period where SPEC says so: the call-size-adjusted port
 hours (the network's mean per band) and the trade indices (T_w, and the region's W for a
 country).

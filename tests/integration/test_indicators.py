@@ -182,7 +182,7 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         async def days_differences() -> list[str]:
             rows = all_indicators(kpis, [], [], await verdicts(), network, mechanisms, "day",
                                   declarations)  # fmt: skip
-            want = {
+            want: dict[tuple[str, str, str], Indicator] = {
                 (r.level, r.entity, f"{r.indicator}@{r.period_start:%d}"): r
                 for r in rows
                 if r.indicator in _EFFECT and MONTH <= r.period_start < NEXT_MONTH

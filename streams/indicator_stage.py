@@ -22,8 +22,10 @@ import asyncpg
 
 from hub.db.indicator_store import (
     certificate_outcomes,
+    certificate_outcomes_of,
     change_mark,
     changed_days,
+    customs_events_of_declarations,
     events_between,
     feed_between,
     indicator_job,
@@ -44,6 +46,7 @@ from hub.domain.indicators.inputs import (
 )
 from hub.domain.indicators.model import (
     CertificateOutcome,
+    DeclarationInfo,
     Indicator,
     Mechanism,
     Period,
@@ -52,7 +55,7 @@ from hub.domain.indicators.model import (
 )
 from hub.domain.indicators.quality import FeedEvent, QualityInputs, RefusalCount
 from hub.domain.indicators.reference import all_indicators
-from hub.domain.kpis.model import KpiValue
+from hub.domain.kpis.model import EntityKind, KpiName, KpiValue
 from schemas.models import Envelope, VesselEvent
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -118,14 +121,35 @@ async def _recompute(
         }
     )
     vessel += await vessel_events_of_calls(connection, calls, end, end + _CALL_LOOKAHEAD)
+    kpis = await kpi_values(connection, start, end)
+    # The certificate's effect on release time classes each declaration released in the period
+    # by its lodgement and its certificate's verdict, which may lie in an earlier period: read
+    # them by their keys (the extra rows they give other periods are dropped below).
+    released = sorted(
+        {
+            (port, declaration)
+            for k in kpis
+            if k.kpi == KpiName.RELEASE_TIME_H and k.entity_kind == EntityKind.DECLARATION
+            for port, _, declaration in [k.entity_id.partition("/")]
+        }
+    )
+    lodgements = customs + await customs_events_of_declarations(connection, released)
+    declarations = await asyncio.to_thread(declaration_infos, lodgements)
+    certificates = {c.certificate_id: c for c in await certificate_outcomes(connection, start, end)}
+    named = sorted(
+        {d.certificate_id for d in declarations if d.certificate_id} - certificates.keys()
+    )
+    for outcome in await certificate_outcomes_of(connection, named):
+        certificates[outcome.certificate_id] = outcome
     inputs = _Inputs(
-        kpis=await kpi_values(connection, start, end),
+        kpis=kpis,
         cargo=cargo,
         customs=customs,
         vessel=vessel,
         feed=await feed_between(connection, start, end),
         refusals=await refusal_counts(connection, start, end),
-        certificates=await certificate_outcomes(connection, start, end),
+        certificates=list(certificates.values()),
+        declarations=declarations,
     )
     # The batch reference is pure Python over a period's inputs (seconds for a month): run in
     # a thread, so that the worker's event loop goes on taking events in meanwhile.
@@ -146,6 +170,9 @@ class _Inputs:
     feed: list[FeedEvent]
     refusals: list[RefusalCount]
     certificates: list[CertificateOutcome]
+    """Those submitted in the period, and those its declarations name."""
+    declarations: list[DeclarationInfo]
+    """Those lodged in the period, and those released in it (:func:`declaration_infos`)."""
 
 
 def _indicators(
@@ -172,7 +199,7 @@ def _indicators(
             ports,
             mechanisms,
             period,
-            declaration_infos(inputs.customs),
+            inputs.declarations,
             quality,
         )
         if row.period_start == start

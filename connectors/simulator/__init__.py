@@ -16,7 +16,9 @@ the rest of its cargo two days before arrival):
   within the yard;
 - **customs**: imports (and some exports) are declared — lodged, a risk channel, inspections for
   the red channel, sometimes a hold — and released before they leave the terminal; declarations
-  between countries with an ALADI agreement sometimes invoke a certificate of origin;
+  between countries with an ALADI agreement sometimes invoke a certificate of origin, and more
+  often claim the agreement on a paper certificate, which customs check by hand for hours before
+  the release (these draws come from random streams of their own);
 - **certificate**: each certificate a declaration invokes is submitted hours before lodgement,
   signed with test keys (:mod:`connectors.certificates`); about 6% are deliberately wrong.
 

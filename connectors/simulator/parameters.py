@@ -26,6 +26,11 @@ SECOND_INSPECTION_SHARE: Final = 0.2  # of red-channel declarations
 HELD_SHARE: Final = 0.04  # declarations held before release
 EXPORT_DECLARED_SHARE: Final = 0.35  # full export consignments with a declaration the hub sees
 CERTIFICATE_SHARE: Final = 0.45  # imports under an agreement that invoke a certificate
+# Of the other imports under an agreement, those claiming its preference on a paper certificate
+# (the hub sees the agreement, no certificate), and the hours customs take to check the paper
+# by hand before the release (a digital certificate is checked by the hub as it arrives).
+PAPER_PREFERENCE_SHARE: Final = 0.6
+PAPER_CHECK_HOURS: Final = (2.0, 24.0)
 YARD_MOVE_SHARE: Final = {Trade.IMPORT: 0.15, Trade.EXPORT: 0.10, Trade.TRANSSHIPMENT: 0.30}
 # A box waits at least this long in the yard between two calls (transshipment).
 TRANSSHIPMENT_MIN_MS: Final = 6 * 3_600_000

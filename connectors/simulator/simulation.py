@@ -42,6 +42,8 @@ from connectors.simulator.parameters import (
     MAX_CARGO_KG,
     OUTSIDE,
     OWNERS,
+    PAPER_CHECK_HOURS,
+    PAPER_PREFERENCE_SHARE,
     REEFER_TYPE,
     RELAY_DEMAND,
     SECOND_INSPECTION_SHARE,
@@ -103,6 +105,12 @@ class Simulation:
             for port in generator.ports
         ]
         self.owner_serials = dict.fromkeys(OWNERS, master.randrange(1_000_000))
+        # Paper preference claims draw from streams of their own, seeded from the seed and the
+        # port (not from ``master``): adding them left every earlier draw as it was.
+        self.paper_rngs = {
+            port.unlocode: random.Random(f"{generator.seed}/paper-preferences/{port.unlocode}")
+            for port in generator.ports
+        }
         self.certificates = CertificateIssuer()
         self.goods: dict[str, tuple[Goods, ...]] = {}
         self.heap: list[tuple[int, int, Entity[Any] | PortState | CallPlan]] = []
@@ -480,6 +488,17 @@ class Simulation:
             declaration.certificate_id = (
                 f"{exporting}-{agreement}-{year}-{state.port.unlocode[2:]}{number:06d}"
             )
+        paper_check = 0
+        if (
+            agreement
+            and goods is not None
+            and not declaration.certificate_id
+            and self.certifiable(agreement, goods.hs_code)
+        ):
+            paper = self.paper_rngs[state.port.unlocode]
+            if paper.random() < PAPER_PREFERENCE_SHARE:
+                declaration.agreement = agreement
+                paper_check = hours(paper.uniform(*PAPER_CHECK_HOURS))
         if declaration.certificate_id or rng.random() < 0.5:
             declaration.invoice_number = (
                 f"INV-{datetime_at(plan.all_fast).year}-{state.next('invoice'):07d}"
@@ -514,6 +533,7 @@ class Simulation:
                 steps.append((finish, CustomsKind.INSPECTION_FINISHED, None))
                 start = finish + hours(rng.uniform(6, 48))
             released = finish + hours(rng.uniform(1, 12))
+        released += paper_check
         if rng.random() < HELD_SHARE:
             steps.append((released, CustomsKind.HELD, None))
             released += hours(rng.uniform(24, 144))

@@ -84,7 +84,11 @@ async def changed_days(connection: asyncpg.Connection, since: datetime) -> list[
     in, verdicts issued (each placed by its event time), refusals counted (the day of the
     refusal: a writer of ``publisher_rejection_counts`` sets ``last_at = now()`` on every
     change), and the day of the first vessel event of each call a vessel event was taken in for
-    (the data-quality scorecard places a call there and judges it on all its timestamps)."""
+    (the data-quality scorecard places a call there and judges it on all its timestamps), and
+    the day of the release (its ``release_time_h`` anchor) of each declaration with a customs
+    event taken in or naming a certificate a verdict was issued for (the certificate's effect on
+    release time classes a released declaration by its latest lodgement and verdict: an
+    amendment or a verdict after the release changes that day without changing its KPIs)."""
     rows = await connection.fetch(
         """
         SELECT DISTINCT date_trunc('day', moment AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS day
@@ -106,6 +110,16 @@ async def changed_days(connection: asyncpg.Connection, since: datetime) -> list[
                       AND c.port_call_id = v.port_call_id)
             FROM (SELECT DISTINCT port, port_call_id FROM ingested_events
                   WHERE domain = 'vessel' AND ingested_at >= $1) AS v
+            UNION ALL
+            SELECT k.anchor_time
+            FROM (SELECT DISTINCT port::text || '/' || declaration_id AS entity_id
+                  FROM ingested_events
+                  WHERE domain = 'customs' AND ingested_at >= $1 AND declaration_id IS NOT NULL
+                  UNION
+                  SELECT unnest(declarations) FROM certificate_verdicts
+                  WHERE issued_at >= $1) AS d
+            JOIN entity_kpis k ON k.entity_kind = 'declaration' AND k.entity_id = d.entity_id
+                              AND k.kpi = 'release_time_h'
         ) AS changed
         WHERE moment IS NOT NULL
         ORDER BY day
@@ -180,6 +194,26 @@ async def vessel_events_of_calls(
     return await asyncio.to_thread(_models, rows)
 
 
+async def customs_events_of_declarations(
+    connection: asyncpg.Connection, declarations: Sequence[tuple[str, str]]
+) -> list[Envelope]:
+    """Every stored customs event of ``declarations`` ((port, declaration_id)), whenever it
+    occurred: the lodgements of the declarations released in a period, read by their keys."""
+    if not declarations:
+        return []
+    rows = await connection.fetch(
+        """
+        SELECT e.domain, e.payload::text AS payload
+        FROM unnest($1::bpchar[], $2::text[]) AS d (port, declaration_id)
+        JOIN ingested_events e ON e.port = d.port AND e.declaration_id = d.declaration_id
+        WHERE e.domain = 'customs' AND e.payload IS NOT NULL
+        """,
+        [port for port, _ in declarations],
+        [declaration for _, declaration in declarations],
+    )
+    return await asyncio.to_thread(_models, rows)
+
+
 def _models(rows: Sequence[asyncpg.Record]) -> list[Envelope]:
     return [MODELS[row["domain"]].model_validate_json(row["payload"]) for row in rows]
 
@@ -233,31 +267,47 @@ async def certificate_outcomes(
     """The latest verdict of each certificate submitted in [start, end), with the time of its
     first final (non-PENDING) verdict."""
     rows = await connection.fetch(
-        """
-        SELECT DISTINCT ON (v.certificate_id)
-               v.certificate_id, v.importing_country, e.occurred_at AS submitted_at, v.outcome,
-               v.failed,
-               (SELECT min(f.issued_at) FROM certificate_verdicts f
-                WHERE f.certificate_id = v.certificate_id AND f.outcome <> 'PENDING') AS final_at
-        FROM certificate_verdicts v
-        JOIN ingested_events e ON e.event_id = v.submission_event_id
-        WHERE e.occurred_at >= $1 AND e.occurred_at < $2
-        ORDER BY v.certificate_id, v.version DESC
-        """,
-        start,
-        end,
+        _OUTCOMES.format(where="e.occurred_at >= $1 AND e.occurred_at < $2"), start, end
     )
-    return [
-        CertificateOutcome(
-            certificate_id=row["certificate_id"],
-            importing_country=row["importing_country"].strip(),
-            submitted_at=row["submitted_at"],
-            outcome=row["outcome"],
-            failed=tuple(row["failed"]),
-            final_at=row["final_at"],
-        )
-        for row in rows
-    ]
+    return [_outcome(row) for row in rows]
+
+
+async def certificate_outcomes_of(
+    connection: asyncpg.Connection, certificate_ids: Sequence[str]
+) -> list[CertificateOutcome]:
+    """As :func:`certificate_outcomes`, of the certificates ``certificate_ids`` whenever they
+    were submitted (those the period's declarations name); an id without a verdict is left
+    out."""
+    if not certificate_ids:
+        return []
+    rows = await connection.fetch(
+        _OUTCOMES.format(where="v.certificate_id = ANY($1::text[])"), list(certificate_ids)
+    )
+    return [_outcome(row) for row in rows]
+
+
+_OUTCOMES = """
+    SELECT DISTINCT ON (v.certificate_id)
+           v.certificate_id, v.importing_country, e.occurred_at AS submitted_at, v.outcome,
+           v.failed,
+           (SELECT min(f.issued_at) FROM certificate_verdicts f
+            WHERE f.certificate_id = v.certificate_id AND f.outcome <> 'PENDING') AS final_at
+    FROM certificate_verdicts v
+    JOIN ingested_events e ON e.event_id = v.submission_event_id
+    WHERE {where}
+    ORDER BY v.certificate_id, v.version DESC
+"""
+
+
+def _outcome(row: asyncpg.Record) -> CertificateOutcome:
+    return CertificateOutcome(
+        certificate_id=row["certificate_id"],
+        importing_country=row["importing_country"].strip(),
+        submitted_at=row["submitted_at"],
+        outcome=row["outcome"],
+        failed=tuple(row["failed"]),
+        final_at=row["final_at"],
+    )
 
 
 async def replace_indicators(

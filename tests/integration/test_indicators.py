@@ -13,7 +13,7 @@ import asyncpg
 import httpx
 
 from connectors.simulator import PortTrafficGenerator
-from hub.db.indicator_store import certificate_outcomes
+from hub.db.indicator_store import certificate_outcomes, certificate_outcomes_of
 from hub.domain.indicators.inputs import (
     call_actuals,
     call_infos,
@@ -24,11 +24,17 @@ from hub.domain.indicators.inputs import (
     trade_flows,
 )
 from hub.domain.indicators.mechanisms import load_mechanisms
-from hub.domain.indicators.model import Indicator, PortInfo
+from hub.domain.indicators.model import (
+    CertificateOutcome,
+    Indicator,
+    PortInfo,
+    adoption_indicator,
+)
 from hub.domain.indicators.quality import QualityInputs
 from hub.domain.indicators.reference import all_indicators
 from hub.domain.kpis.reference import all_kpis
 from hub.domain.reference import BUNDLED_MECHANISMS_FILE, BUNDLED_PORTS_FILE, load_ports
+from hub.run.generate import register_test_issuers
 from tests.integration.helpers import (
     Services,
     bearer,
@@ -46,6 +52,8 @@ from tests.integration.helpers import (
 PORTS = ("PECLL", "COCTG", "MXVER")
 MONTH = datetime(2026, 10, 1, tzinfo=UTC)
 NEXT_MONTH = datetime(2026, 11, 1, tzinfo=UTC)
+_EFFECT = frozenset({"release_time_with_valid_certificate_h", "release_time_without_certificate_h",
+                     "digital_certificate_impact_pct"})  # fmt: skip
 
 
 async def test_a_generated_month_of_indicators_equals_the_batch_reference(
@@ -77,6 +85,10 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
     pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
     try:
         await eventually(lambda: worker_started(pool), 90, "the worker's start")
+        # The generator's test issuers, as `hub run` registers them: its certificates validate
+        # (but for the few built to fail), so the certificate's effect has VALID ones to weigh.
+        async with pool.acquire() as connection:
+            await register_test_issuers(connection, {port.country for port in generator.ports})
         await publish_events(services.bootstrap, pool, namespace, month)
 
         async def all_taken_in() -> bool:
@@ -87,16 +99,29 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         network = [PortInfo(port.unlocode, port.country) for port in every_port]
         mechanisms = load_mechanisms(BUNDLED_MECHANISMS_FILE)
 
-        async def reference() -> dict[tuple[str, str, str], Indicator]:
+        declarations = declaration_infos(month)
+        named = sorted({d.certificate_id for d in declarations if d.certificate_id})
+
+        async def verdicts() -> list[CertificateOutcome]:
+            # The verdicts are the worker's (its rules and registry): read them, of the
+            # certificates submitted in the month and of those its declarations name, as the
+            # indicator stage does.
             async with pool.acquire() as connection:
-                outcomes = await certificate_outcomes(connection, MONTH, NEXT_MONTH)
+                submitted = await certificate_outcomes(connection, MONTH, NEXT_MONTH)
+                outcomes = {c.certificate_id: c for c in submitted}
+                for outcome in await certificate_outcomes_of(connection, named):
+                    outcomes[outcome.certificate_id] = outcome
+            return list(outcomes.values())
+
+        async def reference() -> dict[tuple[str, str, str], Indicator]:
+            outcomes = await verdicts()
             quality = QualityInputs(
                 feed_events(month), call_actuals(month), move_links(month),
                 lodged_declarations(month),
             )  # fmt: skip
             rows = all_indicators(
                 all_kpis(month), trade_flows(month), call_infos(month), outcomes, network,
-                mechanisms, "month", declaration_infos(month), quality,
+                mechanisms, "month", declarations, quality,
             )  # fmt: skip
             return {(r.level, r.entity, r.indicator): r for r in rows if r.period_start == MONTH}
 
@@ -128,6 +153,59 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         assert ("mechanism", "PA", "intra_regional_share_value_pct") in expected
         assert ("region", "LAC", "certificate_adoption_pct") in expected
         assert ("port", "PECLL", "calls_complete_pct") in expected
+        # The certificate's effect: the generator's imports under an agreement invoke a
+        # digital certificate or claim the agreement on paper (checked by hand: slower).
+        for level, entity in (("country", "PE"), ("country", "CO"), ("region", "LAC")):
+            with_ = expected[(level, entity, "release_time_with_valid_certificate_h")]
+            without = expected[(level, entity, "release_time_without_certificate_h")]
+            impact = expected[(level, entity, "digital_certificate_impact_pct")]
+            assert with_.count >= 5 and without.count >= 5, (entity, with_, without)
+            assert with_.median is not None and without.median is not None
+            assert with_.p90 is not None and with_.median < without.median, (with_, without)
+            assert impact.value is not None and 0 < impact.value < 100, impact
+            assert impact.count == with_.count + without.count
+        adoption = expected[("country", "PE", adoption_indicator("CA01"))]
+        assert adoption.count > 0 and adoption.value is not None and 0 < adoption.value < 100
+
+        # By day, many declarations are released a day or more after their lodgement (and
+        # their certificate's submission): the stage reads those by key, and its days of the
+        # certificate's effect equal the reference's.
+        kpis = all_kpis(month)
+        lodged_on = {f"{d.port}/{d.declaration_id}": d.lodged_at.date() for d in declarations}
+        released_later = [
+            k for k in kpis
+            if k.kpi == "release_time_h" and k.anchor_time is not None
+            and k.entity_id in lodged_on and lodged_on[k.entity_id] < k.anchor_time.date()
+        ]  # fmt: skip
+        assert len(released_later) > 50
+
+        async def days_differences() -> list[str]:
+            rows = all_indicators(kpis, [], [], await verdicts(), network, mechanisms, "day",
+                                  declarations)  # fmt: skip
+            want: dict[tuple[str, str, str], Indicator] = {
+                (r.level, r.entity, f"{r.indicator}@{r.period_start:%d}"): r
+                for r in rows
+                if r.indicator in _EFFECT and MONTH <= r.period_start < NEXT_MONTH
+            }
+            got = await pool.fetch(
+                "SELECT * FROM indicators WHERE period = 'day' AND indicator = ANY($1::text[])"
+                " AND period_start >= $2 AND period_start < $3",
+                sorted(_EFFECT), MONTH, NEXT_MONTH,
+            )  # fmt: skip
+            return _differences(
+                want,
+                {(r["level"], r["entity"], f"{r['indicator']}@{r['period_start']:%d}"): r
+                 for r in got},
+            )  # fmt: skip
+
+        async def days_equal() -> bool:
+            return not await days_differences()
+
+        try:
+            await eventually(days_equal, 120, "the days' certificate effect to equal", 3)
+        except AssertionError:
+            differences = await days_differences()
+            raise AssertionError(f"{len(differences)} differences: {differences[:8]}") from None
         assert {key[0] for key in expected} == {"port", "country", "mechanism", "region"}
         reader = bearer(await reader_token(fresh_database))
         async with httpx.AsyncClient(

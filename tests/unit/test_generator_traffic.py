@@ -560,3 +560,27 @@ def test_imports_invoke_certificates_only_for_goods_their_agreement_covers() -> 
     assert any(code.startswith("08") for code in everything), "fruit is certified by default"
     without_fruit = certified_codes(lambda agreement, hs: not hs.startswith("08"))
     assert without_fruit and not any(code.startswith("08") for code in without_fruit)
+
+
+def test_imports_claim_agreements_on_paper_too_and_wait_for_its_check() -> None:
+    """An import under an agreement that invokes no certificate often claims the agreement on
+    paper: customs check the paper 2-24 h before the release. On the green channel (released
+    5-120 min after the channel, unless held) that check shows in every such declaration."""
+    paper = digital = 0
+    for steps in declarations_of(generated_days()).values():
+        kinds = [e.kind for e in steps]
+        if kinds[:2] != [CustomsKind.LODGED, CustomsKind.CHANNEL] or CustomsKind.HELD in kinds:
+            continue
+        lodged, channel = steps[0], steps[1]
+        if lodged.regime is not Regime.IMPORT or lodged.agreement is None:
+            continue
+        if channel.channel is not Channel.GREEN or kinds[-1] is not CustomsKind.RELEASED:
+            continue
+        waited = steps[-1].occurred_at - channel.occurred_at
+        if lodged.certificate_id is None:
+            paper += 1
+            assert timedelta(hours=2) <= waited <= timedelta(hours=26), lodged
+        else:
+            digital += 1
+            assert waited <= timedelta(hours=2), lodged
+    assert paper > 20 and digital > 20, (paper, digital)

@@ -13,6 +13,8 @@ and :func:`all_indicators` is the one the stream runs. Modules:
   introversion index, and how the hub counts trade;
 - :mod:`~hub.domain.indicators.connectivity` — calls per week, services, connections, largest ship;
 - :mod:`~hub.domain.indicators.certificates` — certificates of origin per importing country;
+- :mod:`~hub.domain.indicators.certificate_effect` — the digital certificate's effect on release
+  time;
 - :mod:`~hub.domain.indicators.quality` — the publishers' data-quality scorecard;
 - :mod:`~hub.domain.indicators.mechanisms` — :func:`load_mechanisms` and the bundled file;
 - :mod:`~hub.domain.indicators.reference` — :func:`all_indicators`, the batch reference.

@@ -36,6 +36,14 @@ the declarations claiming an agreement. **Choice:** the denominator is the decla
 could use one (those claiming preferences under an agreement), not every import: a country
 trading mostly outside the region is not "behind" in adoption. A declaration with no
 agreement is not counted; none claiming one gives no row.
+
+**Adoption by agreement** (issue 21): the same share among the declarations claiming one
+agreement, one indicator per agreement claimed in the entity and period, named by
+:func:`~hub.domain.indicators.model.adoption_indicator` (``A58`` →
+``certificate_adoption_a58_pct``, unit ``%``; ``count`` = the declarations claiming it).
+**Choice:** an indicator per agreement rather than a breakdown in ``detail``, so that one
+agreement's adoption is a time series the API, the dashboard and the open data serve like any
+other. The shares by agreement, weighted by their counts, give ``certificate_adoption_pct``.
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ from hub.domain.indicators.model import (
     IndicatorUnit,
     Network,
     Period,
+    adoption_indicator,
     detail_json,
     period_start,
     rejection_indicator,
@@ -179,8 +188,9 @@ def _rows(
 def adoption_indicators(
     declarations: Iterable[DeclarationInfo], network: Network, period: Period
 ) -> list[Indicator]:
-    """``certificate_adoption_pct`` of every entity with a declaration claiming an agreement
-    (see the module docstring). Unsorted. The latest entry of a repeated declaration counts."""
+    """``certificate_adoption_pct``, and its share per agreement, of every entity with a
+    declaration claiming an agreement (see the module docstring). Unsorted. The latest entry of a
+    repeated declaration counts."""
     latest: dict[tuple[str, str], DeclarationInfo] = {}
     for declaration in declarations:
         latest[(declaration.port, declaration.declaration_id)] = declaration
@@ -191,17 +201,37 @@ def adoption_indicators(
         start = period_start(declaration.lodged_at, period)
         for ref in network.of_port(declaration.port):
             groups.setdefault((ref, start), []).append(declaration)
-    name = IndicatorName.CERTIFICATE_ADOPTION_PCT
-    return [
-        Indicator(
-            level=level,
-            entity=entity,
-            period=period,
-            period_start=start,
-            indicator=name.value,
-            unit=INDICATOR_UNITS[name].value,
-            count=len(members),
-            value=100.0 * sum(d.invokes_certificate for d in members) / len(members),
+    rows: list[Indicator] = []
+    for (ref, start), members in groups.items():
+        name = IndicatorName.CERTIFICATE_ADOPTION_PCT.value
+        rows.append(_adoption(members, name, ref, period, start))
+        by_agreement: dict[str, list[DeclarationInfo]] = {}
+        for declaration in members:
+            assert declaration.agreement is not None  # only those claiming one are grouped
+            by_agreement.setdefault(declaration.agreement, []).append(declaration)
+        rows += (
+            _adoption(claiming, adoption_indicator(agreement), ref, period, start)
+            for agreement, claiming in sorted(by_agreement.items())
         )
-        for ((level, entity), start), members in groups.items()
-    ]
+    return rows
+
+
+def _adoption(
+    claiming: Sequence[DeclarationInfo],
+    indicator: str,
+    ref: EntityRef,
+    period: Period,
+    start: datetime,
+) -> Indicator:
+    """The share of ``claiming`` (at least one) that invoke a certificate, as ``indicator``."""
+    level, entity = ref
+    return Indicator(
+        level=level,
+        entity=entity,
+        period=period,
+        period_start=start,
+        indicator=indicator,
+        unit=INDICATOR_UNITS[IndicatorName.CERTIFICATE_ADOPTION_PCT].value,
+        count=len(claiming),
+        value=100.0 * sum(d.invokes_certificate for d in claiming) / len(claiming),
+    )

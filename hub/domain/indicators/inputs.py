@@ -83,8 +83,8 @@ def call_infos(events: Iterable[Envelope]) -> list[CallInfo]:
 
 
 def declaration_infos(events: Iterable[Envelope]) -> list[DeclarationInfo]:
-    """One entry per import declaration lodged: the latest LODGED event of each (port,
-    declaration_id) in event order, placed at its first lodgement."""
+    """One entry per import declaration lodged: the agreement and certificate of the latest
+    LODGED event of each (port, declaration_id) in event order, placed at its first lodgement."""
     lodged: dict[tuple[str, str], list[CustomsEvent]] = {}
     for event in effective_events(e for e in events if isinstance(e, CustomsEvent)):
         if event.kind is CustomsKind.LODGED and event.regime is Regime.IMPORT:
@@ -95,7 +95,7 @@ def declaration_infos(events: Iterable[Envelope]) -> list[DeclarationInfo]:
             declaration_id=declaration_id,
             lodged_at=versions[0].occurred_at,
             agreement=versions[-1].agreement,
-            invokes_certificate=versions[-1].certificate_id is not None,
+            certificate_id=versions[-1].certificate_id,
         )
         for (port, declaration_id), versions in sorted(lodged.items())
     ]

@@ -8,8 +8,9 @@ PostgreSQL, the tests by hand, and the functions of this package never know whic
 :class:`Indicator`, one row per (level, entity, period, indicator). The names of the indicators,
 like the KPIs', end with their unit (``port_hours_h``, ``intra_regional_share_value_pct``);
 :class:`IndicatorName` and :data:`INDICATOR_UNITS` spell them, and nothing else does (the one
-exceptions, the per-reason certificate rejections and publisher refusals, are built by
-:func:`rejection_indicator` and :func:`refusal_indicator`).
+exceptions, the per-reason certificate rejections and publisher refusals and the per-agreement
+certificate adoption, are built by :func:`rejection_indicator`, :func:`refusal_indicator` and
+:func:`adoption_indicator`).
 
 :class:`Network` answers "which entities does this port (or country) count in": its country,
 every mechanism containing that country (a country may be in several: CO is in PA and CAN), and
@@ -47,6 +48,7 @@ __all__ = [
     "Period",
     "PortInfo",
     "TradeFlow",
+    "adoption_indicator",
     "days_in",
     "detail_json",
     "period_start",
@@ -130,6 +132,10 @@ class IndicatorName(StrEnum):
     CERTIFICATE_REJECTIONS_COUNT = "certificate_rejections_count"
     CERTIFICATE_VERDICT_TIME_H = "certificate_verdict_time_h"
     CERTIFICATE_ADOPTION_PCT = "certificate_adoption_pct"
+    # certificate_effect.py: release times with a VALID digital certificate and without one.
+    RELEASE_TIME_WITH_VALID_CERTIFICATE_H = "release_time_with_valid_certificate_h"
+    RELEASE_TIME_WITHOUT_CERTIFICATE_H = "release_time_without_certificate_h"
+    DIGITAL_CERTIFICATE_IMPACT_PCT = "digital_certificate_impact_pct"
     # quality.py: the publishers' data-quality scorecard (per-reason refusals:
     # :func:`refusal_indicator`).
     PUBLISH_DELAY_MIN = "publish_delay_min"
@@ -166,6 +172,9 @@ INDICATOR_UNITS: Final[Mapping[IndicatorName, IndicatorUnit]] = MappingProxyType
         IndicatorName.CERTIFICATE_REJECTIONS_COUNT: IndicatorUnit.COUNT,
         IndicatorName.CERTIFICATE_VERDICT_TIME_H: IndicatorUnit.HOURS,
         IndicatorName.CERTIFICATE_ADOPTION_PCT: IndicatorUnit.PERCENT,
+        IndicatorName.RELEASE_TIME_WITH_VALID_CERTIFICATE_H: IndicatorUnit.HOURS,
+        IndicatorName.RELEASE_TIME_WITHOUT_CERTIFICATE_H: IndicatorUnit.HOURS,
+        IndicatorName.DIGITAL_CERTIFICATE_IMPACT_PCT: IndicatorUnit.PERCENT,
         IndicatorName.PUBLISH_DELAY_MIN: IndicatorUnit.MINUTES,
         IndicatorName.CALLS_COMPLETE_PCT: IndicatorUnit.PERCENT,
         IndicatorName.MOVES_WITH_CRANE_AND_CALL_PCT: IndicatorUnit.PERCENT,
@@ -194,6 +203,12 @@ def refusal_indicator(reason_code: str) -> str:
     """The share of a publisher's records refused for ``reason_code`` (quality.py):
     ``SCHEMA_INVALID`` → ``refusal_rate_schema_invalid_pct`` (unit ``%``)."""
     return _per_reason("refusal_rate", reason_code, "pct")
+
+
+def adoption_indicator(agreement: str) -> str:
+    """Digital certificate adoption among the declarations claiming ``agreement``
+    (certificates.py): ``A58`` → ``certificate_adoption_a58_pct`` (unit ``%``)."""
+    return _per_reason("certificate_adoption", agreement, "pct")
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -272,16 +287,22 @@ class CertificateOutcome:
 
 @dataclass(frozen=True, slots=True)
 class DeclarationInfo:
-    """An import declaration lodged at a hub port, for digital certificate adoption."""
+    """An import declaration lodged at a hub port, for digital certificate adoption and the
+    certificate's effect on release time."""
 
     port: str
     declaration_id: str
     lodged_at: datetime
-    """Event time of its lodgement: what places it in a period."""
+    """Event time of its lodgement: what places it in a period (for adoption)."""
     agreement: str | None
     """The trade agreement it claims preferences under (None: none)."""
-    invokes_certificate: bool
-    """It names a certificate of origin."""
+    certificate_id: str | None
+    """The certificate of origin it names (None: none)."""
+
+    @property
+    def invokes_certificate(self) -> bool:
+        """It names a certificate of origin."""
+        return self.certificate_id is not None
 
 
 # --- output -----------------------------------------------------------------------------------

@@ -10,13 +10,17 @@ stream with it, and the modules it calls document each indicator:
 - :mod:`~hub.domain.indicators.trade` — intra-regional trade shares and introversion indices;
 - :mod:`~hub.domain.indicators.connectivity` — calls per week, services, connections, largest ship;
 - :mod:`~hub.domain.indicators.certificates` — certificates of origin per importing country;
+- :mod:`~hub.domain.indicators.certificate_effect` — release times with and without a digital
+  certificate;
 - :mod:`~hub.domain.indicators.quality` — the publishers' data-quality scorecard.
 
 Every indicator of a period depends only on the inputs of that period (by event time), so the
 stream recomputes a period from that period's inputs alone; the exception is a call, placed at
 its first vessel event and described by all of them (connectivity's particulars, the
 scorecard's completeness), for which the stream also reads the vessel events of the week before
-and the two weeks after the period. The indicators of one entity also
+and the two weeks after the period; and a declaration released in the period, classed for the
+certificate's effect by its lodgement and its certificate's verdict whenever those came, which
+the stream reads by key. The indicators of one entity also
 depend on the other ports of the same period where SPEC says so: the call-size-adjusted port
 hours (the network's mean per band) and the trade indices (T_w, and the region's W for a
 country).
@@ -27,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from hub.domain.indicators.aggregates import call_size_adjusted_port_hours, kpi_aggregates
+from hub.domain.indicators.certificate_effect import certificate_effect_indicators
 from hub.domain.indicators.certificates import adoption_indicators, certificate_indicators
 from hub.domain.indicators.connectivity import connectivity_indicators
 from hub.domain.indicators.model import (
@@ -73,7 +78,8 @@ def all_indicators(
             hub port produce nothing.
         period: ``"day"`` or ``"month"`` (UTC, by event time).
         declarations: the import declarations lodged (:class:`DeclarationInfo`), for
-            digital certificate adoption.
+            digital certificate adoption and, with ``certificates``, the certificate's effect
+            on release time (those named by a ``release_time_h`` of ``kpis`` are needed).
         quality: the data-quality scorecard's inputs besides the KPI values (the stored
             events' times, the calls' ACT timestamps, the moves' and lodgements' links, the
             refusals per publisher and day); None: none.
@@ -86,14 +92,16 @@ def all_indicators(
         raise ValueError(f"period must be 'day' or 'month', not {period!r}")
     network = Network(ports, mechanisms)
     kpi_values = list(kpis)
+    declared, verdicts = list(declarations), list(certificates)  # each read twice
     rows = [
         *kpi_aggregates(kpi_values, network, period),
         *call_size_adjusted_port_hours(kpi_values, network, period),
         *score_indicators(kpi_values, network, period),
         *trade_indicators(flows, network, period),
         *connectivity_indicators(calls, network, period),
-        *certificate_indicators(certificates, network, period),
-        *adoption_indicators(declarations, network, period),
+        *certificate_indicators(verdicts, network, period),
+        *adoption_indicators(declared, network, period),
+        *certificate_effect_indicators(kpi_values, declared, verdicts, network, period),
         *quality_indicators(kpi_values, quality or QualityInputs(), network, period),
     ]
     return sorted(rows, key=lambda r: (r.level, r.entity, r.period_start, r.indicator))

@@ -9,6 +9,7 @@ import hub.domain.indicators
 from hub.domain.indicators.model import (
     INDICATOR_UNITS,
     IndicatorName,
+    adoption_indicator,
     refusal_indicator,
     rejection_indicator,
 )
@@ -80,3 +81,5 @@ def test_every_indicator_name_ends_with_its_unit_and_has_one() -> None:
     assert rejection_indicator("ALREADY_USED") == "certificate_rejections_already_used_count"
     assert refusal_indicator("SCHEMA_INVALID") == "refusal_rate_schema_invalid_pct"
     assert refusal_indicator("odd reason/x") == "refusal_rate_odd_reason_x_pct"
+    assert adoption_indicator("A58") == "certificate_adoption_a58_pct"
+    assert adoption_indicator("CA-01") == "certificate_adoption_ca_01_pct"

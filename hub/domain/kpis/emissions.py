@@ -16,8 +16,8 @@ sulphur mass fraction. Every constant is below with its source.
 **The values were transcribed, not re-checked against the published tables in this
 environment** (no access to the study here): the power table is as two independent open-source
 reproductions of the study's Table 17 give it (they agree value for value), the SFC and the
-SOx formula as those reproductions and the study's Annex B give them, Cf as the IMO EEDI
-guidelines (MEPC.308(73)) give it. Check them against the study before quoting a figure.
+SOx formula as those reproductions give the study's, Cf as the IMO EEDI guidelines
+(MEPC.308(73)) give it. Check them against the study before quoting a figure.
 
 Assumptions (``docs/indicators.md``, "Emissions at anchorage and at berth"):
 
@@ -187,7 +187,8 @@ class Fuel:
 # HFO 195 / MDO 185 g/kWh for engines built after 2000, boiler HFO 340 / MDO 320 g/kWh; the
 # study takes both as independent of load.
 # S: MARPOL Annex VI, regulation 14.1.3: 0.50 % m/m outside emission control areas since
-# 1 January 2020 (no hub port is in an ECA); 0.10 % inside an ECA (regulation 14.4.3).
+# 1 January 2020 (none of the bundled ports is in an ECA in force, as far as known when this
+# was written: not re-checked here); 0.10 % inside an ECA (regulation 14.4.3).
 IN_PORT_FUEL: Final = Fuel("HFO (compliant 0.50 % S)", 3.114, 0.005, 195.0, 340.0)
 """What every call is computed with: residual fuel at the global sulphur limit (the hub's
 choice; a very-low-sulphur fuel oil counts as HFO for Cf and SFC)."""

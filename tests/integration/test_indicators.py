@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import signal
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from connectors.simulator import PortTrafficGenerator
 from hub.db.indicator_store import certificate_outcomes, certificate_outcomes_of
@@ -207,6 +209,7 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
             differences = await days_differences()
             raise AssertionError(f"{len(differences)} differences: {differences[:8]}") from None
         assert {key[0] for key in expected} == {"port", "country", "mechanism", "region"}
+        _assert_emissions(expected)
         reader = bearer(await reader_token(fresh_database))
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{http_port}", headers=reader
@@ -230,6 +233,34 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         await pool.close()
         stop_process(api, signal.SIGTERM, 30)
         stop_process(worker, signal.SIGTERM, 30)
+
+
+def _assert_emissions(expected: dict[tuple[str, str, str], Indicator]) -> None:
+    """The generated month's calls have anchorage and berth times and particulars, so the
+    emission totals are there and not trivial: the whole is the sum of its parts, most calls
+    have a declared size, and some waited at anchor beyond the allowance."""
+    for port in PORTS:
+        rows = {name: expected[("port", port, name)] for name in (
+            "co2_anchorage_t", "co2_berth_t", "co2_t", "co2_avoidable_t", "sox_t",
+            "co2_avoidable_pct",
+        )}  # fmt: skip
+        co2 = rows["co2_t"]
+        assert co2.count >= 20 and co2.value is not None and co2.median is not None, co2
+        assert all(row.count == co2.count for row in rows.values()), rows
+        assert co2.value == pytest.approx(
+            (rows["co2_anchorage_t"].value or 0) + (rows["co2_berth_t"].value or 0)
+        )
+        assert 0 < (rows["co2_avoidable_t"].value or 0) < (rows["co2_anchorage_t"].value or 0)
+        assert rows["co2_berth_t"].value and rows["sox_t"].value, rows
+        # A container call of a day or so at berth emits tens of tonnes of CO2.
+        assert 5 < co2.median < 200, co2
+        assert 0 < (rows["co2_avoidable_pct"].value or 0) < 100
+        assumed = json.loads(co2.detail or "{}")["calls_size_assumed"]
+        assert assumed < co2.count / 4, co2.detail
+    region = expected[("region", "LAC", "co2_t")]
+    assert region.value == pytest.approx(
+        math.fsum(expected[("port", port, "co2_t")].value or 0 for port in PORTS)
+    )
 
 
 def _differences(

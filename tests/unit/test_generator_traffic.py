@@ -28,6 +28,7 @@ from connectors.traffic_profiles import (
     profile_for,
 )
 from hub.domain.certificates.document import parse_document
+from hub.domain.kpis.reference import all_kpis
 from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from hub.kafka_topics import INGEST_TOPICS
 from schemas.avro_schemas import schema_text
@@ -240,6 +241,21 @@ def test_calls_wait_at_anchorage_when_berths_are_busy() -> None:
         all_fast = actual(events, Operation.ARRI, Facility.BRTH)
         if weighed and all_fast:
             assert actual(events, Operation.ARRI, Facility.ANCH)[0] < weighed[0] < all_fast[0]
+
+
+def test_departed_calls_have_emissions_from_declared_sizes() -> None:
+    """The generated calls give the emission KPIs what they read: anchorage and berth stays, and
+    the particulars (teu_capacity, loa_m) on their first event."""
+    by_name: dict[str, list[float]] = collections.defaultdict(list)
+    for value in all_kpis(generated_days()):
+        if value.kpi.startswith("co2_") and value.value is not None:
+            by_name[value.kpi].append(value.value)
+    assert len(by_name["co2_t"]) >= 20
+    assert all(v > 0 for v in by_name["co2_berth_t"])
+    assert sum(v > 0 for v in by_name["co2_anchorage_t"]) >= 0.1 * len(by_name["co2_t"])
+    assert sum(v > 0 for v in by_name["co2_avoidable_t"]) > 0
+    # Calls that began before the generated window lack their first event, hence their size.
+    assert sum(by_name["co2_size_assumed_flag"]) < 0.25 * len(by_name["co2_t"])
 
 
 # --- cargo --------------------------------------------------------------------------------------

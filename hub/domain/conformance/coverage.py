@@ -65,6 +65,13 @@ NEEDS: Final[Mapping[KpiName, tuple[str, ...]]] = {
     KpiName.BERTH_HOURS_H: (ALL_FAST,),
     KpiName.AIS_ARRIVAL_GAP_MIN: (DECLARED_PORT_ARRIVAL, AIS_ARRIVAL),
     KpiName.ARRIVAL_MISMATCH_FLAG: (DECLARED_PORT_ARRIVAL, AIS_ARRIVAL),
+    # Emissions: the berth stays (the anchorage ones are 0 t when there are none).
+    KpiName.CO2_ANCHORAGE_T: (ALL_FAST, DEPARTURE),
+    KpiName.CO2_BERTH_T: (ALL_FAST, DEPARTURE),
+    KpiName.CO2_T: (ALL_FAST, DEPARTURE),
+    KpiName.CO2_AVOIDABLE_T: (ALL_FAST, DEPARTURE),
+    KpiName.SOX_T: (ALL_FAST, DEPARTURE),
+    KpiName.CO2_SIZE_ASSUMED_FLAG: (ALL_FAST, DEPARTURE),
     KpiName.DWELL_DAYS: (DISCHARGE, GATE_OUT, GATE_IN, LOADING),
     KpiName.TRUCK_TURNAROUND_MIN: (GATE_IN, GATE_OUT),
     KpiName.THROUGHPUT_TEU: (THROUGHPUT_MOVE,),

@@ -8,6 +8,7 @@ and :func:`all_indicators` is the one the stream runs. Modules:
   :class:`Indicator`, names and units, periods, and the levels (:class:`Network`);
 - :mod:`~hub.domain.indicators.aggregates` — the §2 aggregates per level and period, and the
   call-size-adjusted port hours;
+- :mod:`~hub.domain.indicators.emissions` — CO2 and SOx at anchorage and at berth (totals);
 - :mod:`~hub.domain.indicators.score` — the port performance score (method, weights, directions);
 - :mod:`~hub.domain.indicators.trade` — intra-regional trade share and Iapadre's regional trade
   introversion index, and how the hub counts trade;
@@ -28,6 +29,7 @@ from hub.domain.indicators.aggregates import (
 )
 from hub.domain.indicators.certificates import certificate_indicators
 from hub.domain.indicators.connectivity import connectivity_indicators
+from hub.domain.indicators.emissions import emission_indicators
 from hub.domain.indicators.mechanisms import BUNDLED_MECHANISMS_FILE, load_mechanisms
 from hub.domain.indicators.model import (
     INDICATOR_UNITS,
@@ -77,6 +79,7 @@ __all__ = [
     "call_size_band",
     "certificate_indicators",
     "connectivity_indicators",
+    "emission_indicators",
     "introversion",
     "kpi_aggregates",
     "load_mechanisms",

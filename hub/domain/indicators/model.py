@@ -114,6 +114,13 @@ class IndicatorName(StrEnum):
     THROUGHPUT_TEU = KpiName.THROUGHPUT_TEU.value
     THROUGHPUT_T = KpiName.THROUGHPUT_T.value
     CALL_SIZE_ADJUSTED_PORT_HOURS_H = "call_size_adjusted_port_hours_h"
+    # emissions.py: totals over the calls (median and p90 per call), and the avoidable share.
+    CO2_ANCHORAGE_T = KpiName.CO2_ANCHORAGE_T.value
+    CO2_BERTH_T = KpiName.CO2_BERTH_T.value
+    CO2_T = KpiName.CO2_T.value
+    CO2_AVOIDABLE_T = KpiName.CO2_AVOIDABLE_T.value
+    SOX_T = KpiName.SOX_T.value
+    CO2_AVOIDABLE_PCT = "co2_avoidable_pct"
     # score.py
     PORT_PERFORMANCE_SCORE = "port_performance_score"
     # trade.py: by declared value and by TEU.
@@ -158,6 +165,12 @@ INDICATOR_UNITS: Final[Mapping[IndicatorName, IndicatorUnit]] = MappingProxyType
         IndicatorName.THROUGHPUT_TEU: IndicatorUnit.TEU,
         IndicatorName.THROUGHPUT_T: IndicatorUnit.TONNES,
         IndicatorName.CALL_SIZE_ADJUSTED_PORT_HOURS_H: IndicatorUnit.HOURS,
+        IndicatorName.CO2_ANCHORAGE_T: IndicatorUnit.TONNES,
+        IndicatorName.CO2_BERTH_T: IndicatorUnit.TONNES,
+        IndicatorName.CO2_T: IndicatorUnit.TONNES,
+        IndicatorName.CO2_AVOIDABLE_T: IndicatorUnit.TONNES,
+        IndicatorName.SOX_T: IndicatorUnit.TONNES,
+        IndicatorName.CO2_AVOIDABLE_PCT: IndicatorUnit.PERCENT,
         IndicatorName.PORT_PERFORMANCE_SCORE: IndicatorUnit.SCORE,
         IndicatorName.INTRA_REGIONAL_SHARE_VALUE_PCT: IndicatorUnit.PERCENT,
         IndicatorName.INTRA_REGIONAL_SHARE_TEU_PCT: IndicatorUnit.PERCENT,

@@ -6,6 +6,7 @@ stream with it, and the modules it calls document each indicator:
 
 - :mod:`~hub.domain.indicators.aggregates` — the §2 aggregates and the call-size-adjusted port
   hours;
+- :mod:`~hub.domain.indicators.emissions` — CO2 and SOx at anchorage and at berth;
 - :mod:`~hub.domain.indicators.score` — the port performance score;
 - :mod:`~hub.domain.indicators.trade` — intra-regional trade shares and introversion indices;
 - :mod:`~hub.domain.indicators.connectivity` — calls per week, services, connections, largest ship;
@@ -34,6 +35,7 @@ from hub.domain.indicators.aggregates import call_size_adjusted_port_hours, kpi_
 from hub.domain.indicators.certificate_effect import certificate_effect_indicators
 from hub.domain.indicators.certificates import adoption_indicators, certificate_indicators
 from hub.domain.indicators.connectivity import connectivity_indicators
+from hub.domain.indicators.emissions import emission_indicators
 from hub.domain.indicators.model import (
     CallInfo,
     CertificateOutcome,
@@ -96,6 +98,7 @@ def all_indicators(
     rows = [
         *kpi_aggregates(kpi_values, network, period),
         *call_size_adjusted_port_hours(kpi_values, network, period),
+        *emission_indicators(kpi_values, network, period),
         *score_indicators(kpi_values, network, period),
         *trade_indicators(flows, network, period),
         *connectivity_indicators(calls, network, period),

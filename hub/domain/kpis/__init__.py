@@ -6,6 +6,8 @@ No faust, HTTP or database here: the streaming stage, the batch reference, the A
 - :mod:`~hub.domain.kpis.model` — :class:`KpiValue`, :class:`WindowAggregate`, names, units, flags;
 - :mod:`~hub.domain.kpis.events` — the events that count (duplicates once, retractions applied);
 - :mod:`~hub.domain.kpis.port_calls` — waiting, anchorage, port and berth hours, productivity;
+- :mod:`~hub.domain.kpis.emissions` — CO2 and SOx of a call at anchorage and at berth (IMO
+  Fourth GHG Study 2020);
 - :mod:`~hub.domain.kpis.containers` — container visits and dwell, truck turnaround, throughput;
 - :mod:`~hub.domain.kpis.declarations` — WCO TRS release time and segments, inspections;
 - :mod:`~hub.domain.kpis.windows` — hourly and daily aggregates (PostgreSQL's percentile_cont);

@@ -94,6 +94,13 @@ class KpiName(StrEnum):
     # Port call data quality: the terminal's declared arrival against the AIS-derived one.
     AIS_ARRIVAL_GAP_MIN = "ais_arrival_gap_min"
     ARRIVAL_MISMATCH_FLAG = "arrival_mismatch_flag"
+    # Port call emissions at anchorage and at berth (emissions.py, IMO Fourth GHG Study 2020).
+    CO2_ANCHORAGE_T = "co2_anchorage_t"
+    CO2_BERTH_T = "co2_berth_t"
+    CO2_T = "co2_t"
+    CO2_AVOIDABLE_T = "co2_avoidable_t"
+    SOX_T = "sox_t"
+    CO2_SIZE_ASSUMED_FLAG = "co2_size_assumed_flag"
     # Port windows only: derived from the berth hours and the port's berth count.
     BERTH_OCCUPANCY_PCT = "berth_occupancy_pct"
     # Container visit, truck visit, move.
@@ -125,6 +132,12 @@ UNITS: Final[Mapping[KpiName, Unit]] = MappingProxyType(
         KpiName.BERTH_HOURS_H: Unit.HOURS,
         KpiName.AIS_ARRIVAL_GAP_MIN: Unit.MINUTES,
         KpiName.ARRIVAL_MISMATCH_FLAG: Unit.FLAG,
+        KpiName.CO2_ANCHORAGE_T: Unit.TONNES,
+        KpiName.CO2_BERTH_T: Unit.TONNES,
+        KpiName.CO2_T: Unit.TONNES,
+        KpiName.CO2_AVOIDABLE_T: Unit.TONNES,
+        KpiName.SOX_T: Unit.TONNES,
+        KpiName.CO2_SIZE_ASSUMED_FLAG: Unit.FLAG,
         KpiName.BERTH_OCCUPANCY_PCT: Unit.PERCENT,
         KpiName.DWELL_DAYS: Unit.DAYS,
         KpiName.TRUCK_TURNAROUND_MIN: Unit.MINUTES,

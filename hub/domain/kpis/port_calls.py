@@ -32,6 +32,8 @@ A call also has ``berth_hour`` values (:func:`call_berth_hours`): the hours it o
 each UTC hour, which the port windows sum into berth occupancy. A stay still open counts up to
 the call's latest actual event (the vessel was at the berth at least that long), so occupancy
 grows while the vessel works and becomes exact when it leaves.
+
+A call's emissions at anchorage and at berth: :mod:`hub.domain.kpis.emissions`.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from hub.domain.kpis.emissions import call_emission_kpis
 from hub.domain.kpis.events import effective_events
 from hub.domain.kpis.measure import Entity, hours
 from hub.domain.kpis.model import EntityKind, KpiName, KpiValue
@@ -321,6 +324,7 @@ def _call_kpis(call: _BegunCall, arrival_tolerance: timedelta) -> list[KpiValue]
     values = _time_kpis(call.entity, call.timeline)
     values += _cargo_kpis(call.entity, call.timeline, call.cargo)
     values += _arrival_check(call.entity, call.vessel_events, arrival_tolerance)
+    values += call_emission_kpis(call.entity, call.timeline, call.vessel_events)
     return sorted(values, key=lambda v: v.kpi)
 
 

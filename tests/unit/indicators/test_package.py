@@ -41,6 +41,7 @@ def test_public_api() -> None:
             "call_size_band",
             "certificate_indicators",
             "connectivity_indicators",
+            "emission_indicators",
             "introversion",
             "kpi_aggregates",
             "load_mechanisms",

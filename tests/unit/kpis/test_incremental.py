@@ -152,6 +152,9 @@ def base_event(draw: st.DrawFn, event_id: UUID) -> Envelope:
             classifier=draw(st.sampled_from([Classifier.ACT] * 4 + [Classifier.PLN])),
             call=draw(st.sampled_from(CALLS)),
             source=draw(st.sampled_from([None, None, None, "AIS"])),
+            # Particulars (the emissions' size bin): the first event giving each counts.
+            teu_capacity=draw(st.sampled_from([None, None, 900, 4_000, 20_000])),
+            loa_m=draw(st.sampled_from([None, None, 150.0, 300.0])),
             **ids,
         )
     if kind == "cargo":

@@ -179,7 +179,14 @@ def _run(steps: list[tuple[object, ...]]) -> None:
             case ("take",):
                 worker.take()
             case ("failed",):  # taken, but the write rolled back
-                worker.state.retake(worker.state.take_dirty())
+                taken = worker.state.take_dirty()
+                worker.state.retake(taken)
+                # The state no longer knows these rows (as if loaded): writing one again with
+                # the value it already holds is right, not a redundant write.
+                worker.loaded_since_take.update(
+                    WindowKey(w.port, w.granularity, w.window_start, w.kpi) for w in taken.written
+                )
+                worker.loaded_since_take.update(taken.emptied)
             case ("evict", datetime() as before):
                 worker.take()  # evict() keeps what is not taken yet; the worker takes first
                 worker.state.evict(before)

@@ -94,6 +94,13 @@ class KpiName(StrEnum):
     # Port call data quality: the terminal's declared arrival against the AIS-derived one.
     AIS_ARRIVAL_GAP_MIN = "ais_arrival_gap_min"
     ARRIVAL_MISMATCH_FLAG = "arrival_mismatch_flag"
+    # Port call arrival predictability: the published estimated arrival against T_arr (eta.py).
+    ETA_ERROR_H = "eta_error_h"
+    ETA_ABS_ERROR_H = "eta_abs_error_h"
+    ETA_ERROR_24H_H = "eta_error_24h_h"
+    ETA_ABS_ERROR_24H_H = "eta_abs_error_24h_h"
+    ETA_ERROR_72H_H = "eta_error_72h_h"
+    ETA_ABS_ERROR_72H_H = "eta_abs_error_72h_h"
     # Port windows only: derived from the berth hours and the port's berth count.
     BERTH_OCCUPANCY_PCT = "berth_occupancy_pct"
     # Container visit, truck visit, move.
@@ -125,6 +132,12 @@ UNITS: Final[Mapping[KpiName, Unit]] = MappingProxyType(
         KpiName.BERTH_HOURS_H: Unit.HOURS,
         KpiName.AIS_ARRIVAL_GAP_MIN: Unit.MINUTES,
         KpiName.ARRIVAL_MISMATCH_FLAG: Unit.FLAG,
+        KpiName.ETA_ERROR_H: Unit.HOURS,
+        KpiName.ETA_ABS_ERROR_H: Unit.HOURS,
+        KpiName.ETA_ERROR_24H_H: Unit.HOURS,
+        KpiName.ETA_ABS_ERROR_24H_H: Unit.HOURS,
+        KpiName.ETA_ERROR_72H_H: Unit.HOURS,
+        KpiName.ETA_ABS_ERROR_72H_H: Unit.HOURS,
         KpiName.BERTH_OCCUPANCY_PCT: Unit.PERCENT,
         KpiName.DWELL_DAYS: Unit.DAYS,
         KpiName.TRUCK_TURNAROUND_MIN: Unit.MINUTES,

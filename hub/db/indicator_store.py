@@ -22,6 +22,8 @@ INDICATOR_KPIS = (
     "port_hours_h", "waiting_time_h", "berth_productivity_moves_per_h", "dwell_days",
     "truck_turnaround_min", "release_time_h", "physical_inspection_flag", "throughput_teu",
     "throughput_t", "call_size_moves", "arrival_mismatch_flag",
+    "eta_error_h", "eta_abs_error_h", "eta_error_24h_h", "eta_abs_error_24h_h", "eta_error_72h_h",
+    "eta_abs_error_72h_h",
 )  # fmt: skip
 # The name of the session advisory lock that one worker at a time holds to run the stage.
 _JOB_LOCK = "indicators"

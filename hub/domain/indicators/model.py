@@ -112,6 +112,14 @@ class IndicatorName(StrEnum):
     THROUGHPUT_TEU = KpiName.THROUGHPUT_TEU.value
     THROUGHPUT_T = KpiName.THROUGHPUT_T.value
     CALL_SIZE_ADJUSTED_PORT_HOURS_H = "call_size_adjusted_port_hours_h"
+    # Arrival predictability (aggregates.py): means of the ETA accuracy KPIs, share within 1 h.
+    ETA_ERROR_H = KpiName.ETA_ERROR_H.value
+    ETA_ABS_ERROR_H = KpiName.ETA_ABS_ERROR_H.value
+    ETA_ERROR_24H_H = KpiName.ETA_ERROR_24H_H.value
+    ETA_ABS_ERROR_24H_H = KpiName.ETA_ABS_ERROR_24H_H.value
+    ETA_ERROR_72H_H = KpiName.ETA_ERROR_72H_H.value
+    ETA_ABS_ERROR_72H_H = KpiName.ETA_ABS_ERROR_72H_H.value
+    ETA_WITHIN_1H_PCT = "eta_within_1h_pct"
     # score.py
     PORT_PERFORMANCE_SCORE = "port_performance_score"
     # trade.py: by declared value and by TEU.
@@ -152,6 +160,13 @@ INDICATOR_UNITS: Final[Mapping[IndicatorName, IndicatorUnit]] = MappingProxyType
         IndicatorName.THROUGHPUT_TEU: IndicatorUnit.TEU,
         IndicatorName.THROUGHPUT_T: IndicatorUnit.TONNES,
         IndicatorName.CALL_SIZE_ADJUSTED_PORT_HOURS_H: IndicatorUnit.HOURS,
+        IndicatorName.ETA_ERROR_H: IndicatorUnit.HOURS,
+        IndicatorName.ETA_ABS_ERROR_H: IndicatorUnit.HOURS,
+        IndicatorName.ETA_ERROR_24H_H: IndicatorUnit.HOURS,
+        IndicatorName.ETA_ABS_ERROR_24H_H: IndicatorUnit.HOURS,
+        IndicatorName.ETA_ERROR_72H_H: IndicatorUnit.HOURS,
+        IndicatorName.ETA_ABS_ERROR_72H_H: IndicatorUnit.HOURS,
+        IndicatorName.ETA_WITHIN_1H_PCT: IndicatorUnit.PERCENT,
         IndicatorName.PORT_PERFORMANCE_SCORE: IndicatorUnit.SCORE,
         IndicatorName.INTRA_REGIONAL_SHARE_VALUE_PCT: IndicatorUnit.PERCENT,
         IndicatorName.INTRA_REGIONAL_SHARE_TEU_PCT: IndicatorUnit.PERCENT,

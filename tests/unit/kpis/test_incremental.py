@@ -144,9 +144,7 @@ def base_event(draw: st.DrawFn, event_id: UUID) -> Envelope:
         ids["port"] = OTHER_PORT
     if kind == "vessel":
         facility = draw(st.sampled_from(list(Facility)))
-        classifier = draw(
-            st.sampled_from([Classifier.ACT] * 4 + [Classifier.PLN, Classifier.EST])
-        )
+        classifier = draw(st.sampled_from([Classifier.ACT] * 4 + [Classifier.PLN, Classifier.EST]))
         if classifier is not Classifier.ACT:
             # An estimate is published ahead of the time it names: the ETA KPIs read both.
             ahead = draw(st.sampled_from([0.0, 6.0, 24.0, 30.0, 72.0, 80.0]))

@@ -6,9 +6,10 @@ import itertools
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from stdnum import imo
 
-from connectors.simulator import PortTrafficGenerator
+from connectors.simulator import PortTrafficGenerator, simulation
 from hub.domain.reference import BUNDLED_PORTS_FILE, load_ports
 from schemas.models import Classifier, Facility, Operation, VesselEvent
 
@@ -116,10 +117,11 @@ def test_estimated_arrivals_come_a_few_hours_a_day_and_three_days_ahead() -> Non
     assert all(e.occurred_at > e.published_at for e in events if e.classifier is Classifier.EST)
 
 
-def test_the_further_estimates_leave_every_other_event_as_it_was() -> None:
+def test_the_further_estimates_leave_every_other_event_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """They draw from their own random streams: every other event is what it was without them
     (a vessel event's id may shift: it is numbered by its place in the call's timeline)."""
-    from connectors.simulator import simulation
 
     def others() -> list[object]:
         some = PortTrafficGenerator(
@@ -134,11 +136,8 @@ def test_the_further_estimates_leave_every_other_event_as_it_was() -> None:
         ]
 
     with_them = others()
-    saved = (simulation.EARLY_EST_SHARE, simulation.LATE_EST_SHARE)
-    try:
-        simulation.EARLY_EST_SHARE = simulation.LATE_EST_SHARE = 0.0  # type: ignore[misc]
-        without = others()
-    finally:
-        simulation.EARLY_EST_SHARE, simulation.LATE_EST_SHARE = saved  # type: ignore[misc]
+    monkeypatch.setattr(simulation, "EARLY_EST_SHARE", 0.0)
+    monkeypatch.setattr(simulation, "LATE_EST_SHARE", 0.0)
+    without = others()
     assert len(with_them) > 1000
     assert with_them == without

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -37,7 +38,7 @@ from hub.domain.kpis.eta import call_eta
 from hub.domain.kpis.events import effective_events
 from hub.domain.kpis.model import WindowAggregate
 from hub.domain.kpis.windows import berth_occupancy
-from schemas.models import VesselEvent
+from schemas.models import UNLOCODE_PATTERN, VesselEvent
 
 DEFAULT_SPAN = timedelta(days=7)
 MAX_SPAN = timedelta(days=366)
@@ -128,6 +129,7 @@ async def port_kpis(
 
     ``from``/``to`` are ISO 8601 times (default: the last 7 days); windows are by event time.
     """
+    _port_code(unlocode)
     end = _aware(to) if to else datetime.now(UTC)
     start = _aware(from_) if from_ else end - DEFAULT_SPAN
     if not start < end or end - start > MAX_SPAN:
@@ -148,6 +150,9 @@ async def port_kpis(
 @router.get("/v1/port-calls/{port}/{port_call_id}", response_model=PortCall)
 async def port_call(port: str, port_call_id: str, pool: Pool) -> PortCall:
     """One call: its KPIs (open ones with value null) and its actual timeline."""
+    _port_code(port)
+    if "\x00" in port_call_id or not port_call_id.isprintable():
+        raise HTTPException(404, "no such port call (a call id is printable text, without NUL)")
     entity = f"{port}/{port_call_id}"
     kpis = await call_kpis(pool, entity)
     events = await call_vessel_events(pool, port, port_call_id)
@@ -201,6 +206,7 @@ async def current_calls(unlocode: str, pool: Pool) -> CurrentCalls:
     estimates of the future, when its latest one was published. The calls under way come
     first, the latest event first; then the expected ones, the soonest ETA first.
     """
+    _port_code(unlocode)
     if not await is_reference_port(pool, unlocode):
         raise HTTPException(404, f"{unlocode} is not a reference port")
     now = datetime.now(UTC)
@@ -318,6 +324,13 @@ def _with_occupancy(rows: list[asyncpg.Record], berths: dict[str, int | None]) -
         WindowValue(**{name: getattr(window, name) for name in WindowValue.model_fields})
         for window in sorted(windows, key=lambda w: (w.window_start, w.kpi))
     ]
+
+
+def _port_code(unlocode: str) -> None:
+    """Refuse (404) what cannot be a port's UN/LOCODE before it reaches the database (a NUL in
+    it would be a server error there)."""
+    if re.fullmatch(UNLOCODE_PATTERN, unlocode) is None:
+        raise HTTPException(404, "not a reference port: a port is a UN/LOCODE such as PECLL")
 
 
 def _aware(moment: datetime) -> datetime:

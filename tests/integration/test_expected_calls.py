@@ -150,6 +150,13 @@ async def test_calls_announced_only_by_estimates_are_expected_with_their_eta(
             # The same KPIs on the call's own page.
             call = (await client.get("/v1/port-calls/PECLL/ARRIVED")).json()
             assert call["kpis"]["eta_abs_error_24h_h"]["unit"] == "h"
+
+            # Hostile port codes get a clear refusal, never a server error.
+            for hostile in ("%00", "PE%00LL", "%ED%A0%80", "X" * 5000, "%FF%FE", "PECLL%2F.."):
+                for route in (f"/v1/ports/{hostile}/calls", f"/v1/ports/{hostile}/kpis",
+                              f"/v1/port-calls/{hostile}/C1", f"/v1/port-calls/PECLL/{hostile}"):  # fmt: skip
+                    answer = await client.get(route)
+                    assert 400 <= answer.status_code < 500, (route, answer.status_code)
     finally:
         await pool.close()
         stop_process(api, signal.SIGTERM, 30)

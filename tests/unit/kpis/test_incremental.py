@@ -236,6 +236,19 @@ def closed_entities(draw: st.DrawFn, ids: Iterator[UUID]) -> list[Envelope]:
     events: list[Envelope] = [
         vessel(op, facility, start + h, call=call, event_id=next(ids)) for op, facility, h in steps
     ]
+    # Estimated arrivals published a few hours to days ahead: the ETA accuracy KPIs.
+    events += [
+        vessel(
+            Operation.ARRI,
+            Facility.PORT,
+            start + draw(st.sampled_from([-2.0, 0.5, 3.0])),
+            classifier=Classifier.EST,
+            call=call,
+            event_id=next(ids),
+            published_at=at(start - draw(st.sampled_from([1.0, 24.0, 25.0, 72.0, 80.0]))),
+        )
+        for _ in range(draw(st.integers(0, 3)))
+    ]
     events += [
         cargo(
             Move.DISC,

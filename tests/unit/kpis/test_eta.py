@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from hub.domain.kpis.eta import call_eta
@@ -21,11 +23,11 @@ CALL = call_events([(ARRI, PORT_LIMITS, ARRIVAL), (ARRI, BRTH, 102.0), (DEPA, BR
 
 
 def estimate(
-    estimated: float, published: float, facility: Facility = PORT_LIMITS, **changes: object
+    estimated: float, published: float, facility: Facility = PORT_LIMITS, **changes: Any
 ) -> VesselEvent:
     """An EST ARRI for ``estimated`` hours after T0, published at ``published`` hours."""
     changes.setdefault("classifier", EST)
-    return vessel(ARRI, facility, estimated, published_at=at(published), **changes)  # type: ignore[arg-type]
+    return vessel(ARRI, facility, estimated, published_at=at(published), **changes)
 
 
 def eta_values(events: list[VesselEvent]) -> dict[str, KpiValue]:

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 from connectors.simulator import PortTrafficGenerator
 from schemas.avro_schemas import schema_text, subject_for
 from schemas.codec import AvroCodec
-from schemas.models import Envelope, to_avro_datum
+from schemas.models import Classifier, Envelope, VesselEvent, to_avro_datum
 from schemas.routing import domain_of, partition_key
 
 __all__ = ["publish"]
@@ -42,8 +42,11 @@ async def publish(
     Each event goes to the topic ``topic_for(domain)`` (Confluent Avro, the domain's schema
     registered through ``codec`` under the topic's subject), keyed by its port
     (:func:`~schemas.routing.partition_key`, as every way in keys it), with ``published_at`` set
-    to the time it is sent. No event is sent before it is due by the wall clock (an actual event
-    before it happened); history is sent at the rate, then the stream follows the clock.
+    to the time it is sent — except an estimated or planned vessel timestamp, which keeps the
+    time it was announced (its generated ``published_at``, never later than now): when history
+    is sent, the ETA accuracy KPIs compare what was announced when, not when it was replayed.
+    No event is sent before it is due by the wall clock (an actual event before it happened);
+    history is sent at the rate, then the stream follows the clock.
 
     The events are generated in a worker thread, a chunk at a time: planning a large call, or
     the warm-up before the first event (about a minute at scale 1), would otherwise stall the
@@ -82,7 +85,8 @@ async def publish(
                     break  # caught up with the wall clock: hold it until it is due
                 event = upcoming.popleft()
                 now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-                event = event.model_copy(update={"published_at": now})
+                if not _forward_looking(event):
+                    event = event.model_copy(update={"published_at": now})
                 topic, subject, schema = route(domain_of(event))
                 value = await codec.encode(subject, schema, to_avro_datum(event))
                 batch.append(await producer.send(topic, value, key=partition_key(event)))
@@ -103,3 +107,8 @@ async def publish(
         ", ".join(f"{count} to {topic}" for topic, count in sorted(published.items())),
     )
     return total
+
+
+def _forward_looking(event: Envelope) -> bool:
+    """An estimated or planned vessel timestamp: its ``published_at`` is part of what it says."""
+    return isinstance(event, VesselEvent) and event.classifier in (Classifier.EST, Classifier.PLN)

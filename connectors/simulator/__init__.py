@@ -7,8 +7,9 @@ the rest of its cargo two days before arrival):
 
 - **vessel**: the actual (ACT) DCSA timestamps — port limits, anchorage in and out when the
   vessel waits (for a free berth, or held by congestion), pilot boarding, all fast, first and last
-  lift, departure — plus, for some calls, an estimated arrival published a day ahead, and
-  occasionally a berth shift (departure from one berth, all fast at another, mid-operations);
+  lift, departure — plus, for some calls, estimated arrivals (EST ARRI PORT) published a day
+  ahead, 3-4 days ahead and a few hours ahead, and occasionally a berth shift (departure from
+  one berth, all fast at another, mid-operations);
 - **cargo**: 2-5 ship-to-shore cranes (by ship size) discharge, restow and load the call's
   containers between first and last lift. Imports leave by truck days later (gate in of the
   truck, then gate out within the hour); exports come in by truck days before they are loaded;
@@ -24,7 +25,7 @@ the rest of its cargo two days before arrival):
 
 Ports, calls and boxes are interleaved in one stream ordered by the time each event becomes
 known: its ``published_at`` as generated, which is its ``occurred_at`` for every event except
-an estimated (EST) arrival, published about a day before the time it estimates.
+an estimated (EST) arrival, published hours to days before the time it estimates.
 
 Reproducible: the same ports, seed, start, scale and profiles give the same events, ids included,
 so a replay is de-duplicated rather than double-counted. Vessel events use their own random

@@ -13,13 +13,22 @@ from schemas.models import Channel, Trade
 
 LOOKAHEAD: Final = timedelta(days=7)
 """How long before its arrival a call is generated: longer than its earliest event precedes the
-arrival (an export lodged and gated in days ahead, an estimated arrival a day ahead)."""
+arrival (an export lodged and gated in days ahead, an estimated arrival up to four days ahead)."""
 
 DEFAULT_WARMUP: Final = timedelta(days=3)
 """How long the simulation runs before ``start`` so that the ports are busy from the first event."""
 
 # Shares of the generated traffic (documented here, used once each by the simulation).
 EST_SHARE: Final = 0.5  # calls whose agent publishes an estimated arrival a day ahead
+# Calls whose agent also publishes an estimated arrival 3-4 days ahead (about 4 h off, 1 sigma),
+# and a last one 4-8 h ahead (about 30 min off): what the ETA accuracy KPIs at 72 h and the last
+# estimate compare. Drawn from each port's own estimates stream (Simulation.estimate_rngs).
+EARLY_EST_SHARE: Final = 0.35
+EARLY_EST_AHEAD_H: Final = (72.0, 96.0)
+EARLY_EST_SIGMA_MIN: Final = 240.0
+LATE_EST_SHARE: Final = 0.4
+LATE_EST_AHEAD_H: Final = (4.0, 8.0)
+LATE_EST_SIGMA_MIN: Final = 30.0
 BERTH_SHIFT_SHARE: Final = 0.05  # calls that shift berth mid-operations (when another is free)
 EMPTY_SHARE: Final = {Trade.IMPORT: 0.12, Trade.EXPORT: 0.15, Trade.TRANSSHIPMENT: 0.10}
 SECOND_INSPECTION_SHARE: Final = 0.2  # of red-channel declarations

@@ -23,6 +23,7 @@ from connectors.simulator.entities import (
     Declaration,
     Entity,
     PortState,
+    VesselStep,
     act,
 )
 from connectors.simulator.parameters import (
@@ -32,12 +33,18 @@ from connectors.simulator.parameters import (
     CERTIFICATE_SHARE,
     CONSIGNMENT_BOXES,
     DRY_SIZE_TYPES,
+    EARLY_EST_AHEAD_H,
+    EARLY_EST_SHARE,
+    EARLY_EST_SIGMA_MIN,
     EMPTY_SHARE,
     EST_SHARE,
     EXPORT_CHANNELS,
     EXPORT_DECLARED_SHARE,
     HELD_SHARE,
     IMPORT_CHANNELS,
+    LATE_EST_AHEAD_H,
+    LATE_EST_SHARE,
+    LATE_EST_SIGMA_MIN,
     LOOKAHEAD_MS,
     MAX_CARGO_KG,
     OUTSIDE,
@@ -109,6 +116,12 @@ class Simulation:
         # port (not from ``master``): adding them left every earlier draw as it was.
         self.paper_rngs = {
             port.unlocode: random.Random(f"{generator.seed}/paper-preferences/{port.unlocode}")
+            for port in generator.ports
+        }
+        # The extra estimated arrivals draw from streams of their own, seeded from the seed
+        # without drawing from ``master``: every other draw stays what it was before them.
+        self.estimate_rngs = {
+            port.unlocode: random.Random(f"{generator.seed}/estimates/{port.unlocode}")
             for port in generator.ports
         }
         self.certificates = CertificateIssuer()
@@ -189,6 +202,7 @@ class Simulation:
             estimate = arrival + minutes(rng.gauss(0, 90))
             steps.append((arrival - hours(rng.uniform(20, 28)), estimate, Classifier.EST,
                           Operation.ARRI, Facility.PORT, None, True))  # fmt: skip
+        steps += self._further_estimates(port, arrival)
         steps.append(act(arrival, Operation.ARRI, Facility.PORT, particulars=True))
 
         approach, pilotage = minutes(rng.uniform(40, 100)), minutes(rng.uniform(45, 90))
@@ -244,6 +258,23 @@ class Simulation:
         state.berth_free[last_berth] = departure + minutes(rng.uniform(30, 60))
         self._enqueue(call)
         return CallPlan(state, call_id, all_fast, first_lift, segments, nominal)
+
+    def _further_estimates(self, port: str, arrival: int) -> list[VesselStep]:
+        """For some calls, an estimated arrival published 3-4 days ahead, and a last one a few
+        hours ahead (each never estimating a time before its own publication)."""
+        rng = self.estimate_rngs[port]
+        steps: list[VesselStep] = []
+        for share, (soonest, latest), sigma in (
+            (EARLY_EST_SHARE, EARLY_EST_AHEAD_H, EARLY_EST_SIGMA_MIN),
+            (LATE_EST_SHARE, LATE_EST_AHEAD_H, LATE_EST_SIGMA_MIN),
+        ):
+            if rng.random() >= share:
+                continue
+            published = arrival - hours(rng.uniform(soonest, latest))
+            estimate = max(arrival + minutes(rng.gauss(0, sigma)), published + HOUR)
+            steps.append((published, estimate, Classifier.EST, Operation.ARRI, Facility.PORT,
+                          None, True))  # fmt: skip
+        return steps
 
     def _crane_ids(self, state: PortState, berth: int, count: int) -> tuple[str, ...]:
         """``count`` neighbouring cranes along the quay at ``berth`` (numbered from one end)."""

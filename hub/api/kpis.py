@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -19,7 +20,7 @@ from typing import Annotated, Any, Literal
 import asyncpg
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from hub.api.access import READER_RESPONSES, kpi_reader, reader_still_valid
 from hub.api.dependencies import Pool
@@ -28,16 +29,23 @@ from hub.db.kpi_reads import (
     call_vessel_events,
     calls_kpi_values,
     latest_daily_windows,
+    port_calls_vessel_events,
     port_windows,
-    recent_vessel_events,
     windows_changed_at,
 )
 from hub.db.ports import berths_of, is_reference_port, port_berths
+from hub.domain.kpis.eta import call_eta
+from hub.domain.kpis.events import effective_events
 from hub.domain.kpis.model import WindowAggregate
 from hub.domain.kpis.windows import berth_occupancy
+from schemas.models import UNLOCODE_PATTERN, VesselEvent
 
 DEFAULT_SPAN = timedelta(days=7)
 MAX_SPAN = timedelta(days=366)
+CALLS_RECENT = timedelta(days=3)
+"""A call is listed while it has an event this recent (or an estimated arrival this recent)."""
+CALLS_AHEAD = timedelta(days=7)
+"""A call not begun is listed as expected when its estimated arrival is at most this far ahead."""
 
 
 class WindowValue(BaseModel):
@@ -92,6 +100,7 @@ class CurrentCall(BaseModel):
     vessel_name: str | None
     state: str
     last_event_at: datetime
+    eta: datetime | None
     kpis: dict[str, float | None]
 
 
@@ -120,6 +129,7 @@ async def port_kpis(
 
     ``from``/``to`` are ISO 8601 times (default: the last 7 days); windows are by event time.
     """
+    _port_code(unlocode)
     end = _aware(to) if to else datetime.now(UTC)
     start = _aware(from_) if from_ else end - DEFAULT_SPAN
     if not start < end or end - start > MAX_SPAN:
@@ -140,6 +150,9 @@ async def port_kpis(
 @router.get("/v1/port-calls/{port}/{port_call_id}", response_model=PortCall)
 async def port_call(port: str, port_call_id: str, pool: Pool) -> PortCall:
     """One call: its KPIs (open ones with value null) and its actual timeline."""
+    _port_code(port)
+    if "\x00" in port_call_id or not port_call_id.isprintable():
+        raise HTTPException(404, "no such port call (a call id is printable text, without NUL)")
     entity = f"{port}/{port_call_id}"
     kpis = await call_kpis(pool, entity)
     events = await call_vessel_events(pool, port, port_call_id)
@@ -182,35 +195,84 @@ async def stream(
 
 @router.get("/v1/ports/{unlocode}/calls", response_model=CurrentCalls)
 async def current_calls(unlocode: str, pool: Pool) -> CurrentCalls:
-    """The port's calls under way: not departed, with a vessel event in the last 3 days,
-    each with its state and KPIs (open ones null)."""
+    """The port's calls under way and expected, each with its state, ETA and KPIs (open ones
+    null).
+
+    Under way: begun (an actual timestamp), not departed, with an event in the last 3 days.
+    Expected (``state`` ``"expected"``): not begun, with an estimated arrival (``eta``) from
+    3 days ago (late, not arrived yet) to 7 days ahead, or without one but with an event in
+    the last 3 days. ``eta`` is the most recently published EST arrival, else PLN, else null.
+    ``last_event_at`` is the latest event that has happened; for a call known only by
+    estimates of the future, when its latest one was published. The calls under way come
+    first, the latest event first; then the expected ones, the soonest ETA first.
+    """
+    _port_code(unlocode)
     if not await is_reference_port(pool, unlocode):
         raise HTTPException(404, f"{unlocode} is not a reference port")
-    rows = await recent_vessel_events(pool, unlocode)
-    timelines: dict[str, list[CallEvent]] = {}
-    names: dict[str, str | None] = {}
+    now = datetime.now(UTC)
+    rows = await port_calls_vessel_events(pool, unlocode, now - CALLS_RECENT, now + CALLS_AHEAD)
+    stored: list[VesselEvent] = []
     for row in rows:
-        data = json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"]
-        call_id = data["port_call_id"]
-        timelines.setdefault(call_id, []).append(_call_event(data))
-        names[call_id] = names.get(call_id) or data.get("vessel_name")
-    under_way = {c: t for c, t in timelines.items() if _state(t) != "departed"}
-    kpis = await calls_kpi_values(pool, [f"{unlocode}/{call_id}" for call_id in under_way])
+        try:
+            stored.append(VesselEvent.model_validate_json(row["payload"]))
+        except ValidationError:
+            continue  # stored by an older schema: it cannot be read as a timestamp now
+    by_call: dict[str, list[VesselEvent]] = {}
+    # Corrections first, across calls: a retraction may move a timestamp to another call.
+    for event in effective_events(stored):
+        by_call.setdefault(event.port_call_id, []).append(event)
+    listed = [call for events in by_call.values() if (call := _listed(events, now)) is not None]
+    begun = [c.port_call_id for c in listed if c.state != "expected"]
     values: dict[str, dict[str, float | None]] = {}
-    for row in kpis:
+    for row in await calls_kpi_values(pool, [f"{unlocode}/{call_id}" for call_id in begun]):
         values.setdefault(row["entity_id"].split("/", 1)[1], {})[row["kpi"]] = row["value"]
-    calls = [
-        CurrentCall(
-            port_call_id=call_id,
-            vessel_name=names.get(call_id),
-            state=_state(timeline),
-            last_event_at=timeline[-1].occurred_at,
-            kpis=values.get(call_id, {}),
+    for call in listed:
+        call.kpis = values.get(call.port_call_id, {})
+    under_way = sorted(
+        (c for c in listed if c.state != "expected"),
+        key=lambda c: (c.last_event_at, c.port_call_id),
+        reverse=True,
+    )
+    expected = sorted(
+        (c for c in listed if c.state == "expected"),
+        key=lambda c: (c.eta is None, c.eta or now, c.port_call_id),
+    )
+    return CurrentCalls(port=unlocode, calls=[*under_way, *expected])
+
+
+def _listed(events: list[VesselEvent], now: datetime) -> CurrentCall | None:
+    """The call of ``events`` (counted: duplicates and retractions applied, in time order) as
+    ``current_calls`` lists it, or None when it is not listed (departed, not heard of lately,
+    or expected later than :data:`CALLS_AHEAD`)."""
+    happened = [e for e in events if e.occurred_at <= now]
+    timeline = [
+        CallEvent(
+            occurred_at=e.occurred_at,
+            classifier=e.classifier,
+            operation=e.operation,
+            facility=e.facility,
+            berth_id=e.berth_id,
         )
-        for call_id, timeline in under_way.items()
+        for e in happened
     ]
-    calls.sort(key=lambda call: call.last_event_at, reverse=True)
-    return CurrentCalls(port=unlocode, calls=calls)
+    state = _state(timeline)
+    eta = call_eta(events)
+    recent = bool(happened) and happened[-1].occurred_at > now - CALLS_RECENT
+    if state == "departed":
+        return None
+    if state == "expected" and eta is not None:
+        if not now - CALLS_RECENT < eta <= now + CALLS_AHEAD:
+            return None
+    elif not recent:
+        return None
+    return CurrentCall(
+        port_call_id=events[0].port_call_id,
+        vessel_name=next((e.vessel_name for e in events if e.vessel_name), None),
+        state=state,
+        last_event_at=happened[-1].occurred_at if happened else max(e.published_at for e in events),
+        eta=eta,
+        kpis={},
+    )
 
 
 # How often a KPI stream looks for changed windows, and sends a keep-alive when idle.
@@ -262,6 +324,13 @@ def _with_occupancy(rows: list[asyncpg.Record], berths: dict[str, int | None]) -
         WindowValue(**{name: getattr(window, name) for name in WindowValue.model_fields})
         for window in sorted(windows, key=lambda w: (w.window_start, w.kpi))
     ]
+
+
+def _port_code(unlocode: str) -> None:
+    """Refuse (404) what cannot be a port's UN/LOCODE before it reaches the database (a NUL in
+    it would be a server error there)."""
+    if re.fullmatch(UNLOCODE_PATTERN, unlocode) is None:
+        raise HTTPException(404, "not a reference port: a port is a UN/LOCODE such as PECLL")
 
 
 def _aware(moment: datetime) -> datetime:

@@ -24,6 +24,8 @@ INDICATOR_KPIS = (
     "throughput_t", "call_size_moves", "arrival_mismatch_flag",
     # hub/domain/indicators/emissions.py
     "co2_anchorage_t", "co2_berth_t", "co2_t", "co2_avoidable_t", "sox_t", "co2_size_assumed_flag",
+    "eta_error_h", "eta_abs_error_h", "eta_error_24h_h", "eta_abs_error_24h_h", "eta_error_72h_h",
+    "eta_abs_error_72h_h",
 )  # fmt: skip
 # The name of the session advisory lock that one worker at a time holds to run the stage.
 _JOB_LOCK = "indicators"

@@ -106,18 +106,28 @@ async def call_vessel_events(
     return rows
 
 
-async def recent_vessel_events(
-    connection: asyncpg.Connection | asyncpg.Pool, port: str
+async def port_calls_vessel_events(
+    connection: asyncpg.Connection | asyncpg.Pool, port: str, since: datetime, until: datetime
 ) -> list[asyncpg.Record]:
-    """The ``payload`` of every vessel event of ``port`` that occurred in the last 3 days (and
-    not in the future), in event time order: the calls under way."""
+    """The ``payload`` of every vessel event of the calls of ``port`` that have a vessel event
+    in (since, until] — one that happened recently, or an estimate naming a time soon — in
+    event time order: the calls under way and those expected. A call's events are read back
+    to 14 days before ``since`` (a call is not under way that long; the bound spares the older
+    partitions)."""
     rows: list[asyncpg.Record] = await connection.fetch(
         """
-        SELECT payload FROM ingested_events
-        WHERE domain = 'vessel' AND port = $1 AND occurred_at > now() - interval '3 days'
-          AND occurred_at <= now()
+        SELECT payload::text AS payload FROM ingested_events
+        WHERE domain = 'vessel' AND port = $1 AND payload IS NOT NULL
+          AND occurred_at > $2::timestamptz - interval '14 days'
+          AND port_call_id IN (
+            SELECT port_call_id FROM ingested_events
+            WHERE domain = 'vessel' AND port = $1 AND occurred_at > $2 AND occurred_at <= $3
+              AND port_call_id IS NOT NULL
+          )
         ORDER BY occurred_at
         """,
         port,
+        since,
+        until,
     )
     return rows

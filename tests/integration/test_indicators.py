@@ -210,6 +210,19 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
             raise AssertionError(f"{len(differences)} differences: {differences[:8]}") from None
         assert {key[0] for key in expected} == {"port", "country", "mechanism", "region"}
         _assert_emissions(expected)
+        # Arrival predictability: every horizon at every port, and not all calls within 1 h.
+        for port in PORTS:
+            for name in ("eta_error_h", "eta_abs_error_h", "eta_error_24h_h",
+                         "eta_abs_error_24h_h", "eta_error_72h_h", "eta_abs_error_72h_h"):  # fmt: skip
+                row = expected[("port", port, name)]
+                assert row.count >= 3 and row.value not in (None, 0.0), (port, name, row)
+        region_eta = expected[("region", "LAC", "eta_abs_error_h")]
+        early = expected[("region", "LAC", "eta_abs_error_72h_h")]
+        within = expected[("region", "LAC", "eta_within_1h_pct")]
+        assert region_eta.value is not None and early.value is not None
+        assert 0.0 < region_eta.value < early.value and region_eta.median is not None
+        assert within.count == region_eta.count
+        assert within.value is not None and 0.0 < within.value < 100.0
         reader = bearer(await reader_token(fresh_database))
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{http_port}", headers=reader

@@ -119,6 +119,20 @@ def test_a_complete_call_is_clean_and_allows_its_kpis() -> None:
     assert [c["result"] for c in answer["checks"]] == ["PASS"] * len(CHECKS)
 
 
+def test_the_eta_kpis_need_an_estimated_arrival() -> None:
+    without = {kpi.kpi: kpi for kpi in check(complete_call()).kpis}["eta_error_h"]
+    assert not without.allowed
+    assert without.missing == (
+        "vessel EST ARRI at PORT, PBPL or ANCH (declared, published before the arrival)",
+    )
+    published = (T0 - timedelta(hours=30)).isoformat()
+    estimate = vessel("ARRI", "PORT", 2, classifier="EST", published_at=published)
+    kpis = {kpi.kpi: kpi for kpi in check([estimate, *complete_call()]).kpis}
+    assert kpis["eta_error_h"].entities == 1 and kpis["eta_abs_error_24h_h"].entities == 1
+    # Both kinds are there, but no estimate was published 72 h ahead.
+    assert not kpis["eta_error_72h_h"].allowed and kpis["eta_error_72h_h"].why
+
+
 # --- per-event checks -------------------------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ ANCHORED = "vessel ACT ARRI at ANCH"
 WEIGHED = "vessel ACT DEPA at ANCH"
 AIS_ARRIVAL = "vessel ACT ARRI at PORT with source AIS (the hub's AIS connector derives it)"
 DECLARED_PORT_ARRIVAL = "vessel ACT ARRI at PORT (declared)"
+ESTIMATED_ARRIVAL = "vessel EST ARRI at PORT, PBPL or ANCH (declared, published before the arrival)"
 CALL_MOVE = "cargo DISC, LOAD or RSTW with port_call_id"
 CRANE_MOVE = "cargo DISC, LOAD or RSTW with crane_id"
 THROUGHPUT_MOVE = "cargo DISC or LOAD"
@@ -72,6 +73,12 @@ NEEDS: Final[Mapping[KpiName, tuple[str, ...]]] = {
     KpiName.CO2_AVOIDABLE_T: (ALL_FAST, DEPARTURE),
     KpiName.SOX_T: (ALL_FAST, DEPARTURE),
     KpiName.CO2_SIZE_ASSUMED_FLAG: (ALL_FAST, DEPARTURE),
+    KpiName.ETA_ERROR_H: (ESTIMATED_ARRIVAL, ARRIVAL),
+    KpiName.ETA_ABS_ERROR_H: (ESTIMATED_ARRIVAL, ARRIVAL),
+    KpiName.ETA_ERROR_24H_H: (ESTIMATED_ARRIVAL, ARRIVAL),
+    KpiName.ETA_ABS_ERROR_24H_H: (ESTIMATED_ARRIVAL, ARRIVAL),
+    KpiName.ETA_ERROR_72H_H: (ESTIMATED_ARRIVAL, ARRIVAL),
+    KpiName.ETA_ABS_ERROR_72H_H: (ESTIMATED_ARRIVAL, ARRIVAL),
     KpiName.DWELL_DAYS: (DISCHARGE, GATE_OUT, GATE_IN, LOADING),
     KpiName.TRUCK_TURNAROUND_MIN: (GATE_IN, GATE_OUT),
     KpiName.THROUGHPUT_TEU: (THROUGHPUT_MOVE,),
@@ -95,9 +102,16 @@ def event_kinds(event: Envelope) -> set[str]:
     """The kinds of :data:`NEEDS` that ``event`` is."""
     kinds: set[str] = set()
     if isinstance(event, VesselEvent):
+        at, what = event.facility, event.operation
+        if event.classifier is Classifier.EST:
+            # The ETA KPIs' estimates (hub.domain.kpis.eta); whether one was published early
+            # enough for a horizon is the values' question.
+            arriving = at in (Facility.PORT, Facility.PBPL, Facility.ANCH)
+            if what is Operation.ARRI and arriving and event.source != AIS_SOURCE:
+                kinds.add(ESTIMATED_ARRIVAL)
+            return kinds
         if event.classifier is not Classifier.ACT:
             return kinds
-        at, what = event.facility, event.operation
         if event.source == AIS_SOURCE:
             if what is Operation.ARRI and at is Facility.PORT:
                 kinds.add(AIS_ARRIVAL)

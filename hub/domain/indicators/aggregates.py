@@ -21,7 +21,12 @@ number of entities behind (calls, visits, declarations, moves).
   with a RED channel ÷ declarations with any channel * 100); its median and p90 are None
   (percentiles of 0/1 flags say nothing);
 - ``throughput_teu`` and ``throughput_t`` are sums: ``value`` is the total of the moves, ``count``
-  the moves, median and p90 None.
+  the moves, median and p90 None;
+- arrival predictability: ``eta_error_h``, ``eta_abs_error_h`` and their 24 h and 72 h
+  counterparts are the means (with median and p90) of the calls' KPIs of the same names (the
+  ``abs`` ones: the mean absolute error); ``eta_within_1h_pct`` = calls whose
+  ``eta_abs_error_h`` is at most :data:`ETA_ON_TIME_H` ÷ calls with one * 100 (median and p90
+  None, as a rate).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from hub.domain.kpis.windows import percentile_cont
 __all__ = [
     "AGGREGATED_KPIS",
     "CALL_SIZE_BANDS",
+    "ETA_ON_TIME_H",
     "CallHours",
     "Stats",
     "aggregatable",
@@ -68,11 +74,27 @@ AGGREGATED_KPIS: Final[Mapping[str, IndicatorName]] = {
     KpiName.PHYSICAL_INSPECTION_FLAG: IndicatorName.PHYSICAL_INSPECTION_RATE_PCT,
     KpiName.THROUGHPUT_TEU: IndicatorName.THROUGHPUT_TEU,
     KpiName.THROUGHPUT_T: IndicatorName.THROUGHPUT_T,
+    KpiName.ETA_ERROR_H: IndicatorName.ETA_ERROR_H,
+    KpiName.ETA_ABS_ERROR_H: IndicatorName.ETA_ABS_ERROR_H,
+    KpiName.ETA_ERROR_24H_H: IndicatorName.ETA_ERROR_24H_H,
+    KpiName.ETA_ABS_ERROR_24H_H: IndicatorName.ETA_ABS_ERROR_24H_H,
+    KpiName.ETA_ERROR_72H_H: IndicatorName.ETA_ERROR_72H_H,
+    KpiName.ETA_ABS_ERROR_72H_H: IndicatorName.ETA_ABS_ERROR_72H_H,
 }
 """The KPI each §4 aggregate is made of, by KPI name."""
 
+ETA_ON_TIME_H: Final = 1.0
+"""The largest absolute ETA error (hours) of a call counted in ``eta_within_1h_pct``."""
+
+_SHARES: Final[Mapping[str, tuple[IndicatorName, float]]] = {
+    KpiName.ETA_ABS_ERROR_H: (IndicatorName.ETA_WITHIN_1H_PCT, ETA_ON_TIME_H),
+}
+"""Rates of the values at most a bound: (indicator, bound) by KPI name."""
+
 _SUMS: Final = frozenset({IndicatorName.THROUGHPUT_TEU, IndicatorName.THROUGHPUT_T})
-_RATES: Final = frozenset({IndicatorName.PHYSICAL_INSPECTION_RATE_PCT})
+_RATES: Final = frozenset(
+    {IndicatorName.PHYSICAL_INSPECTION_RATE_PCT, IndicatorName.ETA_WITHIN_1H_PCT}
+)
 
 CALL_SIZE_BANDS: Final[tuple[tuple[float, str], ...]] = (
     (250, "<=250"),
@@ -137,13 +159,19 @@ def kpi_aggregates(kpis: Iterable[KpiValue], network: Network, period: Period) -
     groups: dict[tuple[Level, str, datetime, IndicatorName], list[float]] = {}
     for kpi in kpis:
         name = AGGREGATED_KPIS.get(kpi.kpi)
-        if name is None or not aggregatable(kpi):
+        share = _SHARES.get(kpi.kpi)
+        if (name is None and share is None) or not aggregatable(kpi):
             continue
         assert kpi.value is not None and kpi.anchor_time is not None  # aggregatable
         start = period_start(kpi.anchor_time, period)
-        value = kpi.value * 100.0 if name in _RATES else kpi.value
+        made: list[tuple[IndicatorName, float]] = []
+        if name is not None:
+            made.append((name, kpi.value * 100.0 if name in _RATES else kpi.value))
+        if share is not None:
+            made.append((share[0], 100.0 if kpi.value <= share[1] else 0.0))
         for level, entity in network.of_port(kpi.port):
-            groups.setdefault((level, entity, start, name), []).append(value)
+            for indicator, value in made:
+                groups.setdefault((level, entity, start, indicator), []).append(value)
     rows = []
     for (level, entity, start, name), values in groups.items():
         unit = INDICATOR_UNITS[name].value

@@ -121,6 +121,14 @@ class IndicatorName(StrEnum):
     CO2_AVOIDABLE_T = KpiName.CO2_AVOIDABLE_T.value
     SOX_T = KpiName.SOX_T.value
     CO2_AVOIDABLE_PCT = "co2_avoidable_pct"
+    # Arrival predictability (aggregates.py): means of the ETA accuracy KPIs, share within 1 h.
+    ETA_ERROR_H = KpiName.ETA_ERROR_H.value
+    ETA_ABS_ERROR_H = KpiName.ETA_ABS_ERROR_H.value
+    ETA_ERROR_24H_H = KpiName.ETA_ERROR_24H_H.value
+    ETA_ABS_ERROR_24H_H = KpiName.ETA_ABS_ERROR_24H_H.value
+    ETA_ERROR_72H_H = KpiName.ETA_ERROR_72H_H.value
+    ETA_ABS_ERROR_72H_H = KpiName.ETA_ABS_ERROR_72H_H.value
+    ETA_WITHIN_1H_PCT = "eta_within_1h_pct"
     # score.py
     PORT_PERFORMANCE_SCORE = "port_performance_score"
     # trade.py: by declared value and by TEU.
@@ -171,6 +179,13 @@ INDICATOR_UNITS: Final[Mapping[IndicatorName, IndicatorUnit]] = MappingProxyType
         IndicatorName.CO2_AVOIDABLE_T: IndicatorUnit.TONNES,
         IndicatorName.SOX_T: IndicatorUnit.TONNES,
         IndicatorName.CO2_AVOIDABLE_PCT: IndicatorUnit.PERCENT,
+        IndicatorName.ETA_ERROR_H: IndicatorUnit.HOURS,
+        IndicatorName.ETA_ABS_ERROR_H: IndicatorUnit.HOURS,
+        IndicatorName.ETA_ERROR_24H_H: IndicatorUnit.HOURS,
+        IndicatorName.ETA_ABS_ERROR_24H_H: IndicatorUnit.HOURS,
+        IndicatorName.ETA_ERROR_72H_H: IndicatorUnit.HOURS,
+        IndicatorName.ETA_ABS_ERROR_72H_H: IndicatorUnit.HOURS,
+        IndicatorName.ETA_WITHIN_1H_PCT: IndicatorUnit.PERCENT,
         IndicatorName.PORT_PERFORMANCE_SCORE: IndicatorUnit.SCORE,
         IndicatorName.INTRA_REGIONAL_SHARE_VALUE_PCT: IndicatorUnit.PERCENT,
         IndicatorName.INTRA_REGIONAL_SHARE_TEU_PCT: IndicatorUnit.PERCENT,

@@ -101,6 +101,13 @@ class KpiName(StrEnum):
     CO2_AVOIDABLE_T = "co2_avoidable_t"
     SOX_T = "sox_t"
     CO2_SIZE_ASSUMED_FLAG = "co2_size_assumed_flag"
+    # Port call arrival predictability: the published estimated arrival against T_arr (eta.py).
+    ETA_ERROR_H = "eta_error_h"
+    ETA_ABS_ERROR_H = "eta_abs_error_h"
+    ETA_ERROR_24H_H = "eta_error_24h_h"
+    ETA_ABS_ERROR_24H_H = "eta_abs_error_24h_h"
+    ETA_ERROR_72H_H = "eta_error_72h_h"
+    ETA_ABS_ERROR_72H_H = "eta_abs_error_72h_h"
     # Port windows only: derived from the berth hours and the port's berth count.
     BERTH_OCCUPANCY_PCT = "berth_occupancy_pct"
     # Container visit, truck visit, move.
@@ -138,6 +145,12 @@ UNITS: Final[Mapping[KpiName, Unit]] = MappingProxyType(
         KpiName.CO2_AVOIDABLE_T: Unit.TONNES,
         KpiName.SOX_T: Unit.TONNES,
         KpiName.CO2_SIZE_ASSUMED_FLAG: Unit.FLAG,
+        KpiName.ETA_ERROR_H: Unit.HOURS,
+        KpiName.ETA_ABS_ERROR_H: Unit.HOURS,
+        KpiName.ETA_ERROR_24H_H: Unit.HOURS,
+        KpiName.ETA_ABS_ERROR_24H_H: Unit.HOURS,
+        KpiName.ETA_ERROR_72H_H: Unit.HOURS,
+        KpiName.ETA_ABS_ERROR_72H_H: Unit.HOURS,
         KpiName.BERTH_OCCUPANCY_PCT: Unit.PERCENT,
         KpiName.DWELL_DAYS: Unit.DAYS,
         KpiName.TRUCK_TURNAROUND_MIN: Unit.MINUTES,

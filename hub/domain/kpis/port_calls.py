@@ -2,7 +2,8 @@
 
 SPEC §2: "Use actual (``ACT``) timestamps. T_arr = earliest of ACT ARRI at PORT, ANCH or PBPL;
 T_af = ACT ARRI at BRTH (all fast); T_fl / T_ll = ACT STRT / CMPL at BRTH; T_dep = ACT DEPA at
-BRTH (last berth)." Planned, estimated and requested timestamps (PLN, EST, REQ) never count.
+BRTH (last berth)." Planned, estimated and requested timestamps (PLN, EST, REQ) never count
+in these times; the estimated arrivals are only compared with T_arr (:mod:`hub.domain.kpis.eta`).
 
 A call's time at berth is a sequence of :class:`Stay`\\ s (one per berth when the vessel shifts),
 built by :func:`stays_at`; T_af is the start of the first stay and T_dep the end of the last one,
@@ -45,6 +46,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from hub.domain.kpis.emissions import call_emission_kpis
+from hub.domain.kpis.eta import eta_kpis
 from hub.domain.kpis.events import effective_events
 from hub.domain.kpis.measure import Entity, hours
 from hub.domain.kpis.model import EntityKind, KpiName, KpiValue
@@ -325,6 +327,7 @@ def _call_kpis(call: _BegunCall, arrival_tolerance: timedelta) -> list[KpiValue]
     values += _cargo_kpis(call.entity, call.timeline, call.cargo)
     values += _arrival_check(call.entity, call.vessel_events, arrival_tolerance)
     values += call_emission_kpis(call.entity, call.timeline, call.vessel_events)
+    values += eta_kpis(call.entity, call.timeline.arrival, call.vessel_events)
     return sorted(values, key=lambda v: v.kpi)
 
 

@@ -144,12 +144,17 @@ def base_event(draw: st.DrawFn, event_id: UUID) -> Envelope:
         ids["port"] = OTHER_PORT
     if kind == "vessel":
         facility = draw(st.sampled_from(list(Facility)))
+        classifier = draw(st.sampled_from([Classifier.ACT] * 4 + [Classifier.PLN, Classifier.EST]))
+        if classifier is not Classifier.ACT:
+            # An estimate is published ahead of the time it names: the ETA KPIs read both.
+            ahead = draw(st.sampled_from([0.0, 6.0, 24.0, 30.0, 72.0, 80.0]))
+            ids["published_at"] = at(hours - ahead)
         return vessel(
             draw(st.sampled_from(list(Operation))),
             facility,
             hours,
             berth=draw(st.sampled_from(["B1", "B2"])) if facility is Facility.BRTH else None,
-            classifier=draw(st.sampled_from([Classifier.ACT] * 4 + [Classifier.PLN])),
+            classifier=classifier,
             call=draw(st.sampled_from(CALLS)),
             source=draw(st.sampled_from([None, None, None, "AIS"])),
             # Particulars (the emissions' size bin): the first event giving each counts.
@@ -233,6 +238,19 @@ def closed_entities(draw: st.DrawFn, ids: Iterator[UUID]) -> list[Envelope]:
     ]
     events: list[Envelope] = [
         vessel(op, facility, start + h, call=call, event_id=next(ids)) for op, facility, h in steps
+    ]
+    # Estimated arrivals published a few hours to days ahead: the ETA accuracy KPIs.
+    events += [
+        vessel(
+            Operation.ARRI,
+            Facility.PORT,
+            start + draw(st.sampled_from([-2.0, 0.5, 3.0])),
+            classifier=Classifier.EST,
+            call=call,
+            event_id=next(ids),
+            published_at=at(start - draw(st.sampled_from([1.0, 24.0, 25.0, 72.0, 80.0]))),
+        )
+        for _ in range(draw(st.integers(0, 3)))
     ]
     events += [
         cargo(

@@ -57,6 +57,14 @@ OTHER_GET_ROUTES = {
 }
 # Any token, each sees its own subscriptions (tests/integration/test_webhooks.py).
 WEBHOOK_GET_ROUTES = {"/v1/webhooks", "/v1/webhooks/{subscription_id}"}
+# The open data (tests/integration/test_open_data.py): the deliberate exception, anonymous.
+OPEN_GET_ROUTES = {
+    "/v1/open",
+    "/v1/open/indicators",
+    "/v1/open/indicators.csv",
+    "/v1/open/indicators.parquet",
+    "/v1/open/indicators.sdmx.csv",
+}
 
 
 async def test_expired_and_revoked_tokens_are_refused_and_every_verdict_read_is_audited(
@@ -344,7 +352,19 @@ async def test_kpi_reads_need_a_reader_or_admin_token_checked_on_every_request(
                 for path, operations in spec["paths"].items()
                 if "get" in operations and not path.startswith("/registry")
             }
-            assert get_routes == KPI_ROUTES | OTHER_GET_ROUTES | WEBHOOK_GET_ROUTES
+            assert get_routes == (
+                KPI_ROUTES | OTHER_GET_ROUTES | WEBHOOK_GET_ROUTES | OPEN_GET_ROUTES
+            )
+            # The open routes answer anyone, whatever token comes; every other GET route
+            # (health aside) refuses an anonymous caller.
+            for path in OPEN_GET_ROUTES:
+                for headers in ({}, bearer("hubk_made-up"), bearer(publisher), bearer(customs)):
+                    answer = await client.get(path, headers=headers)
+                    assert answer.status_code == 200, (path, headers, answer.text)
+            for path in get_routes - OPEN_GET_ROUTES - {"/health"}:
+                concrete = re.sub(r"\{\w+\}", "X", path)
+                answer = await client.get(concrete)
+                assert answer.status_code in (401, 403), (path, answer.status_code)
             templates = [re.compile(re.sub(r"\{\w+\}", "[^/]+", r) + "$") for r in KPI_ROUTES]
             assert all(any(t.match(path) for path in KPI_READS) for t in templates)
             for path in OTHER_GET_ROUTES - {"/health"}:

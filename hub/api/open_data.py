@@ -453,7 +453,6 @@ def _parquet_table(rows: Sequence[OpenIndicator], schema: Any) -> Any:
     columns["period_start"] = [row.period_start for row in rows]
     columns["computed_at"] = [row.computed_at for row in rows]
     columns["detail"] = [
-        None if row.detail is None else json.dumps(dict(row.detail), sort_keys=True)
-        for row in rows
+        None if row.detail is None else json.dumps(dict(row.detail), sort_keys=True) for row in rows
     ]
     return pa.table(columns, schema=schema)

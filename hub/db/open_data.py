@@ -50,7 +50,8 @@ async def open_indicator_page(
           AND ($5::timestamptz IS NULL OR period_start >= $5)
           AND ($6::timestamptz IS NULL OR period_start < $6)
           AND ($7::text IS NULL
-               OR (level, entity, period, period_start, indicator) > ($7::text, $8::text, $9::text, $10::timestamptz, $11::text))
+               OR (level, entity, period, period_start, indicator)
+                  > ($7::text, $8::text, $9::text, $10::timestamptz, $11::text))
         ORDER BY level, entity, period, period_start, indicator
         LIMIT $12
         """,

@@ -320,8 +320,8 @@ async def _hostile_parameters_are_refused(client: httpx.AsyncClient) -> None:
         "since=2026-13-01",
         "cursor=%00",
         "cursor=bm90IGpzb24",  # "not json"
-        "cursor=" + base64.urlsafe_b64encode(b'["a","b","c","0001-01-01T00:00:00+01:00","d"]')
-        .decode(),
+        "cursor="
+        + base64.urlsafe_b64encode(b'["a","b","c","0001-01-01T00:00:00+01:00","d"]').decode(),
         "cursor=" + base64.urlsafe_b64encode(b'["a","b","c","2026-10-01","d"]').decode(),
         "cursor=" + base64.urlsafe_b64encode(b"[1,2,3,4,5]").decode(),
         "token=abc",

@@ -85,7 +85,12 @@ def test_a_suppressed_cell_keeps_its_key_and_loses_its_figures_and_count() -> No
     row = stored(4)
     assert row.suppressed
     assert (row.count, row.value, row.median, row.p90, row.detail) == (None,) * 5
-    assert (row.level, row.entity, row.indicator, row.unit) == ("port", "PECLL", "port_hours_h", "h")
+    assert (row.level, row.entity, row.indicator, row.unit) == (
+        "port",
+        "PECLL",
+        "port_hours_h",
+        "h",
+    )
     assert row.as_json()["time_period"] == "2026-10-08"
     assert row.as_json()["suppressed"] is True
 

@@ -31,6 +31,27 @@ class IndicatorFilter:
     """Periods starting before this."""
 
 
+_PAGE = """
+    SELECT level, entity, period, period_start, indicator, unit, count, value, median, p90,
+           detail, computed_at
+    FROM indicators
+    WHERE ($1::text IS NULL OR level = $1) AND ($2::text IS NULL OR entity = $2)
+      AND ($3::text IS NULL OR period = $3) AND ($4::text IS NULL OR indicator = $4)
+      AND ($5::timestamptz IS NULL OR period_start >= $5)
+      AND ($6::timestamptz IS NULL OR period_start < $6)
+      {after}
+    ORDER BY level, entity, period, period_start, indicator
+    LIMIT $7
+"""
+# Two fixed texts, not one with "$8 IS NULL OR": the row comparison must stand alone for the
+# primary key's index to start the scan there (else every page scans and sorts from the top).
+_FIRST_PAGE = _PAGE.format(after="")
+_NEXT_PAGE = _PAGE.format(
+    after="AND (level, entity, period, period_start, indicator)"
+    " > ($8::text, $9::text, $10::text, $11::timestamptz, $12::text)"
+)
+
+
 async def open_indicator_page(
     connection: asyncpg.Connection | asyncpg.Pool,
     selection: IndicatorFilter,
@@ -39,33 +60,17 @@ async def open_indicator_page(
 ) -> Sequence[asyncpg.Record]:
     """Up to ``limit`` indicators of ``selection`` whose key follows ``after`` (None: from the
     first), in key order."""
-    level, entity, period, start, indicator = after or (None, None, None, None, None)
-    rows: list[asyncpg.Record] = await connection.fetch(
-        """
-        SELECT level, entity, period, period_start, indicator, unit, count, value, median, p90,
-               detail, computed_at
-        FROM indicators
-        WHERE ($1::text IS NULL OR level = $1) AND ($2::text IS NULL OR entity = $2)
-          AND ($3::text IS NULL OR period = $3) AND ($4::text IS NULL OR indicator = $4)
-          AND ($5::timestamptz IS NULL OR period_start >= $5)
-          AND ($6::timestamptz IS NULL OR period_start < $6)
-          AND ($7::text IS NULL
-               OR (level, entity, period, period_start, indicator)
-                  > ($7::text, $8::text, $9::text, $10::timestamptz, $11::text))
-        ORDER BY level, entity, period, period_start, indicator
-        LIMIT $12
-        """,
+    filters = (
         selection.level,
         selection.entity,
         selection.period,
         selection.indicator,
         selection.since,
         selection.until,
-        level,
-        entity,
-        period,
-        start,
-        indicator,
         limit,
     )
+    if after is None:
+        rows: list[asyncpg.Record] = await connection.fetch(_FIRST_PAGE, *filters)
+    else:
+        rows = await connection.fetch(_NEXT_PAGE, *filters, *after)
     return rows

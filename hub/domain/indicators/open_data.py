@@ -135,8 +135,8 @@ def is_suppressed(count: int, min_count: int) -> bool:
 def public_detail(detail: str | None) -> dict[str, object] | None:
     """What of a stored ``detail`` (JSON text) is published: its ``reason`` alone, if it has a
     textual one; None otherwise (a breakdown, or text that is not a JSON object)."""
-    if detail is None:
-        return None
+    if detail is None or '"reason"' not in detail:
+        return None  # no reason in it: not worth parsing (most rows of an export)
     try:
         parsed = json.loads(detail)
     except ValueError:

@@ -68,6 +68,7 @@ EXPORT_CHUNK: Final = 5_000
 """Rows an export reads (and writes: one Parquet row group) at a time."""
 _FILTERS: Final = ("level", "entity", "period", "indicator", "since", "until")
 _SDMX_MEDIA_TYPE: Final = "application/vnd.sdmx.data+csv; version=1.0.0; charset=utf-8"
+_PARQUET_MEDIA_TYPE: Final = "application/vnd.apache.parquet"
 _BUCKETS: Final = "open_data_buckets"  # the rate limit's buckets, on app.state
 
 _OPEN_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -75,6 +76,11 @@ _OPEN_RESPONSES: dict[int | str, dict[str, Any]] = {
     429: {"description": "Over the open data's rate limit for this address; see Retry-After"},
     503: {"description": "The database is unavailable: retry (Retry-After)"},
 }
+
+
+def _download_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answers of an export: a file of ``media_type``, or the refusals."""
+    return {200: {"content": {media_type: {}}, "description": "The file"}, **_OPEN_RESPONSES}
 
 
 def _settings(request: Request) -> OpenDataSettings:
@@ -231,8 +237,12 @@ async def open_indicators(
     return JSONResponse(body, headers=_headers(settings))
 
 
-@router.get("/indicators.csv", dependencies=[Depends(_only(*_FILTERS))],
-            responses=_OPEN_RESPONSES)  # fmt: skip
+@router.get(
+    "/indicators.csv",
+    dependencies=[Depends(_only(*_FILTERS))],
+    responses=_download_responses("text/csv"),
+    response_class=StreamingResponse,
+)
 async def open_indicators_csv(
     request: Request, pool: Pool, selection: Selection
 ) -> StreamingResponse:
@@ -254,8 +264,12 @@ async def open_indicators_csv(
     return _download(lines(), "text/csv; charset=utf-8", _name(selection, "csv"), settings)
 
 
-@router.get("/indicators.sdmx.csv", dependencies=[Depends(_only(*_FILTERS))],
-            responses=_OPEN_RESPONSES)  # fmt: skip
+@router.get(
+    "/indicators.sdmx.csv",
+    dependencies=[Depends(_only(*_FILTERS))],
+    responses=_download_responses(_SDMX_MEDIA_TYPE),
+    response_class=StreamingResponse,
+)
 async def open_indicators_sdmx(
     request: Request, pool: Pool, selection: Selection
 ) -> StreamingResponse:
@@ -275,8 +289,12 @@ async def open_indicators_sdmx(
     return _download(lines(), _SDMX_MEDIA_TYPE, _name(selection, "sdmx.csv"), settings)
 
 
-@router.get("/indicators.parquet", dependencies=[Depends(_only(*_FILTERS))],
-            responses=_OPEN_RESPONSES)  # fmt: skip
+@router.get(
+    "/indicators.parquet",
+    dependencies=[Depends(_only(*_FILTERS))],
+    responses=_download_responses(_PARQUET_MEDIA_TYPE),
+    response_class=StreamingResponse,
+)
 async def open_indicators_parquet(
     request: Request, pool: Pool, selection: Selection
 ) -> StreamingResponse:
@@ -299,9 +317,7 @@ async def open_indicators_parquet(
             writer.close()
         yield sink.drain()
 
-    return _download(
-        parts(), "application/vnd.apache.parquet", _name(selection, "parquet"), settings
-    )
+    return _download(parts(), _PARQUET_MEDIA_TYPE, _name(selection, "parquet"), settings)
 
 
 # --- the rows ---------------------------------------------------------------------------------

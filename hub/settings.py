@@ -468,6 +468,52 @@ class FeedbackSettings(BaseModel):
     )
 
 
+class OpenDataSettings(BaseModel):
+    """The open data (``/v1/open/``): anonymous reads of the aggregate indicators (issue 21)."""
+
+    model_config = _GROUP_CONFIG
+
+    min_count: int = Field(
+        default=5,
+        ge=1,
+        le=1_000_000,
+        description=(
+            "Smallest count (calls, moves, declarations … behind a value) a cell of the open data"
+            " is published with; below it the cell's figures are withheld (suppressed)."
+        ),
+    )
+    licence: str = Field(
+        default="CC-BY-4.0",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$",
+        description="Licence of the open data, as an SPDX identifier (every answer names it).",
+    )
+    licence_url: str = Field(
+        default="https://creativecommons.org/licenses/by/4.0/",
+        pattern=r"^https?://[!-~]{1,500}$",
+        description="Where the licence's text is (every answer links it).",
+    )
+    attribution: str = Field(
+        default="Port-community data hub of the Network: regional indicators",
+        pattern=r"^[^\x00-\x1f\x7f]{1,300}$",
+        description="The credit a reuser of the open data gives (every answer carries it).",
+    )
+    rate_per_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=100_000,
+        description=(
+            "Requests per second one client address may make to /v1/open/ (a token does not"
+            " raise it)."
+        ),
+    )
+    burst: int = Field(
+        default=30,
+        ge=1,
+        le=1_000_000,
+        description="Requests one client address may make to /v1/open/ at once.",
+    )
+
+
 class HubSettings(BaseModel):
     """Settings of every hub process (main job, worker, API, generator, tests).
 
@@ -499,6 +545,9 @@ class HubSettings(BaseModel):
     feedback: FeedbackSettings = Field(
         default_factory=FeedbackSettings, description="Feedback to each publisher."
     )
+    open_data: OpenDataSettings = Field(
+        default_factory=OpenDataSettings, description="The open data (/v1/open/)."
+    )
 
     def topic(self, name: str) -> str:
         """The full name of one of the hub's topics, with this deployment's namespace."""
@@ -515,6 +564,7 @@ GROUPS: dict[str, type[BaseModel]] = {
     "generator": GeneratorSettings,
     "webhooks": WebhookSettings,
     "feedback": FeedbackSettings,
+    "open_data": OpenDataSettings,
 }
 
 # The one table of environment variables: each one's name → where its value lives. Written out
@@ -572,6 +622,12 @@ VARIABLES: dict[str, str] = {
     "HUB_WEBHOOK_ALLOW_PRIVATE": "webhooks.allow_private",
     "HUB_FEEDBACK": "feedback.enabled",
     "HUB_FEEDBACK_RETENTION_DAYS": "feedback.retention_days",
+    "HUB_OPEN_DATA_MIN_COUNT": "open_data.min_count",
+    "HUB_OPEN_DATA_LICENCE": "open_data.licence",
+    "HUB_OPEN_DATA_LICENCE_URL": "open_data.licence_url",
+    "HUB_OPEN_DATA_ATTRIBUTION": "open_data.attribution",
+    "HUB_OPEN_DATA_RATE_PER_S": "open_data.rate_per_s",
+    "HUB_OPEN_DATA_BURST": "open_data.burst",
 }
 
 _VARIABLE_OF = {path: name for name, path in VARIABLES.items()}

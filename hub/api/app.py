@@ -26,6 +26,7 @@ from hub.api import (
     indicators,
     ingest,
     kpis,
+    open_data,
     schema_registry,
     validations,
     webhooks,
@@ -182,6 +183,7 @@ def create_api(settings: HubSettings, bootstrap: str, database_url: str | None) 
     api.include_router(feedback.router, tags=["ingestion"])
     api.include_router(kpis.router, tags=["kpis"])
     api.include_router(indicators.router, tags=["indicators"])
+    api.include_router(open_data.router, tags=["open data"])
     api.include_router(validations.router, tags=["certificates of origin"])
     api.include_router(certificates_router, tags=["certificates of origin"])
     api.include_router(schema_registry.router, prefix="/registry", tags=["schema registry"])

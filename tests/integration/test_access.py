@@ -57,6 +57,14 @@ OTHER_GET_ROUTES = {
 }
 # Any token, each sees its own subscriptions (tests/integration/test_webhooks.py).
 WEBHOOK_GET_ROUTES = {"/v1/webhooks", "/v1/webhooks/{subscription_id}"}
+# The open data (tests/integration/test_open_data.py): the deliberate exception, anonymous.
+OPEN_GET_ROUTES = {
+    "/v1/open",
+    "/v1/open/indicators",
+    "/v1/open/indicators.csv",
+    "/v1/open/indicators.parquet",
+    "/v1/open/indicators.sdmx.csv",
+}
 
 
 async def test_expired_and_revoked_tokens_are_refused_and_every_verdict_read_is_audited(
@@ -344,7 +352,9 @@ async def test_kpi_reads_need_a_reader_or_admin_token_checked_on_every_request(
                 for path, operations in spec["paths"].items()
                 if "get" in operations and not path.startswith("/registry")
             }
-            assert get_routes == KPI_ROUTES | OTHER_GET_ROUTES | WEBHOOK_GET_ROUTES
+            assert get_routes == (
+                KPI_ROUTES | OTHER_GET_ROUTES | WEBHOOK_GET_ROUTES | OPEN_GET_ROUTES
+            )
             templates = [re.compile(re.sub(r"\{\w+\}", "[^/]+", r) + "$") for r in KPI_ROUTES]
             assert all(any(t.match(path) for path in KPI_READS) for t in templates)
             for path in OTHER_GET_ROUTES - {"/health"}:
@@ -396,6 +406,38 @@ async def test_kpi_reads_need_a_reader_or_admin_token_checked_on_every_request(
             ("validations.read", "403"),
             ("validations.stream", "403"),
         ]
+
+
+async def test_the_open_data_alone_answers_anonymous_callers_whatever_token_comes(
+    services: Services, fresh_database: str, namespace: str, tmp_path: Path
+) -> None:
+    """The deliberate exception: every route under /v1/open/ answers without a token, and the
+    same with any token; every other GET route of the API (health aside) refuses a caller
+    without one."""
+    environment = api_environment(services, fresh_database, namespace, tmp_path)
+    async with running_api(environment, tmp_path / "api.log") as client:
+        connection = await asyncpg.connect(fresh_database)
+        try:
+            publisher = await create_port_token(connection, "PECLL", "t")
+        finally:
+            await connection.close()
+        reader = await reader_token(fresh_database)
+        spec = (await client.get("/openapi.json")).json()
+        get_routes = {path for path, operations in spec["paths"].items() if "get" in operations}
+        assert get_routes >= OPEN_GET_ROUTES
+        for path in OPEN_GET_ROUTES:
+            answers = [
+                await client.get(path, headers=headers)
+                for headers in ({}, bearer("hubk_made-up"), bearer(publisher), bearer(reader))
+            ]
+            assert [answer.status_code for answer in answers] == [200] * 4, path
+            if path.endswith(("/indicators", ".csv")):
+                assert len({answer.content for answer in answers}) == 1, path
+        for path in sorted(get_routes - OPEN_GET_ROUTES - {"/health"}):
+            if path.startswith("/registry"):
+                continue  # open for reading (docs/security.md): Confluent clients read it
+            answer = await client.get(re.sub(r"\{\w+\}", "X", path))
+            assert answer.status_code in (401, 403), (path, answer.status_code)
 
 
 async def test_the_token_is_checked_before_the_body_the_scheme_in_any_case_and_headers_bounded(

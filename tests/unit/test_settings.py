@@ -28,6 +28,8 @@ def test_defaults_describe_a_local_hub() -> None:
     assert settings.api.http_host == "127.0.0.1"
     assert settings.reference.ports_file == BUNDLED_PORTS_FILE
     assert settings.topic("ingest.vessel") == "ingest.vessel"
+    assert settings.open_data.min_count == 5
+    assert settings.open_data.licence == "CC-BY-4.0"
 
 
 def test_values_come_from_their_variables(tmp_path: Path) -> None:
@@ -75,6 +77,10 @@ def test_every_field_has_a_variable_and_a_description() -> None:
         ("HUB_PORTS_FILE", "/nowhere/ports.csv", "file /nowhere/ports.csv does not exist"),
         ("HUB_TOPIC_NAMESPACE", "a b", "String should match pattern"),
         ("HUB_GENERATOR_RATE", "0", "Input should be greater than 0"),
+        ("HUB_OPEN_DATA_MIN_COUNT", "0", "Input should be greater than or equal to 1"),
+        ("HUB_OPEN_DATA_MIN_COUNT", "five", "Input should be a valid integer"),
+        ("HUB_OPEN_DATA_LICENCE_URL", "ftp://licence", "String should match pattern"),
+        ("HUB_OPEN_DATA_RATE_PER_S", "-1", "Input should be greater than 0"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(

@@ -5,8 +5,10 @@ Every ``HUB_INDICATORS_INTERVAL_S`` it finds the UTC days whose inputs changed s
 day's inputs from PostgreSQL and runs the batch reference
 (:func:`hub.domain.indicators.reference.all_indicators`, the single definition) on them,
 replacing that day's rows; the months of those days are recomputed the same way at most every
-``HUB_INDICATORS_MONTH_INTERVAL_S`` (a month's inputs are thirty times a day's). Streaming
-equals batch by construction: the same function on the same inputs.
+``HUB_INDICATORS_MONTH_INTERVAL_S`` (a month's inputs are thirty times a day's), and their
+quarters, half-years and years at most every ``HUB_INDICATORS_LONG_INTERVAL_S`` (a year's are
+365 times: read once an hour by default, not on every run). Streaming equals batch by
+construction: the same function on the same inputs.
 
 One worker at a time runs it (a PostgreSQL advisory lock); the others skip their turn.
 """
@@ -21,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from hub.db.indicator_store import (
+    Progress,
     certificate_outcomes,
     change_mark,
     changed_days,
@@ -48,6 +51,7 @@ from hub.domain.indicators.model import (
     Mechanism,
     Period,
     PortInfo,
+    period_end,
     period_start,
 )
 from hub.domain.indicators.quality import FeedEvent, QualityInputs, RefusalCount
@@ -56,6 +60,7 @@ from hub.domain.kpis.model import KpiValue
 from schemas.models import Envelope, VesselEvent
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_LONG_PERIODS: tuple[Period, ...] = ("quarter", "half-year", "year")
 # A call is placed at its first vessel event; an estimated arrival can come this much earlier.
 _CALL_LOOKBACK = timedelta(days=7)
 # The scorecard judges a call on all its timestamps: those up to this long after the period.
@@ -68,13 +73,15 @@ async def update_indicators(
     mechanisms: Mapping[str, Mechanism],
     *,
     month_interval: timedelta,
+    long_interval: timedelta,
 ) -> list[Indicator]:
-    """Recompute the indicators of the days (and, when due, months) whose inputs changed.
-    Returns the rows written; empty when nothing changed or another worker holds the job."""
+    """Recompute the indicators of the days (and, when due, months, and quarters, half-years
+    and years) whose inputs changed. Returns the rows written; empty when nothing changed or
+    another worker holds the job."""
     async with pool.acquire() as connection, indicator_job(connection) as held:
         if not held:
             return []
-        return await _run(connection, ports, mechanisms, month_interval)
+        return await _run(connection, ports, mechanisms, month_interval, long_interval)
 
 
 async def _run(
@@ -82,18 +89,26 @@ async def _run(
     ports: Sequence[PortInfo],
     mechanisms: Mapping[str, Mechanism],
     month_interval: timedelta,
+    long_interval: timedelta,
 ) -> list[Indicator]:
-    day_since, month_since = await progress(connection) or (_EPOCH, _EPOCH)
+    seen = await progress(connection) or Progress(_EPOCH, _EPOCH, None)
     mark = await change_mark(connection)  # before reading: nothing falls between
     written: list[Indicator] = []
-    for day in await changed_days(connection, day_since):
+    for day in await changed_days(connection, seen.day_since):
         written += await _recompute(connection, "day", day, ports, mechanisms)
+    month_since, long_since = seen.month_since, seen.long_since or _EPOCH
     if mark - month_since >= month_interval:
         months = {period_start(day, "month") for day in await changed_days(connection, month_since)}
         for month in sorted(months):
             written += await _recompute(connection, "month", month, ports, mechanisms)
         month_since = mark
-    await save_progress(connection, mark, month_since)
+    if mark - long_since >= long_interval:
+        days = await changed_days(connection, long_since)
+        for period in _LONG_PERIODS:
+            for start in sorted({period_start(day, period) for day in days}):
+                written += await _recompute(connection, period, start, ports, mechanisms)
+        long_since = mark
+    await save_progress(connection, Progress(mark, month_since, long_since))
     return written
 
 
@@ -104,7 +119,7 @@ async def _recompute(
     ports: Sequence[PortInfo],
     mechanisms: Mapping[str, Mechanism],
 ) -> list[Indicator]:
-    end = _next(start, period)
+    end = period_end(start, period)
     cargo = await events_between(connection, ["cargo"], start, end)
     customs = await events_between(connection, ["customs"], start, end)
     vessel = await events_between(connection, ["vessel"], start - _CALL_LOOKBACK, end)
@@ -177,9 +192,3 @@ def _indicators(
         )
         if row.period_start == start
     ]
-
-
-def _next(start: datetime, period: Period) -> datetime:
-    if period == "day":
-        return start + timedelta(days=1)
-    return (start + timedelta(days=32)).replace(day=1)

@@ -79,6 +79,7 @@ async def keep_indicators(
             network,
             mechanisms,
             month_interval=timedelta(seconds=state.settings.worker.indicators_month_interval_s),
+            long_interval=timedelta(seconds=state.settings.worker.indicators_long_interval_s),
         )
     except DATABASE_ERRORS as error:
         log.warning("indicators not updated (next turn retries): %s", error)

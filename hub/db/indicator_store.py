@@ -8,6 +8,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -39,11 +40,24 @@ async def indicator_job(connection: asyncpg.Connection) -> AsyncIterator[bool]:
             await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", _JOB_LOCK)
 
 
-async def progress(connection: asyncpg.Connection) -> tuple[datetime, datetime] | None:
-    """(day_since, month_since): the database times up to which the stage has seen the changes
-    of days and of months; None before its first run."""
-    row = await connection.fetchrow("SELECT day_since, month_since FROM indicator_progress")
-    return None if row is None else (row["day_since"], row["month_since"])
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """The database times up to which the indicator stage has seen the changes: of days, of
+    months, and of quarters, half-years and years (None: never run for those)."""
+
+    day_since: datetime
+    month_since: datetime
+    long_since: datetime | None
+
+
+async def progress(connection: asyncpg.Connection) -> Progress | None:
+    """How far the stage has seen; None before its first run."""
+    row = await connection.fetchrow(
+        "SELECT day_since, month_since, long_since FROM indicator_progress"
+    )
+    return (
+        None if row is None else Progress(row["day_since"], row["month_since"], row["long_since"])
+    )
 
 
 async def change_mark(connection: asyncpg.Connection) -> datetime:
@@ -64,17 +78,17 @@ async def change_mark(connection: asyncpg.Connection) -> datetime:
     return mark
 
 
-async def save_progress(
-    connection: asyncpg.Connection, day_since: datetime, month_since: datetime
-) -> None:
+async def save_progress(connection: asyncpg.Connection, progress: Progress) -> None:
     """Record how far the stage has seen (the next run looks for changes after these)."""
     await connection.execute(
         """
-        INSERT INTO indicator_progress (id, day_since, month_since) VALUES (true, $1, $2)
-        ON CONFLICT (id) DO UPDATE SET day_since = $1, month_since = $2
+        INSERT INTO indicator_progress (id, day_since, month_since, long_since)
+        VALUES (true, $1, $2, $3)
+        ON CONFLICT (id) DO UPDATE SET day_since = $1, month_since = $2, long_since = $3
         """,
-        day_since,
-        month_since,
+        progress.day_since,
+        progress.month_since,
+        progress.long_since,
     )
 
 

@@ -24,7 +24,7 @@ from hub.domain.indicators.inputs import (
     trade_flows,
 )
 from hub.domain.indicators.mechanisms import load_mechanisms
-from hub.domain.indicators.model import Indicator, PortInfo
+from hub.domain.indicators.model import Indicator, Period, PortInfo
 from hub.domain.indicators.quality import QualityInputs
 from hub.domain.indicators.reference import all_indicators
 from hub.domain.kpis.reference import all_kpis
@@ -46,6 +46,15 @@ from tests.integration.helpers import (
 PORTS = ("PECLL", "COCTG", "MXVER")
 MONTH = datetime(2026, 10, 1, tzinfo=UTC)
 NEXT_MONTH = datetime(2026, 11, 1, tzinfo=UTC)
+# The periods that hold the month, with their starts: the stream reads each whole, the
+# reference the month's events (all there are).
+PERIODS: dict[Period, datetime] = {
+    "month": MONTH,
+    "quarter": MONTH,
+    "half-year": datetime(2026, 7, 1, tzinfo=UTC),
+    "year": datetime(2026, 1, 1, tzinfo=UTC),
+}
+_Key = tuple[str, str, str, str]
 
 
 async def test_a_generated_month_of_indicators_equals_the_batch_reference(
@@ -71,6 +80,7 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         HUB_LATE_GRACE_HOURS=str(24 * 400),  # the month lies in the past
         HUB_INDICATORS_INTERVAL_S="2",
         HUB_INDICATORS_MONTH_INTERVAL_S="2",
+        HUB_INDICATORS_LONG_INTERVAL_S="2",
     )
     worker = start_hub(["worker"], environment, tmp_path / "worker.log")
     api = start_hub(["api"], environment, tmp_path / "api.log")
@@ -87,28 +97,38 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         network = [PortInfo(port.unlocode, port.country) for port in every_port]
         mechanisms = load_mechanisms(BUNDLED_MECHANISMS_FILE)
 
-        async def reference() -> dict[tuple[str, str, str], Indicator]:
+        async def reference() -> dict[_Key, Indicator]:
             async with pool.acquire() as connection:
                 outcomes = await certificate_outcomes(connection, MONTH, NEXT_MONTH)
             quality = QualityInputs(
                 feed_events(month), call_actuals(month), move_links(month),
                 lodged_declarations(month),
             )  # fmt: skip
-            rows = all_indicators(
-                all_kpis(month), trade_flows(month), call_infos(month), outcomes, network,
-                mechanisms, "month", declaration_infos(month), quality,
-            )  # fmt: skip
-            return {(r.level, r.entity, r.indicator): r for r in rows if r.period_start == MONTH}
+            expected: dict[_Key, Indicator] = {}
+            for period, start in PERIODS.items():
+                rows = all_indicators(
+                    all_kpis(month), trade_flows(month), call_infos(month), outcomes, network,
+                    mechanisms, period, declaration_infos(month), quality,
+                )  # fmt: skip
+                expected |= {
+                    (period, r.level, r.entity, r.indicator): r
+                    for r in rows
+                    if r.period_start == start
+                }
+            return expected
 
-        async def stored() -> dict[tuple[str, str, str], asyncpg.Record]:
+        async def stored() -> dict[_Key, asyncpg.Record]:
             rows = await pool.fetch(
-                "SELECT * FROM indicators WHERE period = 'month' AND period_start = $1", MONTH
+                "SELECT * FROM indicators WHERE (period, period_start) IN"
+                " (SELECT * FROM unnest($1::text[], $2::timestamptz[]))",
+                list(PERIODS),
+                list(PERIODS.values()),
             )
-            return {(r["level"], r["entity"], r["indicator"]): r for r in rows}
+            return {(r["period"], r["level"], r["entity"], r["indicator"]): r for r in rows}
 
-        # The reference the stored month matched: verdicts issued later (a certificate whose
+        # The reference the stored periods matched: verdicts issued later (a certificate whose
         # declaration came last) may change the month again, and the stream follows.
-        matched: dict[tuple[str, str, str], Indicator] = {}
+        matched: dict[_Key, Indicator] = {}
 
         async def equal() -> bool:
             expected = await reference()
@@ -118,17 +138,22 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
             return True
 
         try:
-            await eventually(equal, 180, "the month's indicators to equal the reference", 3)
+            await eventually(equal, 240, "the month's indicators to equal the reference", 3)
         except AssertionError:
             differences = _differences(await reference(), await stored())
             raise AssertionError(f"{len(differences)} differences: {differences[:8]}") from None
 
-        expected = matched
+        expected = {key[1:]: row for key, row in matched.items() if key[0] == "month"}
         assert ("region", "LAC", "port_hours_h") in expected
         assert ("mechanism", "PA", "intra_regional_share_value_pct") in expected
         assert ("region", "LAC", "certificate_adoption_pct") in expected
         assert ("port", "PECLL", "calls_complete_pct") in expected
         assert {key[0] for key in expected} == {"port", "country", "mechanism", "region"}
+        for period in PERIODS:
+            # Every longer period holds only this month: the same rows, but for calls per week.
+            longer = {key[1:] for key in matched if key[0] == period}
+            assert longer == expected.keys(), period
+        _assert_trade_by_sector(matched)
         reader = bearer(await reader_token(fresh_database))
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{http_port}", headers=reader
@@ -140,7 +165,8 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
             served = {row["indicator"]: row for row in answer.json()["indicators"]}
             # The API serves what is stored now: the matched reference's rows, or a later
             # recomputation's (a verdict issued since may add a rejection reason).
-            peru = {key[2] for key in await stored() if key[:2] == ("country", "PE")}
+            now_stored = await stored()
+            peru = {key[3] for key in now_stored if key[:3] == ("month", "country", "PE")}
             assert served.keys() == peru
             assert "port_hours_h" in peru
             download = await client.get("/v1/indicators", params=params | {"format": "csv"})
@@ -148,15 +174,50 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
             table = list(csv.DictReader(io.StringIO(download.text)))
             assert {row["indicator"] for row in table} == peru
             assert all(row["entity"] == "PE" and row["count"] for row in table)
+            # A period is served by its start: the half-year holding October starts in July.
+            half_year = {"period": "half-year", "from": PERIODS["half-year"].isoformat()}
+            half = await client.get("/v1/indicators", params=params | half_year)
+            assert half.status_code == 200, half.text
+            assert {row["period_start"] for row in half.json()["indicators"]} == {
+                "2026-07-01T00:00:00+00:00"
+            }
+            assert {row["indicator"] for row in half.json()["indicators"]} == {
+                key[3] for key in now_stored if key[:3] == ("half-year", "country", "PE")
+            }
+            week = await client.get("/v1/indicators", params=params | {"period": "week"})
+            assert week.status_code == 422, week.text
     finally:
         await pool.close()
         stop_process(api, signal.SIGTERM, 30)
         stop_process(worker, signal.SIGTERM, 30)
 
 
+def _assert_trade_by_sector(rows: dict[_Key, Indicator]) -> None:
+    """The trade indices per HS section and chapter are there in every period from a month up,
+    for several sections and chapters, with shares that are neither all 0 nor all 100."""
+    for period in PERIODS:
+        sectors = {
+            key[3].split("_hs_")[1].rsplit("_", 1)[0]
+            for key in rows
+            if key[0] == period and "_hs_" in key[3]
+        }
+        assert len({s for s in sectors if s.startswith("section_")}) >= 5, (period, sectors)
+        assert len({s for s in sectors if s.startswith("chapter_")}) >= 8, (period, sectors)
+        assert (period, "mechanism", "PA", "intra_regional_share_value_hs_section_ii_pct") in rows
+        assert (period, "region", "LAC", "trade_introversion_teu_hs_section_xvi_index") in rows
+    shares = [
+        row.value
+        for key, row in rows.items()
+        if key[3].startswith("intra_regional_share_value_hs_") and row.value is not None
+    ]
+    assert any(0 < share < 100 for share in shares)
+    indices = [row.value for key, row in rows.items() if "introversion_value_hs_" in key[3]]
+    assert any(index is not None and -1 < index < 1 for index in indices)
+
+
 def _differences(
-    expected: dict[tuple[str, str, str], Indicator],
-    stored: dict[tuple[str, str, str], asyncpg.Record],
+    expected: dict[_Key, Indicator],
+    stored: dict[_Key, asyncpg.Record],
 ) -> list[str]:
     problems = [f"missing {key}" for key in sorted(expected.keys() - stored.keys())]
     problems += [f"unexpected {key}" for key in sorted(stored.keys() - expected.keys())]

@@ -75,6 +75,8 @@ def test_every_field_has_a_variable_and_a_description() -> None:
         ("HUB_PORTS_FILE", "/nowhere/ports.csv", "file /nowhere/ports.csv does not exist"),
         ("HUB_TOPIC_NAMESPACE", "a b", "String should match pattern"),
         ("HUB_GENERATOR_RATE", "0", "Input should be greater than 0"),
+        ("HUB_INDICATORS_LONG_INTERVAL_S", "0", "Input should be greater than 0"),
+        ("HUB_INDICATORS_LONG_INTERVAL_S", "604801", "Input should be less than or equal to"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(

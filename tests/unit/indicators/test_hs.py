@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from hub.domain.indicators.hs import HS_SECTIONS, hs_chapter, hs_section
@@ -30,7 +32,7 @@ def test_the_21_sections_cover_chapters_1_to_97_in_order() -> None:
     assert [s.number for s in HS_SECTIONS][::5] == ["I", "VI", "XI", "XVI", "XXI"]
     assert len(HS_SECTIONS) == 21
     assert HS_SECTIONS[0].first == 1 and HS_SECTIONS[-1].last == 97
-    for before, after in zip(HS_SECTIONS, HS_SECTIONS[1:], strict=False):
+    for before, after in itertools.pairwise(HS_SECTIONS):
         assert after.first == before.last + 1
 
 

@@ -12,8 +12,11 @@ from hub.domain.indicators.reference import all_indicators
 from tests.unit.indicators.builders import NETWORK, call, one
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
+    microsecond: int = 0,
+) -> datetime:  # fmt: skip
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
 
 
 LAST_MOMENT_OF_2026 = utc(2026, 12, 31, 23, 59, 59, 999_999)
@@ -99,10 +102,6 @@ def test_calls_per_week_of_a_quarter_and_a_year_divide_by_their_weeks() -> None:
     assert one(quarter, "vessel_calls_per_week", "port", "PECLL").value == pytest.approx(
         13 * 7 / 90
     )
-    assert one(half, "vessel_calls_per_week", "port", "PECLL").value == pytest.approx(
-        13 * 7 / 181
-    )
-    assert one(year, "vessel_calls_per_week", "port", "PECLL").value == pytest.approx(
-        13 * 7 / 365
-    )
+    assert one(half, "vessel_calls_per_week", "port", "PECLL").value == pytest.approx(13 * 7 / 181)
+    assert one(year, "vessel_calls_per_week", "port", "PECLL").value == pytest.approx(13 * 7 / 365)
     assert one(year, "vessel_calls_per_week", "port", "PECLL").count == 13

@@ -5,12 +5,13 @@ Every ``HUB_INDICATORS_INTERVAL_S`` it finds the UTC days whose inputs changed s
 day's inputs from PostgreSQL and runs the batch reference
 (:func:`hub.domain.indicators.reference.all_indicators`, the single definition) on them,
 replacing that day's rows; the months of those days are recomputed the same way at most every
-``HUB_INDICATORS_MONTH_INTERVAL_S`` (a month's inputs are thirty times a day's), and their
-quarters, half-years and years at most every ``HUB_INDICATORS_LONG_INTERVAL_S`` (a year's are
-365 times: read once an hour by default, not on every run). Streaming equals batch by
-construction: the same function on the same inputs.
+``HUB_INDICATORS_MONTH_INTERVAL_S`` (a month's inputs are thirty times a day's). A second job
+(:func:`update_long_indicators`) recomputes their quarters, half-years and years at most every
+``HUB_INDICATORS_LONG_INTERVAL_S`` (a year's inputs are 365 times a day's: read once an hour by
+default, not on every run, and apart from the days, which go on meanwhile). Streaming equals
+batch by construction: the same function on the same inputs.
 
-One worker at a time runs it (a PostgreSQL advisory lock); the others skip their turn.
+One worker at a time runs each job (a PostgreSQL advisory lock); the others skip their turn.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from hub.db.indicator_store import (
-    Progress,
+    LONG_JOB_LOCK,
     certificate_outcomes,
     change_mark,
     changed_days,
@@ -31,9 +32,11 @@ from hub.db.indicator_store import (
     feed_between,
     indicator_job,
     kpi_values,
+    long_progress,
     progress,
     refusal_counts,
     replace_indicators,
+    save_long_progress,
     save_progress,
     vessel_events_of_calls,
 )
@@ -73,15 +76,40 @@ async def update_indicators(
     mechanisms: Mapping[str, Mechanism],
     *,
     month_interval: timedelta,
-    long_interval: timedelta,
 ) -> list[Indicator]:
-    """Recompute the indicators of the days (and, when due, months, and quarters, half-years
-    and years) whose inputs changed. Returns the rows written; empty when nothing changed or
-    another worker holds the job."""
+    """Recompute the indicators of the days (and, when due, months) whose inputs changed.
+    Returns the rows written; empty when nothing changed or another worker holds the job."""
     async with pool.acquire() as connection, indicator_job(connection) as held:
         if not held:
             return []
-        return await _run(connection, ports, mechanisms, month_interval, long_interval)
+        return await _run(connection, ports, mechanisms, month_interval)
+
+
+async def update_long_indicators(
+    pool: asyncpg.Pool,
+    ports: Sequence[PortInfo],
+    mechanisms: Mapping[str, Mechanism],
+    *,
+    interval: timedelta,
+) -> list[Indicator]:
+    """When ``interval`` has passed since the last time, recompute the quarters, half-years and
+    years of the days whose inputs changed since then. A job of its own (lock and progress),
+    so that the days and months do not wait while a year is read. Returns the rows written;
+    empty when not due, nothing changed or another worker holds the job."""
+    async with pool.acquire() as connection, indicator_job(connection, LONG_JOB_LOCK) as held:
+        if not held:
+            return []
+        since = await long_progress(connection) or _EPOCH
+        mark = await change_mark(connection)  # before reading: nothing falls between
+        if mark - since < interval:
+            return []
+        days = await changed_days(connection, since)
+        written: list[Indicator] = []
+        for period in _LONG_PERIODS:
+            for start in sorted({period_start(day, period) for day in days}):
+                written += await _recompute(connection, period, start, ports, mechanisms)
+        await save_long_progress(connection, mark)
+        return written
 
 
 async def _run(
@@ -89,26 +117,18 @@ async def _run(
     ports: Sequence[PortInfo],
     mechanisms: Mapping[str, Mechanism],
     month_interval: timedelta,
-    long_interval: timedelta,
 ) -> list[Indicator]:
-    seen = await progress(connection) or Progress(_EPOCH, _EPOCH, None)
+    day_since, month_since = await progress(connection) or (_EPOCH, _EPOCH)
     mark = await change_mark(connection)  # before reading: nothing falls between
     written: list[Indicator] = []
-    for day in await changed_days(connection, seen.day_since):
+    for day in await changed_days(connection, day_since):
         written += await _recompute(connection, "day", day, ports, mechanisms)
-    month_since, long_since = seen.month_since, seen.long_since or _EPOCH
     if mark - month_since >= month_interval:
         months = {period_start(day, "month") for day in await changed_days(connection, month_since)}
         for month in sorted(months):
             written += await _recompute(connection, "month", month, ports, mechanisms)
         month_since = mark
-    if mark - long_since >= long_interval:
-        days = await changed_days(connection, long_since)
-        for period in _LONG_PERIODS:
-            for start in sorted({period_start(day, period) for day in days}):
-                written += await _recompute(connection, period, start, ports, mechanisms)
-        long_since = mark
-    await save_progress(connection, Progress(mark, month_since, long_since))
+    await save_progress(connection, mark, month_since)
     return written
 
 

@@ -8,7 +8,6 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -24,40 +23,32 @@ INDICATOR_KPIS = (
     "truck_turnaround_min", "release_time_h", "physical_inspection_flag", "throughput_teu",
     "throughput_t", "call_size_moves", "arrival_mismatch_flag",
 )  # fmt: skip
-# The name of the session advisory lock that one worker at a time holds to run the stage.
+# The names of the session advisory locks that one worker at a time holds to run the stage's
+# jobs: days and months; quarters, half-years and years.
 _JOB_LOCK = "indicators"
+LONG_JOB_LOCK = "indicators-long"
 
 
 @asynccontextmanager
-async def indicator_job(connection: asyncpg.Connection) -> AsyncIterator[bool]:
-    """Whether ``connection`` got the indicator stage's advisory lock (False: another worker
-    runs the stage now, skip this turn); a lock got is released when the block ends."""
-    held = bool(await connection.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", _JOB_LOCK))
+async def indicator_job(
+    connection: asyncpg.Connection, lock: str = _JOB_LOCK
+) -> AsyncIterator[bool]:
+    """Whether ``connection`` got the advisory lock of one of the indicator stage's jobs (False:
+    another worker runs that job now, skip this turn); a lock got is released when the block
+    ends."""
+    held = bool(await connection.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock))
     try:
         yield held
     finally:
         if held:
-            await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", _JOB_LOCK)
+            await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
 
 
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """The database times up to which the indicator stage has seen the changes: of days, of
-    months, and of quarters, half-years and years (None: never run for those)."""
-
-    day_since: datetime
-    month_since: datetime
-    long_since: datetime | None
-
-
-async def progress(connection: asyncpg.Connection) -> Progress | None:
-    """How far the stage has seen; None before its first run."""
-    row = await connection.fetchrow(
-        "SELECT day_since, month_since, long_since FROM indicator_progress"
-    )
-    return (
-        None if row is None else Progress(row["day_since"], row["month_since"], row["long_since"])
-    )
+async def progress(connection: asyncpg.Connection) -> tuple[datetime, datetime] | None:
+    """(day_since, month_since): the database times up to which the stage has seen the changes
+    of days and of months; None before its first run."""
+    row = await connection.fetchrow("SELECT day_since, month_since FROM indicator_progress")
+    return None if row is None else (row["day_since"], row["month_since"])
 
 
 async def change_mark(connection: asyncpg.Connection) -> datetime:
@@ -78,17 +69,35 @@ async def change_mark(connection: asyncpg.Connection) -> datetime:
     return mark
 
 
-async def save_progress(connection: asyncpg.Connection, progress: Progress) -> None:
+async def save_progress(
+    connection: asyncpg.Connection, day_since: datetime, month_since: datetime
+) -> None:
     """Record how far the stage has seen (the next run looks for changes after these)."""
     await connection.execute(
         """
-        INSERT INTO indicator_progress (id, day_since, month_since, long_since)
-        VALUES (true, $1, $2, $3)
-        ON CONFLICT (id) DO UPDATE SET day_since = $1, month_since = $2, long_since = $3
+        INSERT INTO indicator_progress (id, day_since, month_since) VALUES (true, $1, $2)
+        ON CONFLICT (id) DO UPDATE SET day_since = $1, month_since = $2
         """,
-        progress.day_since,
-        progress.month_since,
-        progress.long_since,
+        day_since,
+        month_since,
+    )
+
+
+async def long_progress(connection: asyncpg.Connection) -> datetime | None:
+    """The database time up to which the stage has seen the changes of quarters, half-years
+    and years (migration 0023); None before their first run."""
+    since: datetime | None = await connection.fetchval("SELECT since FROM indicator_long_progress")
+    return since
+
+
+async def save_long_progress(connection: asyncpg.Connection, since: datetime) -> None:
+    """Record how far the long periods' job has seen."""
+    await connection.execute(
+        """
+        INSERT INTO indicator_long_progress (id, since) VALUES (true, $1)
+        ON CONFLICT (id) DO UPDATE SET since = $1
+        """,
+        since,
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from connectors.simulator import PortTrafficGenerator
 from hub.db.events import record_events
+from hub.db.indicator_store import LONG_JOB_LOCK, indicator_job
 from hub.db.migrations import migrate
 from hub.domain.indicators.inputs import (
     call_actuals,
@@ -26,7 +27,7 @@ from hub.domain.indicators.quality import QualityInputs
 from hub.domain.indicators.reference import all_indicators
 from hub.domain.reference import BUNDLED_MECHANISMS_FILE, BUNDLED_PORTS_FILE, load_ports
 from schemas.models import MODELS, Envelope
-from streams.indicator_stage import update_indicators
+from streams.indicator_stage import update_indicators, update_long_indicators
 from streams.intake import to_store
 
 # Two days of the first quarter at one port, generated; the second day comes after a first run.
@@ -37,9 +38,9 @@ SHARE = "intra_regional_share_teu_pct"
 _DOMAIN_OF = {model: domain for domain, model in MODELS.items()}
 
 
-def _day(start: datetime) -> list[Envelope]:
+def _day(start: datetime, seed: int = 7) -> list[Envelope]:
     ports = [port for port in load_ports(BUNDLED_PORTS_FILE) if port.unlocode == "PECLL"]
-    generator = PortTrafficGenerator(ports, seed=7, start=start - timedelta(days=1), scale=0.01)
+    generator = PortTrafficGenerator(ports, seed=seed, start=start - timedelta(days=1), scale=0.01)
     return list(generator.events_between(start, start + timedelta(days=1)))
 
 
@@ -75,19 +76,26 @@ def _reference(
 async def test_long_periods_wait_for_their_interval_then_equal_the_reference(
     fresh_database: str,
 ) -> None:
-    first, second = _day(DAY_1), _day(DAY_2)
+    first, second = _day(DAY_1), _day(DAY_2, seed=9)
+    assert not {e.event_id for e in first} & {e.event_id for e in second}
     ports = [PortInfo(p.unlocode, p.country) for p in load_ports(BUNDLED_PORTS_FILE)]
     mechanisms = load_mechanisms(BUNDLED_MECHANISMS_FILE)
-    pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
+    pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=3)
     try:
         async with pool.acquire() as connection:
             await migrate(connection)
         await _store(pool, first)
-        hourly = {"month_interval": timedelta(0), "long_interval": timedelta(hours=1)}
+        hour = timedelta(hours=1)
+
+        async def run(long_interval: timedelta) -> set[str]:
+            """The periods the two jobs wrote, the days' and months' first."""
+            days = await update_indicators(pool, ports, mechanisms, month_interval=timedelta(0))
+            longer = await update_long_indicators(pool, ports, mechanisms, interval=long_interval)
+            assert {row.period for row in days} <= {"day", "month"}
+            return {row.period for row in days + longer}
 
         # The first run has no progress for the long periods: they are due, and computed.
-        written = await update_indicators(pool, ports, mechanisms, **hourly)
-        assert {row.period for row in written} == {"day", "month", "quarter", "half-year", "year"}
+        assert await run(hour) == {"day", "month", "quarter", "half-year", "year"}
         for period in ("quarter", "half-year", "year"):
             stored = await _rows(pool, period, QUARTER)
             expected = _reference(first, period, QUARTER)
@@ -98,8 +106,7 @@ async def test_long_periods_wait_for_their_interval_then_equal_the_reference(
 
         # A day changes within the hour: its day and month follow, the quarter does not yet.
         await _store(pool, second)
-        written = await update_indicators(pool, ports, mechanisms, **hourly)
-        assert {row.period for row in written} == {"day", "month"}
+        assert await run(hour) == {"day", "month"}
         quarter = (await _rows(pool, "quarter", QUARTER))[("region", "LAC", SHARE)]
         assert (
             quarter["count"]
@@ -107,9 +114,7 @@ async def test_long_periods_wait_for_their_interval_then_equal_the_reference(
         )
 
         # Once the interval has passed (0 here), the quarter, half-year and year hold both days.
-        written = await update_indicators(
-            pool, ports, mechanisms, month_interval=timedelta(0), long_interval=timedelta(0)
-        )
+        written = await update_long_indicators(pool, ports, mechanisms, interval=timedelta(0))
         assert {row.period for row in written} >= {"quarter", "half-year", "year"}
         both = first + second
         for period in ("quarter", "half-year", "year"):
@@ -122,8 +127,20 @@ async def test_long_periods_wait_for_their_interval_then_equal_the_reference(
                     assert stored[key]["value"] is None, key
                 else:
                     assert stored[key]["value"] == pytest.approx(want.value, rel=1e-9), key
+        both_count = (await _rows(pool, "quarter", QUARTER))[("region", "LAC", SHARE)]["count"]
+        assert both_count > quarter["count"]
         calls = (await _rows(pool, "year", QUARTER))[("port", "PECLL", "vessel_calls_per_week")]
         assert calls["value"] == pytest.approx(calls["count"] * 7 / 365)
+
+        # While one worker recomputes a year, another's days go on; its long job skips its turn.
+        await _store(pool, _day(DAY_2 + timedelta(days=1), seed=8))  # other event ids
+        async with pool.acquire() as busy, indicator_job(busy, LONG_JOB_LOCK) as held:
+            assert held
+            assert (
+                await update_long_indicators(pool, ports, mechanisms, interval=timedelta(0)) == []
+            )
+            days = await update_indicators(pool, ports, mechanisms, month_interval=hour)
+            assert {row.period for row in days} == {"day"}
 
         # The table takes the five periods and nothing else (migration 0023).
         with pytest.raises(asyncpg.CheckViolationError):

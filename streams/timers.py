@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
+
+import asyncpg
 
 from hub.db.events import maintain_partitions
 from hub.db.workers import heartbeat
@@ -73,13 +75,10 @@ async def keep_indicators(
     topic: str,
 ) -> None:
     """Recompute the indicators whose inputs changed and publish the rows through ``sink``."""
+    month = timedelta(seconds=state.settings.worker.indicators_month_interval_s)
     await _keep(
-        update_indicators(
-            await state.pool(),
-            network,
-            mechanisms,
-            month_interval=timedelta(seconds=state.settings.worker.indicators_month_interval_s),
-        ),
+        state,
+        lambda pool: update_indicators(pool, network, mechanisms, month_interval=month),
         sink,
         topic,
     )
@@ -94,21 +93,23 @@ async def keep_long_indicators(
 ) -> None:
     """Recompute the quarters, half-years and years whose inputs changed, when due, and
     publish the rows through ``sink``."""
+    interval = timedelta(seconds=state.settings.worker.indicators_long_interval_s)
     await _keep(
-        update_long_indicators(
-            await state.pool(),
-            network,
-            mechanisms,
-            interval=timedelta(seconds=state.settings.worker.indicators_long_interval_s),
-        ),
+        state,
+        lambda pool: update_long_indicators(pool, network, mechanisms, interval=interval),
         sink,
         topic,
     )
 
 
-async def _keep(update: Awaitable[list[Indicator]], sink: Sink, topic: str) -> None:
+async def _keep(
+    state: WorkerState,
+    update: Callable[[asyncpg.Pool], Awaitable[list[Indicator]]],
+    sink: Sink,
+    topic: str,
+) -> None:
     try:
-        rows = await update
+        rows = await update(await state.pool())
     except DATABASE_ERRORS as error:
         log.warning("indicators not updated (next turn retries): %s", error)
         return

@@ -287,6 +287,15 @@ class WorkerSettings(BaseModel):
             "times a day's)."
         ),
     )
+    indicators_long_interval_s: float = Field(
+        default=3_600.0,
+        gt=0,
+        le=7 * 86_400,
+        description=(
+            "How often the quarterly, half-yearly and yearly indicators are recomputed (each "
+            "reads its whole period's inputs: a year's are 365 times a day's)."
+        ),
+    )
 
 
 class ReferenceSettings(BaseModel):
@@ -605,6 +614,7 @@ VARIABLES: dict[str, str] = {
     "HUB_CERTIFICATE_VALIDITY_DAYS": "rules.certificate_validity_days",
     "HUB_INDICATORS_INTERVAL_S": "worker.indicators_interval_s",
     "HUB_INDICATORS_MONTH_INTERVAL_S": "worker.indicators_month_interval_s",
+    "HUB_INDICATORS_LONG_INTERVAL_S": "worker.indicators_long_interval_s",
     "HUB_MECHANISMS_FILE": "reference.mechanisms_file",
     "HUB_AIS_ARRIVAL_TOLERANCE_MIN": "rules.ais_arrival_tolerance_min",
     "HUB_LATE_GRACE_HOURS": "rules.late_grace_hours",

@@ -156,6 +156,17 @@ def create_app(settings: HubSettings, bootstrap: str, database_url: str | None) 
             state, network, mechanisms, indicators, settings.topic(INDICATORS)
         )
 
+    # Its own sink (a sink belongs to one task); due or not, it decides from the database.
+    long_indicators = TopicSink(
+        "long-period indicators", {settings.topic(INDICATORS): raw_topic(INDICATORS)}
+    )
+
+    @app.timer(interval=settings.worker.indicators_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
+    async def keep_long_indicators() -> None:
+        await timers.keep_long_indicators(
+            state, network, mechanisms, long_indicators, settings.topic(INDICATORS)
+        )
+
     # A sink of its own (a sink belongs to one task), on the producer of the intake's verdicts.
     reevaluated = BulkSink("re-evaluated verdicts", bulk)
 

@@ -5,10 +5,13 @@ Every ``HUB_INDICATORS_INTERVAL_S`` it finds the UTC days whose inputs changed s
 day's inputs from PostgreSQL and runs the batch reference
 (:func:`hub.domain.indicators.reference.all_indicators`, the single definition) on them,
 replacing that day's rows; the months of those days are recomputed the same way at most every
-``HUB_INDICATORS_MONTH_INTERVAL_S`` (a month's inputs are thirty times a day's). Streaming
-equals batch by construction: the same function on the same inputs.
+``HUB_INDICATORS_MONTH_INTERVAL_S`` (a month's inputs are thirty times a day's). A second job
+(:func:`update_long_indicators`) recomputes their quarters, half-years and years at most every
+``HUB_INDICATORS_LONG_INTERVAL_S`` (a year's inputs are 365 times a day's: read once an hour by
+default, not on every run, and apart from the days, which go on meanwhile). Streaming equals
+batch by construction: the same function on the same inputs.
 
-One worker at a time runs it (a PostgreSQL advisory lock); the others skip their turn.
+One worker at a time runs each job (a PostgreSQL advisory lock); the others skip their turn.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from hub.db.indicator_store import (
+    LONG_JOB_LOCK,
     certificate_outcomes,
     certificate_outcomes_of,
     change_mark,
@@ -30,9 +34,11 @@ from hub.db.indicator_store import (
     feed_between,
     indicator_job,
     kpi_values,
+    long_progress,
     progress,
     refusal_counts,
     replace_indicators,
+    save_long_progress,
     save_progress,
     vessel_events_of_calls,
 )
@@ -51,6 +57,7 @@ from hub.domain.indicators.model import (
     Mechanism,
     Period,
     PortInfo,
+    period_end,
     period_start,
 )
 from hub.domain.indicators.quality import FeedEvent, QualityInputs, RefusalCount
@@ -59,6 +66,7 @@ from hub.domain.kpis.model import EntityKind, KpiName, KpiValue
 from schemas.models import Envelope, VesselEvent
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_LONG_PERIODS: tuple[Period, ...] = ("quarter", "half-year", "year")
 # A call is placed at its first vessel event; an estimated arrival can come this much earlier.
 _CALL_LOOKBACK = timedelta(days=7)
 # The scorecard judges a call on all its timestamps: those up to this long after the period.
@@ -78,6 +86,33 @@ async def update_indicators(
         if not held:
             return []
         return await _run(connection, ports, mechanisms, month_interval)
+
+
+async def update_long_indicators(
+    pool: asyncpg.Pool,
+    ports: Sequence[PortInfo],
+    mechanisms: Mapping[str, Mechanism],
+    *,
+    interval: timedelta,
+) -> list[Indicator]:
+    """When ``interval`` has passed since the last time, recompute the quarters, half-years and
+    years of the days whose inputs changed since then. A job of its own (lock and progress),
+    so that the days and months do not wait while a year is read. Returns the rows written;
+    empty when not due, nothing changed or another worker holds the job."""
+    async with pool.acquire() as connection, indicator_job(connection, LONG_JOB_LOCK) as held:
+        if not held:
+            return []
+        since = await long_progress(connection) or _EPOCH
+        mark = await change_mark(connection)  # before reading: nothing falls between
+        if mark - since < interval:
+            return []
+        days = await changed_days(connection, since)
+        written: list[Indicator] = []
+        for period in _LONG_PERIODS:
+            for start in sorted({period_start(day, period) for day in days}):
+                written += await _recompute(connection, period, start, ports, mechanisms)
+        await save_long_progress(connection, mark)
+        return written
 
 
 async def _run(
@@ -107,7 +142,7 @@ async def _recompute(
     ports: Sequence[PortInfo],
     mechanisms: Mapping[str, Mechanism],
 ) -> list[Indicator]:
-    end = _next(start, period)
+    end = period_end(start, period)
     cargo = await events_between(connection, ["cargo"], start, end)
     customs = await events_between(connection, ["customs"], start, end)
     vessel = await events_between(connection, ["vessel"], start - _CALL_LOOKBACK, end)
@@ -204,9 +239,3 @@ def _indicators(
         )
         if row.period_start == start
     ]
-
-
-def _next(start: datetime, period: Period) -> datetime:
-    if period == "day":
-        return start + timedelta(days=1)
-    return (start + timedelta(days=32)).replace(day=1)

@@ -9,15 +9,17 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
+
+import asyncpg
 
 from hub.db.events import maintain_partitions
 from hub.db.workers import heartbeat
-from hub.domain.indicators.model import Mechanism, PortInfo
+from hub.domain.indicators.model import Indicator, Mechanism, PortInfo
 from streams import metrics
 from streams.error_policies import DATABASE_ERRORS, PUBLISH_ERRORS
-from streams.indicator_stage import update_indicators
+from streams.indicator_stage import update_indicators, update_long_indicators
 from streams.lag import LagProbe
 from streams.sinks.base import Sink
 from streams.sinks.records import indicator_records
@@ -73,13 +75,41 @@ async def keep_indicators(
     topic: str,
 ) -> None:
     """Recompute the indicators whose inputs changed and publish the rows through ``sink``."""
+    month = timedelta(seconds=state.settings.worker.indicators_month_interval_s)
+    await _keep(
+        state,
+        lambda pool: update_indicators(pool, network, mechanisms, month_interval=month),
+        sink,
+        topic,
+    )
+
+
+async def keep_long_indicators(
+    state: WorkerState,
+    network: Sequence[PortInfo],
+    mechanisms: Mapping[str, Mechanism],
+    sink: Sink,
+    topic: str,
+) -> None:
+    """Recompute the quarters, half-years and years whose inputs changed, when due, and
+    publish the rows through ``sink``."""
+    interval = timedelta(seconds=state.settings.worker.indicators_long_interval_s)
+    await _keep(
+        state,
+        lambda pool: update_long_indicators(pool, network, mechanisms, interval=interval),
+        sink,
+        topic,
+    )
+
+
+async def _keep(
+    state: WorkerState,
+    update: Callable[[asyncpg.Pool], Awaitable[list[Indicator]]],
+    sink: Sink,
+    topic: str,
+) -> None:
     try:
-        rows = await update_indicators(
-            await state.pool(),
-            network,
-            mechanisms,
-            month_interval=timedelta(seconds=state.settings.worker.indicators_month_interval_s),
-        )
+        rows = await update(await state.pool())
     except DATABASE_ERRORS as error:
         log.warning("indicators not updated (next turn retries): %s", error)
         return

@@ -15,12 +15,19 @@ from fastapi.responses import JSONResponse, Response
 from hub.api.access import READER_RESPONSES, kpi_reader
 from hub.api.dependencies import Pool
 from hub.db.indicator_store import indicator_json, stored_indicators
+from hub.domain.indicators.model import Period
 
 _COLUMNS = (
     "level", "entity", "period", "period_start", "indicator", "unit", "count", "value", "median",
     "p90", "detail", "computed_at",
 )  # fmt: skip
-DEFAULT_SPAN = {"day": timedelta(days=31), "month": timedelta(days=366)}
+DEFAULT_SPAN: dict[Period, timedelta] = {
+    "day": timedelta(days=31),
+    "month": timedelta(days=366),
+    "quarter": timedelta(days=2 * 366),
+    "half-year": timedelta(days=3 * 366),
+    "year": timedelta(days=10 * 366),
+}
 
 
 router = APIRouter(dependencies=[Depends(kpi_reader)], responses=READER_RESPONSES)
@@ -31,14 +38,15 @@ async def indicators(
     pool: Pool,
     level: Literal["port", "country", "mechanism", "region"] = "region",
     id: Annotated[str | None, Query(description="PECLL, PE, CAN; none for the region")] = None,
-    period: Literal["day", "month"] = "day",
+    period: Period = "day",
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: datetime | None = None,
     indicator: str | None = None,
     format: Literal["json", "csv"] = "json",
 ) -> Response:
     """Indicators of one level (and entity), one kind of period, between ``from`` and ``to``
-    (default: the last 31 days, or 12 months). ``format=csv`` downloads them as CSV."""
+    (default: the last 31 days, 12 months, 2 years of quarters, 3 years of half-years or 10
+    years). ``format=csv`` downloads them as CSV."""
     end = _aware(to) if to else datetime.now(UTC)
     start = _aware(from_) if from_ else end - DEFAULT_SPAN[period]
     if not start < end:

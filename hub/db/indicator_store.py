@@ -27,20 +27,25 @@ INDICATOR_KPIS = (
     "eta_error_h", "eta_abs_error_h", "eta_error_24h_h", "eta_abs_error_24h_h", "eta_error_72h_h",
     "eta_abs_error_72h_h",
 )  # fmt: skip
-# The name of the session advisory lock that one worker at a time holds to run the stage.
+# The names of the session advisory locks that one worker at a time holds to run the stage's
+# jobs: days and months; quarters, half-years and years.
 _JOB_LOCK = "indicators"
+LONG_JOB_LOCK = "indicators-long"
 
 
 @asynccontextmanager
-async def indicator_job(connection: asyncpg.Connection) -> AsyncIterator[bool]:
-    """Whether ``connection`` got the indicator stage's advisory lock (False: another worker
-    runs the stage now, skip this turn); a lock got is released when the block ends."""
-    held = bool(await connection.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", _JOB_LOCK))
+async def indicator_job(
+    connection: asyncpg.Connection, lock: str = _JOB_LOCK
+) -> AsyncIterator[bool]:
+    """Whether ``connection`` got the advisory lock of one of the indicator stage's jobs (False:
+    another worker runs that job now, skip this turn); a lock got is released when the block
+    ends."""
+    held = bool(await connection.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock))
     try:
         yield held
     finally:
         if held:
-            await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", _JOB_LOCK)
+            await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
 
 
 async def progress(connection: asyncpg.Connection) -> tuple[datetime, datetime] | None:
@@ -79,6 +84,24 @@ async def save_progress(
         """,
         day_since,
         month_since,
+    )
+
+
+async def long_progress(connection: asyncpg.Connection) -> datetime | None:
+    """The database time up to which the stage has seen the changes of quarters, half-years
+    and years (migration 0023); None before their first run."""
+    since: datetime | None = await connection.fetchval("SELECT since FROM indicator_long_progress")
+    return since
+
+
+async def save_long_progress(connection: asyncpg.Connection, since: datetime) -> None:
+    """Record how far the long periods' job has seen."""
+    await connection.execute(
+        """
+        INSERT INTO indicator_long_progress (id, since) VALUES (true, $1)
+        ON CONFLICT (id) DO UPDATE SET since = $1
+        """,
+        since,
     )
 
 

@@ -29,6 +29,7 @@ from hub.domain.indicators.mechanisms import load_mechanisms
 from hub.domain.indicators.model import (
     CertificateOutcome,
     Indicator,
+    Period,
     PortInfo,
     adoption_indicator,
 )
@@ -54,6 +55,15 @@ from tests.integration.helpers import (
 PORTS = ("PECLL", "COCTG", "MXVER")
 MONTH = datetime(2026, 10, 1, tzinfo=UTC)
 NEXT_MONTH = datetime(2026, 11, 1, tzinfo=UTC)
+# The periods that hold the month, with their starts: the stream reads each whole, the
+# reference the month's events (all there are).
+PERIODS: dict[Period, datetime] = {
+    "month": MONTH,
+    "quarter": MONTH,
+    "half-year": datetime(2026, 7, 1, tzinfo=UTC),
+    "year": datetime(2026, 1, 1, tzinfo=UTC),
+}
+_Key = tuple[str, str, str, str]
 _EFFECT = frozenset({"release_time_with_valid_certificate_h", "release_time_without_certificate_h",
                      "digital_certificate_impact_pct"})  # fmt: skip
 
@@ -81,6 +91,7 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         HUB_LATE_GRACE_HOURS=str(24 * 400),  # the month lies in the past
         HUB_INDICATORS_INTERVAL_S="2",
         HUB_INDICATORS_MONTH_INTERVAL_S="2",
+        HUB_INDICATORS_LONG_INTERVAL_S="2",
     )
     worker = start_hub(["worker"], environment, tmp_path / "worker.log")
     api = start_hub(["api"], environment, tmp_path / "api.log")
@@ -101,8 +112,13 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         network = [PortInfo(port.unlocode, port.country) for port in every_port]
         mechanisms = load_mechanisms(BUNDLED_MECHANISMS_FILE)
 
+        # The inputs of the reference but the verdicts (issued as the worker goes), once.
+        kpis, flows, calls = all_kpis(month), trade_flows(month), call_infos(month)
         declarations = declaration_infos(month)
         named = sorted({d.certificate_id for d in declarations if d.certificate_id})
+        quality = QualityInputs(
+            feed_events(month), call_actuals(month), move_links(month), lodged_declarations(month)
+        )
 
         async def verdicts() -> list[CertificateOutcome]:
             # The verdicts are the worker's (its rules and registry): read them, of the
@@ -115,27 +131,33 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
                     outcomes[outcome.certificate_id] = outcome
             return list(outcomes.values())
 
-        async def reference() -> dict[tuple[str, str, str], Indicator]:
+        async def reference() -> dict[_Key, Indicator]:
             outcomes = await verdicts()
-            quality = QualityInputs(
-                feed_events(month), call_actuals(month), move_links(month),
-                lodged_declarations(month),
-            )  # fmt: skip
-            rows = all_indicators(
-                all_kpis(month), trade_flows(month), call_infos(month), outcomes, network,
-                mechanisms, "month", declarations, quality,
-            )  # fmt: skip
-            return {(r.level, r.entity, r.indicator): r for r in rows if r.period_start == MONTH}
+            expected: dict[_Key, Indicator] = {}
+            for period, start in PERIODS.items():
+                rows = all_indicators(
+                    kpis, flows, calls, outcomes, network, mechanisms, period, declarations,
+                    quality,
+                )  # fmt: skip
+                expected |= {
+                    (period, r.level, r.entity, r.indicator): r
+                    for r in rows
+                    if r.period_start == start
+                }
+            return expected
 
-        async def stored() -> dict[tuple[str, str, str], asyncpg.Record]:
+        async def stored() -> dict[_Key, asyncpg.Record]:
             rows = await pool.fetch(
-                "SELECT * FROM indicators WHERE period = 'month' AND period_start = $1", MONTH
+                "SELECT * FROM indicators WHERE (period, period_start) IN"
+                " (SELECT * FROM unnest($1::text[], $2::timestamptz[]))",
+                list(PERIODS),
+                list(PERIODS.values()),
             )
-            return {(r["level"], r["entity"], r["indicator"]): r for r in rows}
+            return {(r["period"], r["level"], r["entity"], r["indicator"]): r for r in rows}
 
-        # The reference the stored month matched: verdicts issued later (a certificate whose
+        # The reference the stored periods matched: verdicts issued later (a certificate whose
         # declaration came last) may change the month again, and the stream follows.
-        matched: dict[tuple[str, str, str], Indicator] = {}
+        matched: dict[_Key, Indicator] = {}
 
         async def equal() -> bool:
             expected = await reference()
@@ -150,11 +172,17 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
             differences = _differences(await reference(), await stored())
             raise AssertionError(f"{len(differences)} differences: {differences[:8]}") from None
 
-        expected = matched
+        expected = {key[1:]: row for key, row in matched.items() if key[0] == "month"}
         assert ("region", "LAC", "port_hours_h") in expected
         assert ("mechanism", "PA", "intra_regional_share_value_pct") in expected
         assert ("region", "LAC", "certificate_adoption_pct") in expected
         assert ("port", "PECLL", "calls_complete_pct") in expected
+        assert {key[0] for key in expected} == {"port", "country", "mechanism", "region"}
+        for period in PERIODS:
+            # Every longer period holds only this month: the same rows, but for calls per week.
+            longer = {key[1:] for key in matched if key[0] == period}
+            assert longer == expected.keys(), period
+        _assert_trade_by_sector(matched)
         # The certificate's effect: the generator's imports under an agreement invoke a
         # digital certificate or claim the agreement on paper (checked by hand: slower).
         for level, entity in (("country", "PE"), ("country", "CO"), ("region", "LAC")):
@@ -172,7 +200,6 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         # By day, many declarations are released a day or more after their lodgement (and
         # their certificate's submission): the stage reads those by key, and its days of the
         # certificate's effect equal the reference's.
-        kpis = all_kpis(month)
         lodged_on = {f"{d.port}/{d.declaration_id}": d.lodged_at.date() for d in declarations}
         released_later = [
             k for k in kpis
@@ -184,8 +211,8 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         async def days_differences() -> list[str]:
             rows = all_indicators(kpis, [], [], await verdicts(), network, mechanisms, "day",
                                   declarations)  # fmt: skip
-            want: dict[tuple[str, str, str], Indicator] = {
-                (r.level, r.entity, f"{r.indicator}@{r.period_start:%d}"): r
+            want: dict[_Key, Indicator] = {
+                ("day", r.level, r.entity, f"{r.indicator}@{r.period_start:%d}"): r
                 for r in rows
                 if r.indicator in _EFFECT and MONTH <= r.period_start < NEXT_MONTH
             }
@@ -196,7 +223,7 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
             )  # fmt: skip
             return _differences(
                 want,
-                {(r["level"], r["entity"], f"{r['indicator']}@{r['period_start']:%d}"): r
+                {("day", r["level"], r["entity"], f"{r['indicator']}@{r['period_start']:%d}"): r
                  for r in got},
             )  # fmt: skip
 
@@ -208,7 +235,6 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
         except AssertionError:
             differences = await days_differences()
             raise AssertionError(f"{len(differences)} differences: {differences[:8]}") from None
-        assert {key[0] for key in expected} == {"port", "country", "mechanism", "region"}
         _assert_emissions(expected)
         # Arrival predictability: every horizon at every port, and not all calls within 1 h.
         for port in PORTS:
@@ -234,7 +260,8 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
             served = {row["indicator"]: row for row in answer.json()["indicators"]}
             # The API serves what is stored now: the matched reference's rows, or a later
             # recomputation's (a verdict issued since may add a rejection reason).
-            peru = {key[2] for key in await stored() if key[:2] == ("country", "PE")}
+            now_stored = await stored()
+            peru = {key[3] for key in now_stored if key[:3] == ("month", "country", "PE")}
             assert served.keys() == peru
             assert "port_hours_h" in peru
             download = await client.get("/v1/indicators", params=params | {"format": "csv"})
@@ -242,10 +269,45 @@ async def test_a_generated_month_of_indicators_equals_the_batch_reference(
             table = list(csv.DictReader(io.StringIO(download.text)))
             assert {row["indicator"] for row in table} == peru
             assert all(row["entity"] == "PE" and row["count"] for row in table)
+            # A period is served by its start: the half-year holding October starts in July.
+            half_year = {"period": "half-year", "from": PERIODS["half-year"].isoformat()}
+            half = await client.get("/v1/indicators", params=params | half_year)
+            assert half.status_code == 200, half.text
+            assert {row["period_start"] for row in half.json()["indicators"]} == {
+                "2026-07-01T00:00:00+00:00"
+            }
+            assert {row["indicator"] for row in half.json()["indicators"]} == {
+                key[3] for key in now_stored if key[:3] == ("half-year", "country", "PE")
+            }
+            week = await client.get("/v1/indicators", params=params | {"period": "week"})
+            assert week.status_code == 422, week.text
     finally:
         await pool.close()
         stop_process(api, signal.SIGTERM, 30)
         stop_process(worker, signal.SIGTERM, 30)
+
+
+def _assert_trade_by_sector(rows: dict[_Key, Indicator]) -> None:
+    """The trade indices per HS section and chapter are there in every period from a month up,
+    for several sections and chapters, with shares that are neither all 0 nor all 100."""
+    for period in PERIODS:
+        sectors = {
+            key[3].split("_hs_")[1].rsplit("_", 1)[0]
+            for key in rows
+            if key[0] == period and "_hs_" in key[3]
+        }
+        assert len({s for s in sectors if s.startswith("section_")}) >= 5, (period, sectors)
+        assert len({s for s in sectors if s.startswith("chapter_")}) >= 8, (period, sectors)
+        assert (period, "mechanism", "PA", "intra_regional_share_value_hs_section_ii_pct") in rows
+        assert (period, "region", "LAC", "trade_introversion_teu_hs_section_xvi_index") in rows
+    shares = [
+        row.value
+        for key, row in rows.items()
+        if key[3].startswith("intra_regional_share_value_hs_") and row.value is not None
+    ]
+    assert any(0 < share < 100 for share in shares)
+    indices = [row.value for key, row in rows.items() if "introversion_value_hs_" in key[3]]
+    assert any(index is not None and -1 < index < 1 for index in indices)
 
 
 def _assert_emissions(expected: dict[tuple[str, str, str], Indicator]) -> None:
@@ -277,8 +339,8 @@ def _assert_emissions(expected: dict[tuple[str, str, str], Indicator]) -> None:
 
 
 def _differences(
-    expected: dict[tuple[str, str, str], Indicator],
-    stored: dict[tuple[str, str, str], asyncpg.Record],
+    expected: dict[_Key, Indicator],
+    stored: dict[_Key, asyncpg.Record],
 ) -> list[str]:
     problems = [f"missing {key}" for key in sorted(expected.keys() - stored.keys())]
     problems += [f"unexpected {key}" for key in sorted(stored.keys() - expected.keys())]

@@ -81,6 +81,8 @@ def test_every_field_has_a_variable_and_a_description() -> None:
         ("HUB_OPEN_DATA_MIN_COUNT", "five", "Input should be a valid integer"),
         ("HUB_OPEN_DATA_LICENCE_URL", "ftp://licence", "String should match pattern"),
         ("HUB_OPEN_DATA_RATE_PER_S", "-1", "Input should be greater than 0"),
+        ("HUB_INDICATORS_LONG_INTERVAL_S", "0", "Input should be greater than 0"),
+        ("HUB_INDICATORS_LONG_INTERVAL_S", "604801", "Input should be less than or equal to"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(

@@ -51,6 +51,7 @@ def trade_flows(events: Iterable[Envelope]) -> list[TradeFlow]:
             destination_country=event.destination_country,
             value_usd=event.declared_value_usd,
             teu=teu(event.iso_size_type),
+            hs_code=event.hs_code,
         )
         for event in effective_events(e for e in events if isinstance(e, CargoEvent))
         if event.move in _TRADE_MOVES

@@ -8,9 +8,10 @@ PostgreSQL, the tests by hand, and the functions of this package never know whic
 :class:`Indicator`, one row per (level, entity, period, indicator). The names of the indicators,
 like the KPIs', end with their unit (``port_hours_h``, ``intra_regional_share_value_pct``);
 :class:`IndicatorName` and :data:`INDICATOR_UNITS` spell them, and nothing else does (the one
-exceptions, the per-reason certificate rejections and publisher refusals and the per-agreement
-certificate adoption, are built by :func:`rejection_indicator`, :func:`refusal_indicator` and
-:func:`adoption_indicator`).
+exceptions, the per-reason certificate rejections and publisher refusals, the per-agreement
+certificate adoption and the trade indices per HS section and chapter, are built by
+:func:`rejection_indicator`, :func:`refusal_indicator`, :func:`adoption_indicator` and
+:func:`hs_trade_indicator`).
 
 :class:`Network` answers "which entities does this port (or country) count in": its country,
 every mechanism containing that country (a country may be in several: CO is in PA and CAN), and
@@ -19,12 +20,11 @@ the region. A mechanism none of whose countries has a hub port produces nothing.
 
 from __future__ import annotations
 
-import calendar
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
@@ -35,10 +35,12 @@ from hub.domain.kpis.model import KpiName
 __all__ = [
     "INDICATOR_UNITS",
     "LAC_COUNTRIES",
+    "PERIODS",
     "REGION",
     "CallInfo",
     "CertificateOutcome",
     "EntityRef",
+    "HsLevel",
     "Indicator",
     "IndicatorName",
     "IndicatorUnit",
@@ -51,6 +53,8 @@ __all__ = [
     "adoption_indicator",
     "days_in",
     "detail_json",
+    "hs_trade_indicator",
+    "period_end",
     "period_start",
     "refusal_indicator",
     "rejection_indicator",
@@ -60,9 +64,18 @@ Level = Literal["port", "country", "mechanism", "region"]
 """Where an indicator is about (SPEC §4 "Levels: port → country → integration mechanism →
 region")."""
 
-Period = Literal["day", "month"]
-"""UTC day or calendar month of the event time (SPEC §4 "Periods: day, month (by event
-time)")."""
+Period = Literal["day", "month", "quarter", "half-year", "year"]
+"""UTC day, calendar month, quarter (from 1 January, April, July, October), half-year (from 1
+January, July) or year of the event time (SPEC §4 "Periods: day, month (by event time)"; the
+longer ones for the Network's quarterly, half-yearly and yearly reports)."""
+
+PERIODS: Final[tuple[Period, ...]] = get_args(Period)
+"""Every period, shortest first."""
+
+_MONTHS_IN: Final[Mapping[Period, int]] = MappingProxyType(
+    {"month": 1, "quarter": 3, "half-year": 6, "year": 12}
+)
+"""The months a period of more than a day spans."""
 
 REGION: Final = "LAC"
 """The entity of the region level: Latin America and the Caribbean, i.e. every hub port."""
@@ -213,6 +226,15 @@ INDICATOR_UNITS: Final[Mapping[IndicatorName, IndicatorUnit]] = MappingProxyType
 )
 """The unit of each indicator (the suffix of its name says the same)."""
 
+_HS_TRADE_NAMES: Final = frozenset(
+    {
+        IndicatorName.INTRA_REGIONAL_SHARE_VALUE_PCT,
+        IndicatorName.INTRA_REGIONAL_SHARE_TEU_PCT,
+        IndicatorName.TRADE_INTROVERSION_VALUE_INDEX,
+        IndicatorName.TRADE_INTROVERSION_TEU_INDEX,
+    }
+)
+
 
 def _per_reason(family: str, reason_code: str, unit_suffix: str) -> str:
     """The one way a per-reason indicator is named: ``{family}_{reason}_{unit}``, the reason in
@@ -237,6 +259,31 @@ def adoption_indicator(agreement: str) -> str:
     """Digital certificate adoption among the declarations claiming ``agreement``
     (certificates.py): ``A58`` → ``certificate_adoption_a58_pct`` (unit ``%``)."""
     return _per_reason("certificate_adoption", agreement, "pct")
+
+
+HsLevel = Literal["section", "chapter"]
+"""How finely trade is split by the Harmonized System (trade.py, hs.py)."""
+
+
+def hs_trade_indicator(name: IndicatorName, by: HsLevel, code: str) -> str:
+    """A trade indicator restricted to one HS section or chapter (trade.py): ``hs_{by}_{code}``
+    inserted before the unit suffix, the section's Roman numeral in lower case, the chapter's
+    two digits: (``INTRA_REGIONAL_SHARE_VALUE_PCT``, ``"section"``, ``"XVI"``) →
+    ``intra_regional_share_value_hs_section_xvi_pct``; (``TRADE_INTROVERSION_TEU_INDEX``,
+    ``"chapter"``, ``"08"``) → ``trade_introversion_teu_hs_chapter_08_index``. The unit is
+    the one of ``name``.
+
+    Raises:
+        ValueError: ``name`` is not one of the four trade indicators, or ``code`` is not a
+            Roman numeral (section) or two digits (chapter).
+    """
+    if name not in _HS_TRADE_NAMES:
+        raise ValueError(f"{name.value} is not split by HS section or chapter")
+    pattern = r"[IVXL]+" if by == "section" else r"[0-9]{2}"
+    if not re.fullmatch(pattern, code):
+        raise ValueError(f"not an HS {by}: {code!r}")
+    stem, _, unit_suffix = name.value.rpartition("_")
+    return f"{stem}_hs_{by}_{code.lower()}_{unit_suffix}"
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -280,6 +327,8 @@ class TradeFlow:
     """Declared value of the cargo (None: not declared; an empty box has none)."""
     teu: float
     """TEU of the box (``hub.domain.kpis.containers.teu`` of its ISO size type)."""
+    hs_code: str | None = None
+    """HS code of the goods (6 to 10 digits; None: not given, as for an empty box)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +401,8 @@ class Indicator:
     """``"PECLL"`` (port), ``"PE"`` (country), ``"CAN"`` (mechanism), ``"LAC"`` (region)."""
     period: Period
     period_start: datetime
-    """UTC: the day at 00:00, or the first of the month at 00:00."""
+    """UTC: the day at 00:00, or the first day of the month, quarter, half-year or year at
+    00:00 (:func:`period_start`)."""
     indicator: str
     unit: str
     count: int
@@ -388,27 +438,43 @@ def detail_json(detail: Mapping[str, object]) -> str:
 
 
 def period_start(moment: datetime, period: Period) -> datetime:
-    """The UTC start of the day or calendar month ``moment`` falls in.
+    """The UTC start of the day, calendar month, quarter, half-year or year ``moment`` falls in
+    (a quarter starts on 1 January, April, July or October, a half-year on 1 January or July).
 
     Raises:
         ValueError: ``moment`` is naive (its period would depend on the machine's time zone),
-            or ``period`` is neither ``"day"`` nor ``"month"``.
+            or ``period`` is not one of :data:`PERIODS`.
     """
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"naive datetime {moment.isoformat()}: give event times in UTC")
     day = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     if period == "day":
         return day
-    if period == "month":
-        return day.replace(day=1)
-    raise ValueError(f"period must be one of {get_args(Period)}, not {period!r}")
+    months = _MONTHS_IN.get(period)
+    if months is None:
+        raise ValueError(f"period must be one of {PERIODS}, not {period!r}")
+    return day.replace(month=(day.month - 1) // months * months + 1, day=1)
+
+
+def period_end(start: datetime, period: Period) -> datetime:
+    """The start of the period after the one starting at ``start`` (a :func:`period_start`).
+
+    Raises:
+        ValueError: ``period`` is not one of :data:`PERIODS`.
+    """
+    if period == "day":
+        return start + timedelta(days=1)
+    months = _MONTHS_IN.get(period)
+    if months is None:
+        raise ValueError(f"period must be one of {PERIODS}, not {period!r}")
+    index = start.year * 12 + start.month - 1 + months
+    return start.replace(year=index // 12, month=index % 12 + 1, day=1)
 
 
 def days_in(start: datetime, period: Period) -> int:
-    """Days in the period starting at ``start``: 1, or 28 to 31 for a month."""
-    if period == "day":
-        return 1
-    return calendar.monthrange(start.year, start.month)[1]
+    """Days in the period starting at ``start``: 1 for a day, 28 to 31 for a month, 90 to 92
+    for a quarter, 181 to 184 for a half-year, 365 or 366 for a year."""
+    return (period_end(start, period) - start).days
 
 
 # --- levels -----------------------------------------------------------------------------------

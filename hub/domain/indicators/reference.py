@@ -37,6 +37,7 @@ from hub.domain.indicators.certificates import adoption_indicators, certificate_
 from hub.domain.indicators.connectivity import connectivity_indicators
 from hub.domain.indicators.emissions import emission_indicators
 from hub.domain.indicators.model import (
+    PERIODS,
     CallInfo,
     CertificateOutcome,
     DeclarationInfo,
@@ -78,7 +79,8 @@ def all_indicators(
         ports: the hub's ports; inputs of any other port count nowhere.
         mechanisms: the integration mechanisms by code (``load_mechanisms``); those without a
             hub port produce nothing.
-        period: ``"day"`` or ``"month"`` (UTC, by event time).
+        period: ``"day"``, ``"month"``, ``"quarter"``, ``"half-year"`` or ``"year"`` (UTC, by
+            event time).
         declarations: the import declarations lodged (:class:`DeclarationInfo`), for
             digital certificate adoption and, with ``certificates``, the certificate's effect
             on release time (those named by a ``release_time_h`` of ``kpis`` are needed).
@@ -90,8 +92,8 @@ def all_indicators(
         ValueError: ``period`` is not a period, an event time is naive, or an input repeats
             an entity (a port call, a certificate, a KPI of a call).
     """
-    if period not in ("day", "month"):
-        raise ValueError(f"period must be 'day' or 'month', not {period!r}")
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {PERIODS}, not {period!r}")
     network = Network(ports, mechanisms)
     kpi_values = list(kpis)
     declared, verdicts = list(declarations), list(certificates)  # each read twice

@@ -65,6 +65,22 @@ the country and region indices read alike. Every hub country, hub mechanism and 
 the four indicators in each period with at least one counted move; ``count`` is the moves with
 an end in the group (for the value measure: with a declared value), and the reason of an
 undefined value is in ``detail``.
+
+**By HS section and chapter** (docs/indicators.md, "Trade by HS section and chapter"): for a
+month and longer periods, the same four indicators are computed again on the moves of each HS
+section (:mod:`~hub.domain.indicators.hs`, the 21 sections of HS 2022) and of each chapter (the
+code's first two digits) of the goods, named by
+:func:`~hub.domain.indicators.model.hs_trade_indicator`
+(``intra_regional_share_value_hs_section_xvi_pct``, ``trade_introversion_teu_hs_chapter_08_index``).
+Every total is the sector's: S_s = T_ii,s ÷ T_i,s and W_s = T_i,s ÷ T_w,s, T_w,s being all trade
+of that sector seen (Iapadre's sectoral index measures a group's bias in a product's trade
+against the group's weight in that product's trade, not in all trade). Rows exist only for the
+sectors with a counted move in the period and, within a sector, only for the groups with a move
+in it (``count`` > 0), which keeps the table to the trade there is. A move without an HS code
+(an empty box, a code not given) or with a code outside the HS's chapters (00, 77, 98, 99)
+counts in the totals but in no section or chapter, so the sectors need not add up to the total.
+Days are not split: a day's trade per chapter rests on a handful of moves and would multiply
+the daily rows by up to 118.
 """
 
 from __future__ import annotations
@@ -75,20 +91,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from hub.domain.indicators.hs import hs_chapter, hs_section
 from hub.domain.indicators.model import (
     INDICATOR_UNITS,
+    HsLevel,
     Indicator,
     IndicatorName,
     Network,
     Period,
     TradeFlow,
     detail_json,
+    hs_trade_indicator,
     period_start,
 )
 
 __all__ = ["TRADE_MOVES", "Introversion", "counted_flows", "introversion", "trade_indicators"]
 
 TRADE_MOVES: Final = frozenset({"DISC", "LOAD"})
+_Sector = tuple[HsLevel, str] | None
+"""An HS section (its Roman numeral) or chapter (two digits); None: all goods."""
 _TRANSSHIPMENT: Final = "TRANSSHIPMENT"
 
 
@@ -169,16 +190,28 @@ def trade_indicators(
     flows: Iterable[TradeFlow], network: Network, period: Period
 ) -> list[Indicator]:
     """The intra-regional shares and introversion indices, by value and by TEU, of every hub
-    country, hub mechanism and the region, per period of the moves' ``occurred_at``. Unsorted."""
-    by_value: dict[datetime, dict[tuple[str, str], list[float]]] = {}
-    by_teu: dict[datetime, dict[tuple[str, str], list[float]]] = {}
+    country, hub mechanism and the region, per period of the moves' ``occurred_at``; for
+    periods longer than a day, also per HS section and chapter of the goods (see the module
+    docstring). Unsorted."""
+    split = period != "day"
+    by_value: dict[tuple[datetime, _Sector], dict[tuple[str, str], list[float]]] = {}
+    by_teu: dict[tuple[datetime, _Sector], dict[tuple[str, str], list[float]]] = {}
     for flow in counted_flows(flows, network):
         assert flow.origin_country is not None and flow.destination_country is not None
         start = period_start(flow.occurred_at, period)
         pair = (flow.origin_country, flow.destination_country)
-        by_teu.setdefault(start, {}).setdefault(pair, []).append(flow.teu)
-        if flow.value_usd is not None:
-            by_value.setdefault(start, {}).setdefault(pair, []).append(float(flow.value_usd))
+        chapter = hs_chapter(flow.hs_code) if split else None
+        sectors: tuple[_Sector, ...] = (
+            (None,)
+            if chapter is None
+            else (None, ("section", hs_section(chapter).number), ("chapter", chapter))
+        )
+        for sector in sectors:
+            by_teu.setdefault((start, sector), {}).setdefault(pair, []).append(flow.teu)
+            if flow.value_usd is not None:
+                by_value.setdefault((start, sector), {}).setdefault(pair, []).append(
+                    float(flow.value_usd)
+                )
     rows: list[Indicator] = []
     measures = (
         (
@@ -193,9 +226,25 @@ def trade_indicators(
         ),
     )
     for periods, share_name, index_name in measures:
-        for start, pairs in periods.items():
+        for (start, sector), pairs in periods.items():
             summed = [_Pair(o, d, math.fsum(xs), len(xs)) for (o, d), xs in pairs.items()]
-            rows += _period_rows(summed, network, period, start, share_name, index_name)
+            names = (
+                (share_name.value, index_name.value)
+                if sector is None
+                else (
+                    hs_trade_indicator(share_name, *sector),
+                    hs_trade_indicator(index_name, *sector),
+                )
+            )
+            rows += _period_rows(
+                summed,
+                network,
+                period,
+                start,
+                (share_name, names[0]),
+                (index_name, names[1]),
+                every_group=sector is None,
+            )
     return rows
 
 
@@ -209,9 +258,14 @@ def _period_rows(
     network: Network,
     period: Period,
     start: datetime,
-    share_name: IndicatorName,
-    index_name: IndicatorName,
+    share_name: tuple[IndicatorName, str],
+    index_name: tuple[IndicatorName, str],
+    *,
+    every_group: bool,
 ) -> list[Indicator]:
+    """The rows of every group in one period (and sector: then ``every_group`` is False and
+    only the groups that trade in it get rows). A name is (the indicator it is, or is a sector
+    of; the name of the row)."""
     t_w = math.fsum(m.size * 2 for m in moves)
     if t_w <= 0:  # only moves of size 0 (declared value 0): nothing to measure
         return []
@@ -232,6 +286,8 @@ def _period_rows(
             for m in moves
         )
         count = sum(m.moves for m in moves if m.origin in group or m.destination in group)
+        if not every_group and count == 0:
+            continue
         result = introversion(
             t_ii, t_i, t_w, partner_trade=t_region if level == "country" else None
         )
@@ -246,7 +302,7 @@ def _period_rows(
         }
         if result.reason is not None:
             index_detail["reason"] = result.reason
-        for name, value, detail in (
+        for (name, row_name), value, detail in (
             (share_name, None if result.share is None else result.share * 100.0, share_detail),
             (index_name, result.rti, index_detail),
         ):
@@ -256,7 +312,7 @@ def _period_rows(
                     entity=entity,
                     period=period,
                     period_start=start,
-                    indicator=name.value,
+                    indicator=row_name,
                     unit=INDICATOR_UNITS[name].value,
                     count=count,
                     value=value,

@@ -81,6 +81,7 @@ def flow(
     move: str = "LOAD",
     trade: str | None = "EXPORT",
     when: datetime = T0,
+    hs_code: str | None = None,
 ) -> TradeFlow:
     return TradeFlow(
         port=port,
@@ -91,6 +92,7 @@ def flow(
         destination_country=destination,
         value_usd=None if value is None else Decimal(str(value)),
         teu=teu,
+        hs_code=hs_code,
     )
 
 

@@ -198,3 +198,82 @@ def test_each_period_has_its_own_trade() -> None:
     assert [r.value for r in sorted(rows, key=lambda r: r.period_start)] == [100.0, 0.0]
     monthly = trade_indicators(flows, NETWORK, "month")
     assert one(monthly, "intra_regional_share_value_pct", "country", "PE").value == 50.0
+
+
+# --- by HS section and chapter ----------------------------------------------------------------
+# The moves (TEU = value / 50 again), at the ports of DUO = {PE, CL}:
+#   a. PE → CL 100  080390 (bananas: chapter 08, Section II)
+#   b. CN → CL 300  080390
+#   c. CN → PE 200  847130 (computers: chapter 84, Section XVI)
+#   d. PE → CL  50  851713 (phones: chapter 85, Section XVI)
+#   e. CL → PE  50  no HS code                  — in the totals only
+#   f. PE → CL  10  980100 (chapter 98: national) — in the totals only
+# Section II (a, b): T_w = 2 * 400 = 800
+#   DUO: T_i = 2*100 + 300 = 500 · T_ii = 200 · S = 2/5 · W = 5/8 · RTI = -3/7 (as above)
+#   PE:  T_i = 100, all with the region · S = 1 · HI = 8/5, HE = 0 · RTI = 1
+#   CL:  T_i = 100 + 300 = 400, 100 with the region · S = 1/4 · HI = 2/5, HE = 2 · RTI = -2/3
+# Section XVI (c, d): T_w = 2 * 250 = 500
+#   DUO: T_i = 200 + 2*50 = 300 · T_ii = 100 · S = 1/3 · W = 3/5 · HI = 5/9, HE = 5/3 · RTI = -1/2
+#   PE:  T_i = 250, 50 with the region · S = 1/5 · HI = 1/3, HE = 2 · RTI = -5/7
+#   CL:  T_i = 50, all with the region · S = 1 · RTI = 1
+# Chapter 84 (c): DUO T_i = 200 = T_w / 2, T_ii = 0 · S = 0 · RTI = -1; CL has no move in it.
+# Chapter 85 (d): DUO has all the trade · W = 1 · RTI undefined; S = 1.
+SECTOR_FLOWS = [
+    flow("PE", "CL", 100, 2.0, hs_code="080390"),
+    flow("CN", "CL", 300, 6.0, port="CLVAP", move="DISC", trade="IMPORT", hs_code="080390"),
+    flow("CN", "PE", 200, 4.0, move="DISC", trade="IMPORT", hs_code="847130"),
+    flow("PE", "CL", 50, 1.0, hs_code="851713"),
+    flow("CL", "PE", 50, 1.0, move="DISC", trade="IMPORT"),
+    flow("PE", "CL", 10, 0.2, hs_code="980100"),
+]
+SECTOR_EXPECTED = [
+    # sector, level, entity, S, RTI (None: undefined), moves
+    ("section_ii", "mechanism", "DUO", Fraction(2, 5), Fraction(-3, 7), 2),
+    ("section_ii", "country", "PE", Fraction(1), Fraction(1), 1),
+    ("section_ii", "country", "CL", Fraction(1, 4), Fraction(-2, 3), 2),
+    ("chapter_08", "country", "CL", Fraction(1, 4), Fraction(-2, 3), 2),
+    ("section_xvi", "mechanism", "DUO", Fraction(1, 3), Fraction(-1, 2), 2),
+    ("section_xvi", "country", "PE", Fraction(1, 5), Fraction(-5, 7), 2),
+    ("section_xvi", "country", "CL", Fraction(1), Fraction(1), 1),
+    ("chapter_84", "mechanism", "DUO", Fraction(0), Fraction(-1), 1),
+    ("chapter_84", "country", "PE", Fraction(0), Fraction(-1), 1),
+    ("chapter_85", "mechanism", "DUO", Fraction(1), None, 1),
+]
+
+
+@pytest.mark.parametrize(("sector", "level", "entity", "share", "rti", "count"), SECTOR_EXPECTED)
+@pytest.mark.parametrize("measure", ["value", "teu"])
+def test_share_and_rti_by_hs_sector_equal_the_hand_computation(
+    measure: str, sector: str, level: str, entity: str, share: Fraction, rti: Fraction | None,
+    count: int,
+) -> None:  # fmt: skip
+    rows = trade_indicators(SECTOR_FLOWS, NETWORK, "month")
+    s = one(rows, f"intra_regional_share_{measure}_hs_{sector}_pct", level, entity)
+    index = one(rows, f"trade_introversion_{measure}_hs_{sector}_index", level, entity)
+    assert s.value == pytest.approx(float(share) * 100, rel=1e-12, abs=1e-12)
+    assert s.unit == "%" and index.unit == "index"
+    assert s.count == index.count == count
+    if rti is None:
+        assert index.value is None
+        assert json.loads(index.detail or "{}")["reason"].startswith("W is 1")
+    else:
+        assert index.value == pytest.approx(float(rti), rel=1e-12, abs=1e-12)
+
+
+def test_only_the_sectors_and_groups_with_trade_get_rows() -> None:
+    rows = trade_indicators(SECTOR_FLOWS, NETWORK, "quarter")
+    sectors = {r.indicator for r in rows if "_hs_" in r.indicator}
+    assert {name.split("_hs_")[1].rsplit("_", 1)[0] for name in sectors} == {
+        "section_ii", "section_xvi", "chapter_08", "chapter_84", "chapter_85",
+    }  # fmt: skip
+    # CL has no move in chapter 84; EC (a hub country) and SOLO trade in no sector.
+    assert not pick(rows, "intra_regional_share_value_hs_chapter_84_pct", "country", "CL")
+    assert not [r for r in rows if "_hs_" in r.indicator and r.entity in ("EC", "SOLO")]
+    # ...but the totals keep every group, and count the moves without a section (e, f).
+    assert one(rows, "intra_regional_share_value_pct", "country", "EC").count == 0
+    assert one(rows, "intra_regional_share_value_pct", "mechanism", "DUO").count == 6
+
+
+def test_days_are_not_split_by_sector() -> None:
+    rows = trade_indicators(SECTOR_FLOWS, NETWORK, "day")
+    assert rows and not [r for r in rows if "_hs_" in r.indicator]

@@ -296,6 +296,16 @@ class WorkerSettings(BaseModel):
             "reads its whole period's inputs: a year's are 365 times a day's)."
         ),
     )
+    indicators_long_max_events: int = Field(
+        default=1_000_000,
+        ge=1,
+        le=100_000_000,
+        description=(
+            "A quarter, half-year or year with more stored events than this is not recomputed "
+            "(a warning names it): its recomputation holds every event in memory, about 4 KB "
+            "each."
+        ),
+    )
 
 
 class ReferenceSettings(BaseModel):
@@ -615,6 +625,7 @@ VARIABLES: dict[str, str] = {
     "HUB_INDICATORS_INTERVAL_S": "worker.indicators_interval_s",
     "HUB_INDICATORS_MONTH_INTERVAL_S": "worker.indicators_month_interval_s",
     "HUB_INDICATORS_LONG_INTERVAL_S": "worker.indicators_long_interval_s",
+    "HUB_INDICATORS_LONG_MAX_EVENTS": "worker.indicators_long_max_events",
     "HUB_MECHANISMS_FILE": "reference.mechanisms_file",
     "HUB_AIS_ARRIVAL_TOLERANCE_MIN": "rules.ais_arrival_tolerance_min",
     "HUB_LATE_GRACE_HOURS": "rules.late_grace_hours",

@@ -17,6 +17,7 @@ One worker at a time runs each job (a PostgreSQL advisory lock); the others skip
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ from hub.db.indicator_store import (
     changed_days,
     customs_events_of_declarations,
     events_between,
+    events_count_between,
     feed_between,
     indicator_job,
     kpi_values,
@@ -65,6 +67,8 @@ from hub.domain.indicators.reference import all_indicators
 from hub.domain.kpis.model import EntityKind, KpiName, KpiValue
 from schemas.models import Envelope, VesselEvent
 
+log = logging.getLogger(__name__)
+
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _LONG_PERIODS: tuple[Period, ...] = ("quarter", "half-year", "year")
 # A call is placed at its first vessel event; an estimated arrival can come this much earlier.
@@ -94,11 +98,14 @@ async def update_long_indicators(
     mechanisms: Mapping[str, Mechanism],
     *,
     interval: timedelta,
+    max_events: int = 1_000_000,
 ) -> list[Indicator]:
     """When ``interval`` has passed since the last time, recompute the quarters, half-years and
     years of the days whose inputs changed since then. A job of its own (lock and progress),
-    so that the days and months do not wait while a year is read. Returns the rows written;
-    empty when not due, nothing changed or another worker holds the job."""
+    so that the days and months do not wait while a year is read. A period holding more than
+    ``max_events`` stored events is left as it is, with a warning: its recomputation would hold
+    them all in memory (``HUB_INDICATORS_LONG_MAX_EVENTS``). Returns the rows written; empty
+    when not due, nothing changed or another worker holds the job."""
     async with pool.acquire() as connection, indicator_job(connection, LONG_JOB_LOCK) as held:
         if not held:
             return []
@@ -110,6 +117,15 @@ async def update_long_indicators(
         written: list[Indicator] = []
         for period in _LONG_PERIODS:
             for start in sorted({period_start(day, period) for day in days}):
+                end = period_end(start, period)
+                stored = await events_count_between(connection, start, end)
+                if stored > max_events:
+                    log.warning(
+                        "the %s from %s is not recomputed: it holds %d events, more than "
+                        "HUB_INDICATORS_LONG_MAX_EVENTS=%d (about 4 KB of memory each)",
+                        period, start.date(), stored, max_events,
+                    )  # fmt: skip
+                    continue
                 written += await _recompute(connection, period, start, ports, mechanisms)
         await save_long_progress(connection, mark)
         return written

@@ -94,9 +94,12 @@ async def keep_long_indicators(
     """Recompute the quarters, half-years and years whose inputs changed, when due, and
     publish the rows through ``sink``."""
     interval = timedelta(seconds=state.settings.worker.indicators_long_interval_s)
+    max_events = state.settings.worker.indicators_long_max_events
     await _keep(
         state,
-        lambda pool: update_long_indicators(pool, network, mechanisms, interval=interval),
+        lambda pool: update_long_indicators(
+            pool, network, mechanisms, interval=interval, max_events=max_events
+        ),
         sink,
         topic,
     )

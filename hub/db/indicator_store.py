@@ -176,6 +176,22 @@ async def kpi_values(
     ]  # fmt: skip
 
 
+async def events_count_between(
+    connection: asyncpg.Connection, start: datetime, end: datetime
+) -> int:
+    """How many stored events occurred in [start, end) (any domain)."""
+    counted: int = await connection.fetchval(
+        """
+        SELECT count(*) FROM ingested_events
+        WHERE domain = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at < $3
+        """,
+        ["vessel", "cargo", "customs", "certificate"],
+        start,
+        end,
+    )
+    return counted
+
+
 async def events_between(
     connection: asyncpg.Connection, domains: Sequence[str], start: datetime, end: datetime
 ) -> list[Envelope]:

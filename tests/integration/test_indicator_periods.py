@@ -151,3 +151,38 @@ async def test_long_periods_wait_for_their_interval_then_equal_the_reference(
             )
     finally:
         await pool.close()
+
+
+async def test_a_long_period_with_more_events_than_the_limit_is_left_alone_and_named(
+    fresh_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Recomputing a period holds its events in memory: past HUB_INDICATORS_LONG_MAX_EVENTS the
+    job leaves it as it is and says so, while the days and months go on."""
+    events = _day(DAY_1)
+    ports = [PortInfo(p.unlocode, p.country) for p in load_ports(BUNDLED_PORTS_FILE)]
+    mechanisms = load_mechanisms(BUNDLED_MECHANISMS_FILE)
+    pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as connection:
+            await migrate(connection)
+        await _store(pool, events)
+        limit = len(events) - 1  # the quarter holds every event of the day, one too many
+        days = await update_indicators(pool, ports, mechanisms, month_interval=timedelta(0))
+        assert {row.period for row in days} == {"day", "month"}
+        with caplog.at_level("WARNING", logger="streams.indicator_stage"):
+            longer = await update_long_indicators(
+                pool, ports, mechanisms, interval=timedelta(0), max_events=limit
+            )
+        assert longer == []
+        for period in ("quarter", "half-year", "year"):
+            assert await _rows(pool, period, QUARTER) == {}
+        warned = [
+            r.getMessage() for r in caplog.records
+            if "HUB_INDICATORS_LONG_MAX_EVENTS" in r.getMessage()
+        ]  # fmt: skip
+        assert [w.split(" is not")[0] for w in warned] == [
+            "the quarter from 2026-01-01", "the half-year from 2026-01-01", "the year from 2026-01-01"
+        ], warned  # fmt: skip
+        assert all(f"HUB_INDICATORS_LONG_MAX_EVENTS={limit}" in w for w in warned)
+    finally:
+        await pool.close()

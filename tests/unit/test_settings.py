@@ -81,6 +81,7 @@ def test_every_field_has_a_variable_and_a_description() -> None:
         ("HUB_OPEN_DATA_MIN_COUNT", "five", "Input should be a valid integer"),
         ("HUB_OPEN_DATA_LICENCE_URL", "ftp://licence", "String should match pattern"),
         ("HUB_OPEN_DATA_RATE_PER_S", "-1", "Input should be greater than 0"),
+        ("HUB_INDICATORS_LONG_MAX_EVENTS", "0", "Input should be greater than or equal to 1"),
         ("HUB_INDICATORS_LONG_INTERVAL_S", "0", "Input should be greater than 0"),
         ("HUB_INDICATORS_LONG_INTERVAL_S", "604801", "Input should be less than or equal to"),
     ],

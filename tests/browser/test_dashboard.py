@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import operator
 import re
 import shutil
 import signal
@@ -25,6 +26,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -632,7 +634,7 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
             await wait_for(
                 page,
                 f"() => document.querySelector('{tile}')?.innerText ?? ''",
-                check=lambda text, value=row["value"], unit=unit: _shows(text, value, unit),
+                check=partial(_shows, value=row["value"], unit=unit),
                 what=f"the region's {indicator} ({row['value']}) in the {card} panel",
             )
             assert await page.get_attribute(f"#{card}-card", "data-state") == "values"
@@ -861,10 +863,14 @@ async def test_lagging_events_empty_panels_and_expected_arrivals(
             await page.screenshot(path=str(ARTIFACTS / "lagging-events.png"))
             for language, words in (("es", "Eventos hasta"), ("pt", "Eventos até")):
                 await page.select_option("#language", language)
+
+                def in_language(found: Any, words: str = words) -> bool:
+                    return str(found["text"]).startswith(words)
+
                 await wait_for(
                     page,
                     EVENT_LAG,
-                    check=lambda found, words=words: found["text"].startswith(words),
+                    check=in_language,
                     what=f"the latest event's time in {language}",
                 )
                 assert await page.evaluate(HEADER_OVERLAPS) == []
@@ -880,7 +886,7 @@ async def test_lagging_events_empty_panels_and_expected_arrivals(
                     "() => [document.querySelector('#share-note h2')?.innerText,"
                     " document.querySelector('#emissions-card')?.dataset.state,"
                     " document.querySelector('#predictability-card')?.dataset.state]",
-                    check=lambda found, note=note: found == [note, "empty", "empty"],
+                    check=partial(operator.eq, [note, "empty", "empty"]),
                     what=f"the empty panels in {language}",
                 )
                 assert await page.inner_text("#emissions-card h2") == emissions

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,7 @@ async def post(client: httpx.AsyncClient, token: str, domain: str, event: Envelo
     assert answer.json()["results"][0]["status"] == "accepted", answer.text
 
 
-async def kpi_bodies(client: httpx.AsyncClient) -> AsyncIterator[dict[str, Any]]:
+async def kpi_bodies(client: httpx.AsyncClient) -> AsyncGenerator[dict[str, Any]]:
     """The bodies of the stream's ``kpis`` events, as they come."""
     async with client.stream("GET", "/v1/kpis/stream", timeout=None) as response:
         assert response.status_code == 200

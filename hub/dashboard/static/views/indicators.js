@@ -333,12 +333,15 @@ export function mount(root) {
       emissionChart.clear();
       return;
     }
+    // The avoidable share as the API gives it (co2_avoidable_pct), else from the two totals.
     const total = valuesOf(data.region, "co2_t").get("LAC")?.value ?? null;
+    const avoidableShare = (row) =>
+      valuesOf(data.region, "co2_avoidable_pct").get("LAC")?.value ?? (total ? (row.value / total) * 100 : null);
     fill(
       emissionTiles,
       regionTiles(EMISSION_INDICATORS, CO2_DECIMALS, (key, row) =>
-        key === "co2_avoidable_t" && total
-          ? t("ind.ofTotal", { pct: formatValue((row.value / total) * 100, "%") })
+        key === "co2_avoidable_t" && avoidableShare(row) !== null
+          ? t("ind.ofTotal", { pct: formatValue(avoidableShare(row), "%") })
           : `${t("ind.region")} · ${t("ind.calls", { n: formatNumber(row.count, "count") })}`,
       ),
     );

@@ -621,14 +621,14 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
         await certificates.screenshot(path=str(ARTIFACTS / "certificates.png"), full_page=True)
         print(f"certificates: {len(outcomes)} verdicts for {country}")
 
-        # The emissions (issue 21, part B) and arrival predictability (part A) of a day that has
-        # them: the region's values in the panels' tiles, to the decimal shown.
+        # The emissions (issue 21, part B) of a day that has them: the region's value in the
+        # panel's tile, to the decimal shown. (Arrival predictability is the quiet hub's: the
+        # replayed history is published now, after the arrivals it estimated, so no call of it
+        # has an ETA error.)
         await page.bring_to_front()
-        for indicator, card, unit in (
-            ("co2_t", "emissions", "t"),
-            ("eta_abs_error_h", "predictability", "h"),
-        ):
+        for indicator, card, unit in (("co2_t", "emissions", "t"),):
             row = await _latest_region_row(client, indicator)
+            await page.reload()  # the period list as it is now
             await page.select_option("#period-start", row["period_start"])
             tile = f'#{card}-tiles [data-indicator="{indicator}"] .tile-value'
             await wait_for(
@@ -905,8 +905,19 @@ async def test_lagging_events_empty_panels_and_expected_arrivals(
                 assert answer.json()["indicators"] == [], indicator  # what the empty panels say
 
             # An event of a minute ago: the events no longer lag, the header says "Live" alone.
+            # A call announced 5 h ago for 2 h ago that arrived 1.5 h ago: its ETA was 0.5 h off.
             await _publish(
-                client, hub.publisher, _vessel_event("QUIET-NOW", now - timedelta(minutes=1))
+                client,
+                hub.publisher,
+                _vessel_event(
+                    "PREDICTED",
+                    now - timedelta(hours=2),
+                    Classifier.EST,
+                    now - timedelta(hours=5),
+                    "Tierra Bridge",
+                ),
+                _vessel_event("PREDICTED", now - timedelta(hours=1, minutes=30)),
+                _vessel_event("QUIET-NOW", now - timedelta(minutes=1)),
             )
             await wait_for(
                 page,
@@ -914,6 +925,39 @@ async def test_lagging_events_empty_panels_and_expected_arrivals(
                 check=lambda found: not found["shown"],
                 what="the latest event's time to go once the events are current",
             )
+
+            # Arrival predictability (issue 21, part A) of that call's day: the region's mean
+            # absolute error, all calls within 1 h, and Peru's row, in each language.
+            row = await _latest_region_row(client, "eta_abs_error_h")
+            assert abs(row["value"] - 0.5) < 1e-6, row
+            await page.reload()  # the period list as it is now
+            await page.select_option("#period-start", row["period_start"])
+            tiles = "#predictability-tiles [data-indicator]"
+            values = await wait_for(
+                page,
+                f"() => [...document.querySelectorAll('{tiles}')].map((tile) =>"
+                " [tile.dataset.indicator, tile.querySelector('.tile-value').innerText])",
+                check=lambda found: bool(found) and all(text != "—" for _, text in found),
+                what="the region's arrival predictability",
+            )
+            assert values == [["eta_abs_error_h", "0.5 h"], ["eta_within_1h_pct", "100.0 %"]]
+            assert await page.get_attribute("#predictability-card", "data-state") == "values"
+            peru = page.locator('#predictability-table tbody tr[data-entity="PE"]')
+            assert (await peru.inner_text()).split("\t")[1:3] == ["0.5", "100.0"]
+            for language, _note, _emissions, predictability in PANEL_HEADINGS:
+                await page.select_option("#language", language)
+                await wait_for(
+                    page,
+                    "() => document.querySelector('#predictability-card h2')?.innerText",
+                    check=partial(operator.eq, predictability),
+                    what=f"the predictability panel in {language}",
+                )
+                await _settle(page)
+                await page.screenshot(
+                    path=str(ARTIFACTS / f"indicators-predictability-{language}.png"),
+                    full_page=True,
+                )
+            await page.select_option("#language", "en")
 
             # The port page: the arrived call under way; the three announced ones as expected
             # arrivals, soonest first (the revised estimate counts), in each language.

@@ -300,6 +300,10 @@ export function mount(root) {
     renderTable();
   }
 
+  function callCount(n) {
+    return t(n === 1 ? "ind.callsOne" : "ind.calls", { n: formatNumber(n, "count") });
+  }
+
   /** The region's value of each of `keys` as tiles (each with the calls behind it). */
   function regionTiles(keys, decimals, sub) {
     const region = data.region.filter((row) => row.entity === "LAC");
@@ -342,7 +346,7 @@ export function mount(root) {
       regionTiles(EMISSION_INDICATORS, CO2_DECIMALS, (key, row) =>
         key === "co2_avoidable_t" && avoidableShare(row) !== null
           ? t("ind.ofTotal", { pct: formatValue(avoidableShare(row), "%") })
-          : `${t("ind.region")} · ${t("ind.calls", { n: formatNumber(row.count, "count") })}`,
+          : `${t("ind.region")} · ${callCount(row.count)}`,
       ),
     );
     const anchorage = valuesOf(data.countries, "co2_anchorage_t");
@@ -412,7 +416,7 @@ export function mount(root) {
     fill(
       predictabilityTiles,
       regionTiles(PREDICTABILITY_INDICATORS, undefined, (key, row) =>
-        `${t("ind.region")} · ${t("ind.calls", { n: formatNumber(row.count, "count") })}`,
+        `${t("ind.region")} · ${callCount(row.count)}`,
       ),
     );
     const error = valuesOf(data.countries, "eta_abs_error_h");

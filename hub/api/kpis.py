@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 import asyncpg
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from hub.api.access import READER_RESPONSES, kpi_reader, reader_still_valid
 from hub.api.dependencies import Pool
@@ -29,6 +29,7 @@ from hub.db.kpi_reads import (
     call_vessel_events,
     calls_kpi_values,
     latest_daily_windows,
+    latest_event_time,
     port_calls_vessel_events,
     port_windows,
     windows_changed_at,
@@ -38,6 +39,7 @@ from hub.domain.kpis.eta import call_eta
 from hub.domain.kpis.events import effective_events
 from hub.domain.kpis.model import WindowAggregate
 from hub.domain.kpis.windows import berth_occupancy
+from schemas.avro_schemas import DOMAINS
 from schemas.models import UNLOCODE_PATTERN, VesselEvent
 
 DEFAULT_SPAN = timedelta(days=7)
@@ -112,6 +114,10 @@ class CurrentCalls(BaseModel):
 class LatestKpis(BaseModel):
     granularity: Literal["day"]
     ports: list[LatestPort]
+    # The dashboard shows it beside "Live" when the events lag the clock (a replay, a late feed).
+    latest_event_at: datetime | None = Field(
+        description="Event time of the latest stored event not in the future (null: none yet)."
+    )
 
 
 router = APIRouter(dependencies=[Depends(kpi_reader)], responses=READER_RESPONSES)
@@ -171,7 +177,8 @@ async def port_call(port: str, port_call_id: str, pool: Pool) -> PortCall:
 @router.get("/v1/kpis/latest", response_model=LatestKpis)
 async def latest(pool: Pool) -> LatestKpis:
     """Every port's current values: for each KPI, its most recent daily window (berth
-    occupancy: that of the most recent day with berth hours)."""
+    occupancy: that of the most recent day with berth hours); and ``latest_event_at``, the
+    event time of the latest stored event that is not in the future."""
     return await _latest(pool)
 
 
@@ -184,8 +191,8 @@ async def stream(
     request: Request, pool: Pool, authorization: Annotated[str | None, Header()] = None
 ) -> StreamingResponse:
     """Server-Sent Events for live dashboards: ``event: kpis`` with the body of
-    ``/v1/kpis/latest`` plus ``as_of``, on connect and whenever a window changes. The
-    stream ends once its token is revoked or expires."""
+    ``/v1/kpis/latest`` plus ``as_of``, on connect and whenever a window changes or a later
+    event is stored. The stream ends once its token is revoked or expires."""
     return StreamingResponse(
         _kpi_events(request, pool, lambda: reader_still_valid(pool, authorization)),
         media_type="text/event-stream",
@@ -290,21 +297,23 @@ async def _latest(pool: asyncpg.Pool) -> LatestKpis:
     return LatestKpis(
         granularity="day",
         ports=[LatestPort(port=port, kpis=kpis) for port, kpis in sorted(ports.items())],
+        latest_event_at=await latest_event_time(pool, DOMAINS),
     )
 
 
 async def _kpi_events(
     request: Request, pool: asyncpg.Pool, allowed: Callable[[], Awaitable[bool]]
 ) -> AsyncIterator[str]:
-    """The latest KPIs when they change (a new ``computed_at`` in ``kpi_windows``), while
-    ``allowed()`` (the token is still honoured)."""
+    """The latest KPIs when they change (a new ``computed_at`` in ``kpi_windows``) or a later
+    event is stored (its time is in the body), while ``allowed()`` (the token is still
+    honoured)."""
     seen: object = None
     idle_since = asyncio.get_running_loop().time()
     while not await request.is_disconnected() and await allowed():
-        changed = await windows_changed_at(pool)
+        changed = (await windows_changed_at(pool), await latest_event_time(pool, DOMAINS))
         now = asyncio.get_running_loop().time()
-        if changed != seen or seen is None:
-            seen = changed if changed is not None else "empty"
+        if changed != seen:
+            seen = changed
             body = (await _latest(pool)).model_dump(mode="json")
             body["as_of"] = datetime.now(UTC).isoformat()
             yield f"event: kpis\ndata: {json.dumps(body)}\n\n"

@@ -59,6 +59,27 @@ async def windows_changed_at(connection: asyncpg.Connection | asyncpg.Pool) -> d
     return changed
 
 
+async def latest_event_time(
+    connection: asyncpg.Connection | asyncpg.Pool, domains: Sequence[str]
+) -> datetime | None:
+    """The event time of the latest stored event of ``domains`` that is not in the future (an
+    estimated arrival is stored at the time it estimates, a day or more ahead), None if there
+    is none: how far the events behind the KPIs reach. One backward probe of the index on
+    ``(domain, occurred_at)`` per domain."""
+    latest: datetime | None = await connection.fetchval(
+        """
+        SELECT max(latest.occurred_at)
+        FROM unnest($1::text[]) AS wanted(domain),
+        LATERAL (
+            SELECT max(e.occurred_at) AS occurred_at FROM ingested_events e
+            WHERE e.domain = wanted.domain AND e.occurred_at <= now()
+        ) AS latest
+        """,
+        list(domains),
+    )
+    return latest
+
+
 async def call_kpis(
     connection: asyncpg.Connection | asyncpg.Pool, entity_id: str
 ) -> list[asyncpg.Record]:

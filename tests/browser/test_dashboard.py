@@ -14,14 +14,19 @@ job prints it.
 from __future__ import annotations
 
 import asyncio
+import json
+import operator
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +36,13 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, ViewportSize, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
+from hub.db.tokens import create_port_token
 from hub.settings import PROJECT_ROOT
+from schemas.models import Classifier, Facility, Operation, VesselEvent
 from tests.integration.helpers import (
     Services,
     api_answering,
+    api_environment,
     bearer,
     eventually,
     free_port,
@@ -43,8 +51,18 @@ from tests.integration.helpers import (
     start_hub,
     stop_process,
 )
+from tests.integration.helpers import running_hub as api_and_worker
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "dashboard"
+# The indicators page's note and panels, in each language: (language, note, emissions, ETA).
+PANEL_HEADINGS = (
+    ("en", "Reading the intra-regional share", "Emissions at anchorage and at berth",
+     "Arrival predictability"),
+    ("es", "Cómo leer la participación intrarregional", "Emisiones en fondeadero y en muelle",
+     "Previsibilidad de los arribos"),
+    ("pt", "Como ler a participação intrarregional", "Emissões no fundeadouro e no berço",
+     "Previsibilidade das chegadas"),
+)  # fmt: skip
 VIEWPORT: ViewportSize = {"width": 1366, "height": 768}
 CUSTOMS_COUNTRY = "PE"
 # The console errors the journey causes on purpose: the stream's answer to a wrong token, and
@@ -89,6 +107,83 @@ HEADER_OVERLAPS = """
 }
 """
 STATUS_KIND = "() => document.querySelector('#stream-status').dataset.kind"
+# The map's port names that cover another name or another port's symbol, from what ECharts drew
+# (its own hideOverlap compares names with names only), and how many names are shown.
+LABEL_COLLISIONS = """
+() => {
+  const chart = echarts.getInstanceByDom(document.querySelector('#map'));
+  const symbols = [];
+  const labels = [];
+  const pixels = (element) => {
+    const box = element.getBoundingRect().clone();
+    box.applyTransform(element.getComputedTransform());
+    return box;
+  };
+  chart.getModel().eachSeries((series) => {
+    const data = series.getData();
+    data.each((index) => {
+      const group = data.getItemGraphicEl(index);
+      const symbol = group && (group.childAt ? group.childAt(0) : group);
+      if (!symbol) return;
+      const name = data.getName(index);
+      symbols.push({ name, box: pixels(symbol) });
+      const text = symbol.getTextContent();
+      if (!text || text.ignore || text.invisible || !text.style.text) return;
+      // zrender takes a line's height from a CJK glyph, which a browser without CJK fonts
+      // measures too small: a name is taken as 1.2 font sizes high from where it is anchored
+      // (its box's bottom for a name above its port, its top below, else its middle).
+      const local = text.getBoundingRect();
+      const box = pixels(text);
+      const height = 1.2 * (text.style.fontSize || 10);
+      const top = Math.abs(local.y + local.height) < 0.5 ? box.y + box.height - height
+        : Math.abs(local.y) < 0.5 ? box.y : box.y + box.height / 2 - height / 2;
+      labels.push({ name, box: { x: box.x, y: top, width: box.width, height } });
+    });
+  });
+  const hit = (a, b) =>
+    a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+  const found = [];
+  labels.forEach((label, i) => {
+    for (const other of labels.slice(i + 1)) {
+      if (hit(label.box, other.box)) found.push(`${label.name} / ${other.name}`);
+    }
+    for (const symbol of symbols) {
+      if (symbol.name !== label.name && hit(label.box, symbol.box)) {
+        found.push(`${label.name} / port ${symbol.name}`);
+      }
+    }
+  });
+  return { labels: labels.length, found };
+}
+"""
+# The port chart of a KPI: where its incomplete windows begin, the band over them, and the
+# times of its bars drawn as incomplete (lighter, dashed).
+INCOMPLETE_WINDOW = """
+(kpi) => {
+  const element = document.querySelector(`#port-charts .chart[data-kpi="${kpi}"]`);
+  const chart = element && echarts.getInstanceByDom(element);
+  const option = chart && chart.getOption();
+  if (!option) return null;
+  const main = option.series.find((s) => s.id === 'main');
+  const band = (main.markArea && main.markArea.data) || [];
+  const items = (main.data || []).map((item) => ({
+    at: new Date(item.value[0]).toISOString(),
+    lighter: Boolean(item.itemStyle),
+  }));
+  return {
+    from: element.dataset.incompleteFrom,
+    band: band.map((pair) => new Date(pair[0].xAxis).toISOString()),
+    items,
+  };
+}
+"""
+# The event time beside "Live": shown or not, its text and the time it stands for.
+EVENT_LAG = """
+() => {
+  const element = document.querySelector('#event-lag');
+  return { shown: !element.hidden, text: element.innerText, at: element.dataset.latestEventAt };
+}
+"""
 # Series data of the ECharts instance drawn in the element matched by a CSS selector.
 SERIES_LENGTHS = """
 (selector) => {
@@ -296,6 +391,10 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
             what="20 ports with a waiting time on the map",
         )
         assert await page.locator("#ports-table tbody tr").count() == 28
+        # The ports' names cover neither each other nor another port (in a cluster such as
+        # Panama's a name that cannot fit is left to the tooltip).
+        labels = await page.evaluate(LABEL_COLLISIONS)
+        assert labels["found"] == [] and labels["labels"] >= 20, labels
         numbers = await page.locator("#ports-table tbody td.num").all_inner_texts()
         assert sum(1 for text in numbers if re.search(r"\d", text)) >= 28 * 3, numbers
         assert await page.inner_text("#feed-mode") == "Live"
@@ -377,7 +476,22 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
         calls = await page.locator("#calls-table tbody tr[data-call]").count()
         assert calls >= 1, await page.inner_text("#calls-table")
         states = await page.locator("#calls-table tbody .state").all_inner_texts()
-        assert set(states) <= {"Expected", "Arriving", "At anchorage", "At berth"}, states
+        assert set(states) <= {"Arriving", "At anchorage", "At berth"}, states
+        # The expected calls have a panel of their own (filled by the generator's estimates).
+        assert await page.inner_text("#expected-card h2") == "Expected arrivals"
+        assert await page.locator("#expected-table tbody tr").count() >= 1
+        # The hour still filling is drawn as such: a band from the window of the latest event,
+        # its bars lighter; every earlier bar is drawn as complete.
+        hourly = await wait_for(
+            page,
+            INCOMPLETE_WINDOW,
+            "throughput_teu",
+            check=lambda found: bool(found and found["from"] and found["items"]),
+            what="hourly throughput bars",
+        )
+        assert hourly["band"] == [hourly["from"]], hourly
+        for bar in hourly["items"]:
+            assert bar["lighter"] == (bar["at"] >= hourly["from"]), hourly
         # The feed's data-quality panel: a tile per scorecard indicator, filled once the
         # indicator job has the port's day (the page refreshes every 20 s), in each language.
         assert await page.inner_text("#port-quality-card h2") == "Data quality"
@@ -390,7 +504,10 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
             timeout_s=90,
             what="the port's publish delay in the data-quality panel",
         )
-        for language, heading in (("es", "Calidad de los datos"), ("pt", "Qualidade dos dados")):
+        for language, heading, expected in (
+            ("es", "Calidad de los datos", "Arribos esperados"),
+            ("pt", "Qualidade dos dados", "Chegadas previstas"),
+        ):
             await page.select_option("#language", language)
             await wait_for(
                 page,
@@ -398,6 +515,7 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
                 check=heading.__eq__,
                 what=f"the data-quality panel in {language}",
             )
+            assert await page.inner_text("#expected-card h2") == expected
         await page.select_option("#language", "en")
         await _settle(page)
         await page.screenshot(path=str(ARTIFACTS / "port.png"), full_page=True)
@@ -438,6 +556,25 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
         assert Path(await download.path()).read_text().startswith("level,entity,period")
         await _settle(page)
         await page.screenshot(path=str(ARTIFACTS / "indicators.png"), full_page=True)
+        # How to read a country's intra-regional share against a mechanism's, and the emissions
+        # and predictability panels, in each language.
+        for language, note, emissions, predictability in PANEL_HEADINGS:
+            await page.select_option("#language", language)
+            await wait_for(
+                page,
+                "() => document.querySelector('#share-note h2')?.innerText",
+                check=note.__eq__,
+                what=f"the note on the intra-regional share in {language}",
+            )
+            assert "÷" in await page.inner_text("#share-note p")
+            assert await page.inner_text("#emissions-card h2") == emissions
+            assert await page.inner_text("#predictability-card h2") == predictability
+            if language != "en":
+                await _settle(page)
+                await page.screenshot(
+                    path=str(ARTIFACTS / f"indicators-{language}.png"), full_page=True
+                )
+        await page.select_option("#language", "en")
 
         # Without the KPI stream the header says it polls, and data still arrives.
         polling = await context.new_page()
@@ -484,10 +621,56 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
         await certificates.screenshot(path=str(ARTIFACTS / "certificates.png"), full_page=True)
         print(f"certificates: {len(outcomes)} verdicts for {country}")
 
+        # The emissions (issue 21, part B) of a day that has them: the region's value in the
+        # panel's tile, to the decimal shown. (Arrival predictability is the quiet hub's: the
+        # replayed history is published now, after the arrivals it estimated, so no call of it
+        # has an ETA error.)
+        await page.bring_to_front()
+        for indicator, card, unit in (("co2_t", "emissions", "t"),):
+            row = await _latest_region_row(client, indicator)
+            await page.reload()  # the period list as it is now
+            await page.select_option("#period-start", row["period_start"])
+            tile = f'#{card}-tiles [data-indicator="{indicator}"] .tile-value'
+            await wait_for(
+                page,
+                f"() => document.querySelector('{tile}')?.innerText ?? ''",
+                check=partial(_shows, value=row["value"], unit=unit),
+                what=f"the region's {indicator} ({row['value']}) in the {card} panel",
+            )
+            assert await page.get_attribute(f"#{card}-card", "data-state") == "values"
+        await _settle(page)
+        await page.screenshot(path=str(ARTIFACTS / "indicators-panels.png"), full_page=True)
+
         found = list(problems.found)
         await context.close()
         assert not found, "\n".join(found)
     print(f"dashboard journey took {time.monotonic() - began:.0f} s")
+
+
+async def _latest_region_row(client: httpx.AsyncClient, indicator: str) -> dict[str, Any]:
+    """The region's row of ``indicator`` for the latest day that has one (waits for the
+    indicator job)."""
+    rows: list[dict[str, Any]] = []
+
+    async def present() -> bool:
+        nonlocal rows
+        answer = await client.get(
+            "/v1/indicators", params={"level": "region", "period": "day", "indicator": indicator}
+        )
+        rows = [row for row in answer.json()["indicators"] if row["value"] is not None]
+        return bool(rows)
+
+    await eventually(present, 120, f"the region's {indicator} on /v1/indicators")
+    return max(rows, key=lambda row: str(row["period_start"]))
+
+
+def _shows(text: str, value: float, unit: str) -> bool:
+    """Whether a tile's text ("1,234.5 t") is ``value`` in ``unit`` to its one decimal."""
+    number, _, shown_unit = text.partition(" ")
+    try:
+        return shown_unit == unit and abs(float(number.replace(",", "")) - value) <= 0.05 + 1e-9
+    except ValueError:
+        return False
 
 
 async def _settle(page: Page) -> None:
@@ -552,3 +735,267 @@ async def _busiest_importer(database_url: str, after_id: int) -> str:
         await connection.close()
     assert row is not None, "no certificate verdict at all was issued while the test ran"
     return str(row["importing_country"]).strip()
+
+
+@dataclass(frozen=True)
+class QuietHub:
+    """A hub without the traffic generator: only the events a test publishes."""
+
+    base: str
+    database_url: str
+    publisher: str  # a publisher token of QUIET_PORT
+
+
+QUIET_PORT = "PECLL"
+
+
+@pytest.fixture
+async def quiet_hub(
+    services: Services, fresh_database: str, namespace: str, tmp_path: Path
+) -> AsyncIterator[QuietHub]:
+    """`hub api` and `hub worker` (no generator), the indicator job every 5 s."""
+    environment = api_environment(services, fresh_database, namespace, tmp_path) | {
+        "HUB_INDICATORS_INTERVAL_S": "5"
+    }
+    async with api_and_worker(environment, tmp_path) as base:
+        connection = await asyncpg.connect(fresh_database)
+        try:
+            publisher = await create_port_token(connection, QUIET_PORT, "dashboard test")
+        finally:
+            await connection.close()
+        yield QuietHub(base, fresh_database, publisher)
+
+
+def _vessel_event(
+    call: str,
+    at: datetime,
+    classifier: Classifier = Classifier.ACT,
+    published: datetime | None = None,
+    name: str | None = None,
+) -> VesselEvent:
+    return VesselEvent(
+        event_id=uuid.uuid4(),
+        occurred_at=at,
+        published_at=published or at + timedelta(seconds=30),
+        port=QUIET_PORT,
+        publisher="dashboard-test",
+        source="AGENT" if classifier is Classifier.EST else "TERMINAL",
+        port_call_id=call,
+        imo="9074729",
+        classifier=classifier,
+        operation=Operation.ARRI,
+        facility=Facility.PORT,
+        vessel_name=name,
+    )
+
+
+async def _publish(client: httpx.AsyncClient, token: str, *events: VesselEvent) -> None:
+    """Publish ``events`` in order through the API, as a port's system does."""
+    for event in events:
+        answer = await client.post(
+            "/v1/events/vessel", json=[json.loads(event.model_dump_json())], headers=bearer(token)
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["results"][0]["status"] == "accepted", answer.text
+
+
+async def test_lagging_events_empty_panels_and_expected_arrivals(
+    browser: Browser, quiet_hub: QuietHub
+) -> None:
+    """On a hub with only a few published events: the event time of the latest event beside
+    "Live" while the events lag the clock (and gone once they do not), the indicators page's
+    emissions and predictability panels empty, and the port page's expected arrivals (calls
+    announced by estimated arrivals only) soonest first, in the three languages."""
+    hub = quiet_hub
+    now = datetime.now(UTC).replace(microsecond=0)
+    arrival = now - timedelta(hours=2)
+    async with httpx.AsyncClient(base_url=hub.base, timeout=10) as client:
+        reader = await reader_token(hub.database_url, "dashboard test")
+        client.headers.update(bearer(reader))
+        # An arrival 2 h ago, the latest event not in the future; three calls announced only by
+        # estimated arrivals (one estimate revised: its latest estimate counts).
+        await _publish(
+            client,
+            hub.publisher,
+            _vessel_event("QUIET-ARRIVED", arrival, name="Andes Bridge"),
+            _vessel_event(
+                "EXPECTED-LATER", now + timedelta(hours=6), Classifier.EST, now, "Cabo Trader"
+            ),
+            _vessel_event(
+                "EXPECTED-REVISED",
+                now + timedelta(hours=9),
+                Classifier.EST,
+                now - timedelta(minutes=10),
+                "Mar Navigator",
+            ),
+            _vessel_event(
+                "EXPECTED-REVISED", now + timedelta(hours=1), Classifier.EST, now, "Mar Navigator"
+            ),
+            _vessel_event(
+                "EXPECTED-SOON", now + timedelta(hours=2), Classifier.EST, now, "Santa Spirit"
+            ),
+        )
+
+        async def arrival_is_latest() -> bool:
+            body = (await client.get("/v1/kpis/latest")).json()
+            return bool(body["latest_event_at"] == arrival.isoformat().replace("+00:00", "Z"))
+
+        await eventually(arrival_is_latest, 60, "the arrival as the latest event")
+
+        context = await browser.new_context(viewport=VIEWPORT, locale="en-US", timezone_id="UTC")
+        problems = PageProblems()
+        page = await context.new_page()
+        problems.watch(page, "quiet dashboard")
+        try:
+            await page.goto(f"{hub.base}/dashboard/#token={reader}")
+
+            # "Live", and beside it the time of the latest event, 2 h behind the clock.
+            lag = await wait_for(
+                page, EVENT_LAG, check=lambda found: found["shown"], what="the latest event's time"
+            )
+            assert await page.inner_text("#feed-mode") == "Live"
+            assert lag["at"] == arrival.isoformat().replace("+00:00", ".000Z"), lag
+            assert lag["text"].startswith("Events up to ") and lag["text"].endswith(
+                " UTC (2 hours ago)"
+            ), lag
+            assert await page.evaluate(HEADER_OVERLAPS) == []
+            await _settle(page)
+            await page.screenshot(path=str(ARTIFACTS / "lagging-events.png"))
+            for language, words in (("es", "Eventos hasta"), ("pt", "Eventos até")):
+                await page.select_option("#language", language)
+
+                def in_language(found: Any, words: str = words) -> bool:
+                    return str(found["text"]).startswith(words)
+
+                await wait_for(
+                    page,
+                    EVENT_LAG,
+                    check=in_language,
+                    what=f"the latest event's time in {language}",
+                )
+                assert await page.evaluate(HEADER_OVERLAPS) == []
+            await page.select_option("#language", "en")
+
+            # No call has both an estimated and an actual arrival, nor berth or anchorage hours:
+            # the panels say so, in each language, with the note on the intra-regional share.
+            await page.click("nav a[href='#/indicators']")
+            for language, note, emissions, predictability in PANEL_HEADINGS:
+                await page.select_option("#language", language)
+                await wait_for(
+                    page,
+                    "() => [document.querySelector('#share-note h2')?.innerText,"
+                    " document.querySelector('#emissions-card')?.dataset.state,"
+                    " document.querySelector('#predictability-card')?.dataset.state]",
+                    check=partial(operator.eq, [note, "empty", "empty"]),
+                    what=f"the empty panels in {language}",
+                )
+                assert await page.inner_text("#emissions-card h2") == emissions
+                assert await page.inner_text("#predictability-card h2") == predictability
+                assert await page.is_visible("#emissions-empty")
+                assert await page.is_visible("#predictability-empty")
+                await _settle(page)
+                await page.screenshot(
+                    path=str(ARTIFACTS / f"indicators-empty-{language}.png"), full_page=True
+                )
+            await page.select_option("#language", "en")
+            for indicator in ("co2_t", "eta_abs_error_h"):
+                answer = await client.get(
+                    "/v1/indicators", params={"level": "region", "indicator": indicator}
+                )
+                assert answer.json()["indicators"] == [], indicator  # what the empty panels say
+
+            # An event of a minute ago: the events no longer lag, the header says "Live" alone.
+            # A call announced 5 h ago for 2 h ago that arrived 1.5 h ago: its ETA was 0.5 h off.
+            await _publish(
+                client,
+                hub.publisher,
+                _vessel_event(
+                    "PREDICTED",
+                    now - timedelta(hours=2),
+                    Classifier.EST,
+                    now - timedelta(hours=5),
+                    "Tierra Bridge",
+                ),
+                _vessel_event("PREDICTED", now - timedelta(hours=1, minutes=30)),
+                _vessel_event("QUIET-NOW", now - timedelta(minutes=1)),
+            )
+            await wait_for(
+                page,
+                EVENT_LAG,
+                check=lambda found: not found["shown"],
+                what="the latest event's time to go once the events are current",
+            )
+
+            # Arrival predictability (issue 21, part A) of that call's day: the region's mean
+            # absolute error, all calls within 1 h, and Peru's row, in each language.
+            row = await _latest_region_row(client, "eta_abs_error_h")
+            assert abs(row["value"] - 0.5) < 1e-6, row
+            await page.reload()  # the period list as it is now
+            await page.select_option("#period-start", row["period_start"])
+            tiles = "#predictability-tiles [data-indicator]"
+            values = await wait_for(
+                page,
+                f"() => [...document.querySelectorAll('{tiles}')].map((tile) =>"
+                " [tile.dataset.indicator, tile.querySelector('.tile-value').innerText])",
+                check=lambda found: bool(found) and all(text != "—" for _, text in found),
+                what="the region's arrival predictability",
+            )
+            assert values == [["eta_abs_error_h", "0.5 h"], ["eta_within_1h_pct", "100.0 %"]]
+            assert await page.get_attribute("#predictability-card", "data-state") == "values"
+            peru = page.locator('#predictability-table tbody tr[data-entity="PE"]')
+            assert (await peru.inner_text()).split("\t")[1:3] == ["0.5", "100.0"]
+            for language, _note, _emissions, predictability in PANEL_HEADINGS:
+                await page.select_option("#language", language)
+                await wait_for(
+                    page,
+                    "() => document.querySelector('#predictability-card h2')?.innerText",
+                    check=partial(operator.eq, predictability),
+                    what=f"the predictability panel in {language}",
+                )
+                await _settle(page)
+                await page.screenshot(
+                    path=str(ARTIFACTS / f"indicators-predictability-{language}.png"),
+                    full_page=True,
+                )
+            await page.select_option("#language", "en")
+
+            # The port page: the arrived call under way; the three announced ones as expected
+            # arrivals, soonest first (the revised estimate counts), in each language.
+            await page.goto(f"{hub.base}/dashboard/#/port/{QUIET_PORT}")
+            await page.wait_for_selector('#calls-table tbody tr[data-call="QUIET-ARRIVED"]')
+            for language, heading in (
+                ("en", "Expected arrivals"),
+                ("es", "Arribos esperados"),
+                ("pt", "Chegadas previstas"),
+            ):
+                await page.select_option("#language", language)
+                calls = await wait_for(
+                    page,
+                    "() => [...document.querySelectorAll('#expected-table tbody tr[data-call]')]"
+                    ".map((row) => row.dataset.call)",
+                    check=lambda found: len(found) == 3,
+                    timeout_s=45,
+                    what=f"three expected arrivals in {language} (GET /v1/ports/…/calls lists"
+                    " EST-only calls as expected, with their eta: issue 21, part A)",
+                )
+                assert calls == ["EXPECTED-REVISED", "EXPECTED-SOON", "EXPECTED-LATER"], calls
+                assert await page.inner_text("#expected-card h2") == heading
+                await _settle(page)
+                await page.screenshot(
+                    path=str(ARTIFACTS / f"expected-arrivals-{language}.png"), full_page=True
+                )
+            await page.select_option("#language", "en")
+            first = page.locator("#expected-table tbody tr[data-call]").first
+            soonest = now + timedelta(hours=1)
+            assert await first.get_attribute("data-eta") == soonest.isoformat().replace(
+                "+00:00", "Z"
+            )
+            assert re.search(r"\bin \d+ minutes\b", await first.inner_text())
+            under_way = await page.locator("#calls-table tbody tr[data-call]").evaluate_all(
+                "(rows) => rows.map((row) => row.dataset.call)"
+            )
+            assert not {"EXPECTED-LATER", "EXPECTED-REVISED", "EXPECTED-SOON"} & set(under_way)
+            found = list(problems.found)
+        finally:
+            await context.close()  # its stream would hold the API's shutdown
+        assert not found, "\n".join(found)

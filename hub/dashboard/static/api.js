@@ -151,7 +151,8 @@ const STREAM_RETRY_S = 30;
  * stops everything (mode "denied") until restart().
  *
  * `mode` is "connecting", "live", "polling", "offline" or "denied"; `arrivedAt` is when data
- * last came.
+ * last came; `latestEventAt` the event time of the latest event stored (not in the future), and
+ * `eventLagSeconds()` how far it is behind the clock.
  */
 export class KpiFeed {
   constructor() {
@@ -160,6 +161,10 @@ export class KpiFeed {
     this.byPort = new Map();
     this.arrivedAt = null;
     this.asOf = null;
+    this.latestEventAt = null;
+    // The browser's clock minus the hub's (from the stream's as_of), so that a browser whose
+    // clock is off does not see a lag that is not there.
+    this.clockOffsetMs = 0;
     this.listeners = new Set();
     this.controller = null;
     this.pollTimer = null;
@@ -265,7 +270,17 @@ export class KpiFeed {
     this.byPort = new Map((body.ports || []).map((entry) => [entry.port, entry.kpis || {}]));
     this.arrivedAt = new Date();
     this.asOf = body.as_of ?? null;
+    const asOf = this.asOf ? Date.parse(this.asOf) : NaN;
+    if (!Number.isNaN(asOf)) this.clockOffsetMs = this.arrivedAt.getTime() - asOf;
+    const latest = body.latest_event_at ? new Date(body.latest_event_at) : null;
+    this.latestEventAt = latest && !Number.isNaN(latest.getTime()) ? latest : null;
     this.notify();
+  }
+
+  /** Seconds between the hub's clock now and the latest event's time (null: no event yet). */
+  eventLagSeconds() {
+    if (!this.latestEventAt) return null;
+    return (Date.now() - this.clockOffsetMs - this.latestEventAt.getTime()) / 1000;
   }
 
   notify() {

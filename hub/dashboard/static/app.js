@@ -18,6 +18,10 @@ import * as port from "./views/port.js";
 const PORTS_MAX_AGE_MS = 30_000;
 // "Last update" shows how old the data is once it is older than this.
 const STALE_AFTER_S = 30;
+// "Live" says the feed is connected, not that the events behind it are current (a publisher
+// sending late, history being replayed): past this lag the header also gives the event time of
+// the latest event. Five minutes: well over a port's usual publish delay, well under an hour.
+const EVENT_LAG_S = 5 * 60;
 
 const feed = new KpiFeed();
 let portList = null;
@@ -160,6 +164,7 @@ function renderFeedStatus() {
   mode.textContent = labels[feed.mode];
   status.title = feed.mode === "polling" ? t("feed.pollingTitle", { s: POLL_INTERVAL_S }) : "";
   const stamp = document.getElementById("last-update");
+  renderEventLag();
   if (!feed.arrivedAt) {
     stamp.textContent = t("feed.never");
     return;
@@ -171,6 +176,26 @@ function renderFeedStatus() {
   stamp.textContent = text;
   stamp.dataset.arrivedAt = feed.arrivedAt.toISOString();
   stamp.dataset.stale = String(age > STALE_AFTER_S);
+}
+
+/** The event time of the latest event, beside the feed's mode, when it lags the clock. */
+function renderEventLag() {
+  const element = document.getElementById("event-lag");
+  const lag = feed.eventLagSeconds();
+  const lagging = lag !== null && lag > EVENT_LAG_S && feed.mode !== "denied";
+  element.hidden = !lagging;
+  element.dataset.lagging = String(lagging);
+  if (!lagging) {
+    element.textContent = "";
+    element.removeAttribute("title");
+    delete element.dataset.latestEventAt;
+    return;
+  }
+  // Beyond half a day the time alone would be ambiguous: the date goes with it.
+  const time = `${formatUtc(feed.latestEventAt, lag > 12 * 3600 ? "minute" : "time")} ${t("common.utc")}`;
+  element.textContent = t("feed.eventsUpTo", { time, age: formatAge(lag) });
+  element.title = t("feed.eventsUpToTitle", { minutes: EVENT_LAG_S / 60 });
+  element.dataset.latestEventAt = feed.latestEventAt.toISOString();
 }
 
 function start() {

@@ -18,7 +18,7 @@ export const GOOD_TO_BAD = ["#2c7bb6", "#abd9e9", "#ffffbf", "#fdae61", "#d7191c
 // Sequential scale for volumes, where neither end is better (ColorBrewer Blues).
 export const SEQUENTIAL = ["#deebf7", "#9ecae1", "#4292c6", "#08519c"];
 
-const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
+export const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 
 /** A chart in `element` that resizes with it; `dispose(chart)` when the view goes away. */
 export function makeChart(element) {
@@ -94,3 +94,52 @@ export const MERCATOR = {
   ],
   unproject: ([x, y]) => [(x * 180) / Math.PI, (2 * Math.atan(Math.exp(-y)) - Math.PI / 2) * (180 / Math.PI)],
 };
+
+let measuring = null;
+
+/** The width in pixels of `text` in the charts' font at `fontSize`. */
+function textWidth(text, fontSize) {
+  measuring ??= document.createElement("canvas").getContext("2d");
+  measuring.font = `${fontSize}px ${FONT}`;
+  return measuring.measureText(text).width;
+}
+
+const LABEL_SIDES = ["right", "left", "top", "bottom"];
+
+/**
+ * Where to put each point's label so that no label covers another label or any point's symbol
+ * (ECharts' hideOverlap only compares labels with labels, so a name could still cover a
+ * neighbouring port): for each point in the order given (most important first), the first of
+ * right, left, above and below that is free and inside `bounds`; null when none is, and the name
+ * is left to the tooltip. `points` are {id, x, y, radius, text} in pixels of the chart; the
+ * positions are ECharts label positions at `distance` from the symbol.
+ */
+export function placeLabels(points, { fontSize, distance, bounds }) {
+  const height = Math.ceil(fontSize * 1.3);
+  const taken = points.map((p) => ({ left: p.x - p.radius, right: p.x + p.radius, top: p.y - p.radius, bottom: p.y + p.radius }));
+  const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const placed = new Map();
+  for (const point of points) {
+    const width = textWidth(point.text, fontSize);
+    const near = point.radius + distance;
+    const boxes = {
+      right: { left: point.x + near, top: point.y - height / 2 },
+      left: { left: point.x - near - width, top: point.y - height / 2 },
+      top: { left: point.x - width / 2, top: point.y - near - height },
+      bottom: { left: point.x - width / 2, top: point.y + near },
+    };
+    let chosen = null;
+    for (const side of LABEL_SIDES) {
+      const { left, top } = boxes[side];
+      const box = { left, top, right: left + width, bottom: top + height };
+      const inside = box.left >= bounds.left && box.right <= bounds.right && box.top >= bounds.top && box.bottom <= bounds.bottom;
+      if (inside && !taken.some((other) => overlaps(box, other))) {
+        chosen = side;
+        taken.push(box);
+        break;
+      }
+    }
+    placed.set(point.id, chosen);
+  }
+  return placed;
+}

@@ -54,6 +54,12 @@ export const INDICATORS = [
   "release_time_h",
   "physical_inspection_rate_pct",
   "throughput_teu",
+  "eta_abs_error_h",
+  "eta_within_1h_pct",
+  "co2_t",
+  "co2_anchorage_t",
+  "co2_berth_t",
+  "co2_avoidable_t",
   "intra_regional_share_value_pct",
   "intra_regional_share_teu_pct",
   "trade_introversion_value_index",
@@ -82,6 +88,13 @@ export const QUALITY_INDICATORS = [
   "refusal_rate_pct",
   "arrivals_off_ais_pct",
 ];
+
+// The indicators page's emissions panel (totals over the period's calls, tonnes of CO2) and
+// arrival-predictability panel (docs/indicators.md).
+export const EMISSION_INDICATORS = ["co2_t", "co2_anchorage_t", "co2_berth_t", "co2_avoidable_t"];
+export const PREDICTABILITY_INDICATORS = ["eta_abs_error_h", "eta_within_1h_pct"];
+// Tonnes of CO2 are shown with a decimal (a port's day can be a few tonnes); cargo tonnes not.
+export const CO2_DECIMALS = 1;
 
 export const TABLE_INDICATORS = [
   "port_performance_score",
@@ -126,10 +139,11 @@ function numberFormat(decimals) {
   return numberFormats.get(key);
 }
 
-/** The number alone, with as many decimals as its unit calls for ("—" when there is none). */
-export function formatNumber(value, unit) {
+/** The number alone, with as many decimals as its unit calls for (or `decimals`), "—" when
+ * there is none. */
+export function formatNumber(value, unit, decimals = DECIMALS[unit] ?? 1) {
   if (value === null || value === undefined || Number.isNaN(value)) return t("common.none");
-  return numberFormat(DECIMALS[unit] ?? 1).format(value);
+  return numberFormat(decimals).format(value);
 }
 
 /** A number as an axis shows it: up to two decimals, none when it is whole. */
@@ -148,8 +162,8 @@ export function unitLabel(unit) {
 }
 
 /** The number with its unit: "12.3 h", "45.0 %", "1,234 TEU". */
-export function formatValue(value, unit) {
-  const number = formatNumber(value, unit);
+export function formatValue(value, unit, decimals = undefined) {
+  const number = formatNumber(value, unit, decimals);
   const label = unitLabel(unit);
   if (number === t("common.none") || !label) return number;
   return unit === "%" ? `${number} %` : `${number} ${label}`;
@@ -252,6 +266,16 @@ export function formatAge(seconds) {
   if (seconds < 90) return relative.format(-Math.round(seconds), "second");
   if (seconds < 90 * 60) return relative.format(-Math.round(seconds / 60), "minute");
   return relative.format(-Math.round(seconds / 3600), "hour");
+}
+
+/** "in 3 hours" or "2 hours ago", in the reader's language. */
+export function formatRelative(seconds) {
+  const relative = new Intl.RelativeTimeFormat(language(), { numeric: "auto" });
+  const size = Math.abs(seconds);
+  if (size < 90) return relative.format(Math.round(seconds), "second");
+  if (size < 90 * 60) return relative.format(Math.round(seconds / 60), "minute");
+  if (size < 48 * 3600) return relative.format(Math.round(seconds / 3600), "hour");
+  return relative.format(Math.round(seconds / 86400), "day");
 }
 
 /** The middle value of the numbers (null if there are none). */

@@ -1,12 +1,16 @@
 // Regional indicators: one period (a UTC day or a calendar month), an indicator compared across
-// countries and integration mechanisms (bar charts, with the region as a reference line), a table
-// of the main indicators of every entity, and CSV downloads.
+// countries and integration mechanisms (bar charts, with the region as a reference line), how to
+// read the intra-regional share of a country against a mechanism's, the period's emissions and
+// arrival predictability (the region's values and each country's), a table of the main
+// indicators of every entity, and CSV downloads.
 
 import { download, getJson } from "../api.js";
 import { baseOption, COLOURS, dispose, makeChart } from "../charts.js";
 import { escapeHtml, fill, h } from "../dom.js";
 import {
+  CO2_DECIMALS,
   countryName,
+  EMISSION_INDICATORS,
   formatAxisNumber,
   formatNumber,
   formatUtc,
@@ -15,6 +19,7 @@ import {
   indicatorUnit,
   INDICATORS,
   mechanismName,
+  PREDICTABILITY_INDICATORS,
   TABLE_INDICATORS,
   titleWithUnit,
   unitLabel,
@@ -62,6 +67,13 @@ export function mount(root) {
   const mechanismTitle = h("figcaption", {});
   const table = h("table", { class: "data-table", id: "indicators-table" });
   const tableTitle = h("h2", {}, t("ind.table"));
+  const emissionTiles = h("div", { class: "tiles", id: "emissions-tiles" });
+  const emissionBox = h("div", { class: "chart", id: "emissions-chart" });
+  const emissionEmpty = h("p", { class: "empty-note", id: "emissions-empty", hidden: true }, t("ind.emissionsEmpty"));
+  const emissionCaption = h("p", { class: "panel-caption" }, t("ind.emissionsByCountry"));
+  const predictabilityTiles = h("div", { class: "tiles", id: "predictability-tiles" });
+  const predictabilityTable = h("table", { class: "data-table", id: "predictability-table" });
+  const predictabilityEmpty = h("p", { class: "empty-note", id: "predictability-empty", hidden: true }, t("ind.predictabilityEmpty"));
 
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, t("ind.title")), h("p", { class: "subtitle" }, t("ind.subtitle"))),
@@ -80,11 +92,41 @@ export function mount(root) {
       h("figure", { class: "card chart-card" }, countryTitle, countryBox),
       h("figure", { class: "card chart-card" }, mechanismTitle, mechanismBox),
     ),
+    h(
+      "aside",
+      { class: "card note-card", id: "share-note" },
+      h("h2", {}, t("ind.shareNoteTitle")),
+      h("p", {}, t("ind.shareNote")),
+    ),
+    h(
+      "section",
+      { class: "indicator-panels" },
+      h(
+        "section",
+        { class: "card", id: "emissions-card" },
+        h("div", { class: "card-head" }, h("h2", {}, t("ind.emissions"))),
+        h("p", { class: "hint" }, t("ind.emissionsNote")),
+        emissionEmpty,
+        emissionTiles,
+        emissionCaption,
+        emissionBox,
+      ),
+      h(
+        "section",
+        { class: "card", id: "predictability-card" },
+        h("div", { class: "card-head" }, h("h2", {}, t("ind.predictability"))),
+        h("p", { class: "hint" }, t("ind.predictabilityNote")),
+        predictabilityEmpty,
+        predictabilityTiles,
+        h("div", { class: "table-scroll" }, predictabilityTable),
+      ),
+    ),
     h("section", { class: "card" }, h("div", { class: "card-head" }, tableTitle), h("div", { class: "table-scroll" }, table)),
   );
 
   const countryChart = makeChart(countryBox);
   const mechanismChart = makeChart(mechanismBox);
+  const emissionChart = makeChart(emissionBox);
 
   function renderControls() {
     fill(
@@ -253,7 +295,164 @@ export function mount(root) {
     }));
     countryChart.setOption(barOption(countries, unit, regionRow), { replaceMerge: ["series"] });
     mechanismChart.setOption(barOption(mechanisms, unit, regionRow), { replaceMerge: ["series"] });
+    renderEmissions();
+    renderPredictability();
     renderTable();
+  }
+
+  function callCount(n) {
+    return t(n === 1 ? "ind.callsOne" : "ind.calls", { n: formatNumber(n, "count") });
+  }
+
+  /** The region's value of each of `keys` as tiles (each with the calls behind it). */
+  function regionTiles(keys, decimals, sub) {
+    const region = data.region.filter((row) => row.entity === "LAC");
+    return keys.map((key) => {
+      const row = region.find((candidate) => candidate.indicator === key && candidate.value !== null);
+      const unit = indicatorUnit(key);
+      return h(
+        "div",
+        { class: "tile", dataset: { indicator: key } },
+        h("div", { class: "tile-label" }, indicatorLabel(key)),
+        h("div", { class: "tile-value" }, formatValue(row ? row.value : null, unit, decimals)),
+        h("div", { class: "tile-sub" }, row ? sub(key, row) : t("ind.noValue")),
+      );
+    });
+  }
+
+  function hasAny(keys) {
+    const present = (rows) => rows.some((row) => keys.includes(row.indicator) && row.value !== null);
+    return present(data.region) || present(data.countries);
+  }
+
+  function renderEmissions() {
+    const any = hasAny(EMISSION_INDICATORS);
+    emissionEmpty.hidden = any;
+    emissionTiles.hidden = !any;
+    emissionCaption.hidden = !any;
+    emissionBox.hidden = !any;
+    document.getElementById("emissions-card").dataset.state = any ? "values" : "empty";
+    if (!any) {
+      fill(emissionTiles);
+      emissionChart.clear();
+      return;
+    }
+    // The avoidable share as the API gives it (co2_avoidable_pct), else from the two totals.
+    const total = valuesOf(data.region, "co2_t").get("LAC")?.value ?? null;
+    const avoidableShare = (row) =>
+      valuesOf(data.region, "co2_avoidable_pct").get("LAC")?.value ?? (total ? (row.value / total) * 100 : null);
+    fill(
+      emissionTiles,
+      regionTiles(EMISSION_INDICATORS, CO2_DECIMALS, (key, row) =>
+        key === "co2_avoidable_t" && avoidableShare(row) !== null
+          ? t("ind.ofTotal", { pct: formatValue(avoidableShare(row), "%") })
+          : `${t("ind.region")} · ${callCount(row.count)}`,
+      ),
+    );
+    const anchorage = valuesOf(data.countries, "co2_anchorage_t");
+    const berth = valuesOf(data.countries, "co2_berth_t");
+    const codes = [...new Set([...anchorage.keys(), ...berth.keys()])];
+    const sum = (code) => (anchorage.get(code)?.value ?? 0) + (berth.get(code)?.value ?? 0);
+    // Largest at the top: a category y axis runs upwards.
+    codes.sort((a, b) => sum(a) - sum(b));
+    const tonnes = (value) => formatNumber(value, "t", CO2_DECIMALS);
+    const bar = (id, name, rows, colour) => ({
+      id,
+      name,
+      type: "bar",
+      stack: "co2",
+      barMaxWidth: 16,
+      itemStyle: { color: colour },
+      data: codes.map((code) => rows.get(code)?.value ?? 0),
+    });
+    emissionBox.style.height = `${Math.max(160, 60 + codes.length * 24)}px`;
+    emissionChart.setOption(
+      {
+        ...baseOption(),
+        grid: { left: 8, right: 24, top: 28, bottom: 8, containLabel: true },
+        legend: { top: 0, left: 0, itemWidth: 14, itemHeight: 9, textStyle: { fontSize: 11, color: COLOURS.text } },
+        tooltip: {
+          trigger: "axis",
+          axisPointer: { type: "shadow" },
+          formatter: (params) => {
+            const list = Array.isArray(params) ? params : [params];
+            const code = codes[list[0]?.dataIndex];
+            const lines = list.map((p) => `${p.marker}${escapeHtml(p.seriesName)}: <strong>${escapeHtml(tonnes(p.value))} t</strong>`);
+            return `${escapeHtml(countryName(code))}<br>${lines.join("<br>")}`;
+          },
+        },
+        xAxis: {
+          type: "value",
+          axisLabel: { fontSize: 11, color: COLOURS.text, formatter: formatAxisNumber },
+          splitLine: { lineStyle: { color: COLOURS.grid } },
+        },
+        yAxis: {
+          type: "category",
+          data: codes.map((code) => countryName(code)),
+          axisLabel: { fontSize: 11, color: COLOURS.text, width: 130, overflow: "truncate" },
+          axisTick: { show: false },
+        },
+        series: [
+          bar("anchorage", t("ind.atAnchorage"), anchorage, COLOURS.secondary),
+          bar("berth", t("ind.atBerth"), berth, COLOURS.primary),
+        ],
+      },
+      { replaceMerge: ["series"] },
+    );
+    emissionChart.resize();
+  }
+
+  function renderPredictability() {
+    const any = hasAny(PREDICTABILITY_INDICATORS);
+    predictabilityEmpty.hidden = any;
+    predictabilityTiles.hidden = !any;
+    predictabilityTable.hidden = !any;
+    document.getElementById("predictability-card").dataset.state = any ? "values" : "empty";
+    if (!any) {
+      fill(predictabilityTiles);
+      fill(predictabilityTable);
+      return;
+    }
+    fill(
+      predictabilityTiles,
+      regionTiles(PREDICTABILITY_INDICATORS, undefined, (key, row) =>
+        `${t("ind.region")} · ${callCount(row.count)}`,
+      ),
+    );
+    const error = valuesOf(data.countries, "eta_abs_error_h");
+    const within = valuesOf(data.countries, "eta_within_1h_pct");
+    const codes = [...new Set([...error.keys(), ...within.keys()])].sort((a, b) =>
+      countryName(a).localeCompare(countryName(b)),
+    );
+    const head = h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, t("col.country")),
+        PREDICTABILITY_INDICATORS.map((key) =>
+          h("th", { scope: "col", class: "num" }, titleWithUnit(indicatorLabel(key), indicatorUnit(key))),
+        ),
+        h("th", { scope: "col", class: "num" }, t("ind.callsColumn")),
+      ),
+    );
+    const body = h(
+      "tbody",
+      {},
+      codes.map((code) => {
+        const calls = error.get(code)?.count ?? within.get(code)?.count ?? null;
+        return h(
+          "tr",
+          { dataset: { entity: code } },
+          h("th", { scope: "row" }, countryName(code)),
+          h("td", { class: "num" }, formatNumber(error.get(code)?.value ?? null, "h")),
+          h("td", { class: "num" }, formatNumber(within.get(code)?.value ?? null, "%")),
+          h("td", { class: "num" }, formatNumber(calls, "count")),
+        );
+      }),
+    );
+    fill(predictabilityTable, h("caption", { class: "visually-hidden" }, t("ind.predictability")), head, body);
   }
 
   function renderTable() {
@@ -374,6 +573,7 @@ export function mount(root) {
       clearInterval(timer);
       dispose(countryChart);
       dispose(mechanismChart);
+      dispose(emissionChart);
     },
   };
 }

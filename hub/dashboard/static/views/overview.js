@@ -10,6 +10,7 @@ import {
   loadRegionMap,
   makeChart,
   MERCATOR,
+  placeLabels,
   SEQUENTIAL,
 } from "../charts.js";
 import {
@@ -28,6 +29,11 @@ import { t } from "../strings.js";
 const PORTS_REFRESH_MS = 15_000;
 // Ports listed under "highest" and "lowest" beside the map.
 const RANKED = 3;
+// The ports' symbols and names on the map (pixels).
+const SYMBOL_SIZE = 13;
+const SYMBOL_SIZE_NO_VALUE = 10;
+const LABEL_FONT_SIZE = 10;
+const LABEL_DISTANCE = 4;
 
 // Kept while the page is open, across visits of this view and language switches.
 const state = { colourBy: "waiting_time_h", sortKey: "name", sortDir: "asc" };
@@ -248,7 +254,8 @@ export function mount(root, context) {
     }
     const colours =
       kpi.better === "neutral" ? SEQUENTIAL : kpi.better === "lower" ? GOOD_TO_BAD : [...GOOD_TO_BAD].reverse();
-    const label = { show: true, formatter: "{b}", position: "right", fontSize: 10, color: COLOURS.text, distance: 4 };
+    placePortLabels(withValue, without);
+    const label = { show: true, formatter: "{b}", position: "right", fontSize: LABEL_FONT_SIZE, color: COLOURS.text, distance: LABEL_DISTANCE };
     chart.setOption({
       visualMap: {
         type: "continuous",
@@ -272,7 +279,7 @@ export function mount(root, context) {
           type: "scatter",
           coordinateSystem: "geo",
           data: withValue,
-          symbolSize: 13,
+          symbolSize: SYMBOL_SIZE,
           itemStyle: { borderColor: "#1f2933", borderWidth: 0.8 },
           label,
           labelLayout: { hideOverlap: true },
@@ -286,13 +293,45 @@ export function mount(root, context) {
           coordinateSystem: "geo",
           data: without,
           symbol: "circle",
-          symbolSize: 10,
+          symbolSize: SYMBOL_SIZE_NO_VALUE,
           itemStyle: { color: "#ffffff", borderColor: COLOURS.muted, borderWidth: 1.5 },
           label: { ...label, color: COLOURS.muted },
           labelLayout: { hideOverlap: true },
         },
       ],
     });
+  }
+
+  /**
+   * Give each port's point its label's side, so that no name covers another name or port (in a
+   * cluster such as Panama's some names cannot fit: they stay in the tooltip). The ports with a
+   * value are placed first, busiest first.
+   */
+  function placePortLabels(withValue, without) {
+    const width = chart.getWidth();
+    const height = chart.getHeight();
+    const pixels = (point) => chart.convertToPixel({ geoIndex: 0 }, [point.value[0], point.value[1]]);
+    const byEvents = (a, b) => (b.port.events || 0) - (a.port.events || 0) || a.name.localeCompare(b.name);
+    const ordered = [
+      ...[...withValue].sort(byEvents).map((point) => ({ point, radius: SYMBOL_SIZE / 2 })),
+      ...[...without].sort(byEvents).map((point) => ({ point, radius: SYMBOL_SIZE_NO_VALUE / 2 })),
+    ];
+    const candidates = [];
+    for (const { point, radius } of ordered) {
+      const at = pixels(point);
+      if (at && Number.isFinite(at[0]) && Number.isFinite(at[1])) {
+        candidates.push({ id: point.name, x: at[0], y: at[1], radius, text: point.name, point });
+      }
+    }
+    const sides = placeLabels(candidates, {
+      fontSize: LABEL_FONT_SIZE,
+      distance: LABEL_DISTANCE,
+      bounds: { left: 0, top: 0, right: width, bottom: height },
+    });
+    for (const { point } of ordered) {
+      const side = sides.get(point.name) ?? null;
+      point.label = side ? { show: true, position: side } : { show: false };
+    }
   }
 
   function tooltip(params) {
@@ -324,6 +363,10 @@ export function mount(root, context) {
       message.textContent = t("common.error", { detail: error.message });
     }
   }
+
+  // The points' pixels change with the map's size: place the labels again.
+  const relabel = new ResizeObserver(() => requestAnimationFrame(() => alive && chart && render()));
+  relabel.observe(mapBox);
 
   async function startMap() {
     try {
@@ -367,6 +410,7 @@ export function mount(root, context) {
       alive = false;
       unsubscribe();
       clearInterval(timer);
+      relabel.disconnect();
       dispose(chart);
       chart = null;
     },

@@ -1,6 +1,7 @@
 // One port: its latest daily KPIs, its feed's data-quality scorecard, time series of its hourly
-// (48 h) or daily (30 days) KPI windows, and the port calls under way with their state and KPIs.
-// Refreshed while open.
+// (48 h) or daily (30 days) KPI windows (the current, incomplete window drawn as such), the port
+// calls under way with their state and KPIs, and the expected arrivals (calls announced by an
+// estimated or planned arrival only), soonest first. Refreshed while open.
 
 import { getJson, HttpError } from "../api.js";
 import { baseOption, COLOURS, dispose, makeChart } from "../charts.js";
@@ -9,6 +10,7 @@ import {
   countryName,
   formatAxisNumber,
   formatNumber,
+  formatRelative,
   formatUtc,
   formatValue,
   indicatorLabel,
@@ -24,6 +26,10 @@ import { t } from "../strings.js";
 const REFRESH_MS = 20_000;
 const SPAN = { hour: 48 * 3600 * 1000, day: 30 * 24 * 3600 * 1000 };
 const HOUR_MS = 3600 * 1000;
+const WINDOW_MS = { hour: HOUR_MS, day: 24 * HOUR_MS };
+// The window still filling, drawn lighter on a shaded band (its values are partial, not a drop).
+const INCOMPLETE_BAND = "rgba(138, 148, 163, 0.14)";
+const INCOMPLETE_COLOUR = "#9dbbe0";
 const QUALITY_SPAN = 7 * 24 * HOUR_MS;
 
 // How each chart draws its KPI: the mean and 90th percentile of the windows, a total, or one value.
@@ -65,6 +71,7 @@ export function mount(root, context, [rawCode]) {
   const grid = h("div", { class: "chart-grid", id: "port-charts" });
   const calls = h("table", { class: "data-table", id: "calls-table" });
   const callsNote = h("p", { class: "hint" }, t("port.callsNote"));
+  const expected = h("table", { class: "data-table", id: "expected-table" });
 
   root.append(
     h(
@@ -87,12 +94,19 @@ export function mount(root, context, [rawCode]) {
       { class: "card" },
       h("div", { class: "card-head" }, h("h2", {}, t("port.charts")), toggle),
       grid,
+      h("p", { class: "hint chart-note" }, t("port.incompleteNote")),
     ),
     h(
       "section",
       { class: "card" },
       h("div", { class: "card-head" }, h("h2", {}, t("port.calls")), callsNote),
       h("div", { class: "table-scroll" }, calls),
+    ),
+    h(
+      "section",
+      { class: "card", id: "expected-card" },
+      h("div", { class: "card-head" }, h("h2", {}, t("port.expected")), h("p", { class: "hint" }, t("port.expectedNote"))),
+      h("div", { class: "table-scroll" }, expected),
     ),
   );
 
@@ -189,10 +203,20 @@ export function mount(root, context, [rawCode]) {
     }
   }
 
-  function chartOption(spec, windows, start, end) {
+  function chartOption(spec, windows, start, end, openFrom) {
     const unit = windowUnit(spec.key);
     const points = windows.filter((w) => w.kpi === spec.key);
     const at = (w) => new Date(w.window_start).getTime();
+    const done = points.filter((w) => at(w) < openFrom);
+    const open = points.filter((w) => at(w) >= openFrom);
+    const incomplete = new Set(open.map(at));
+    // The band over the windows still filling (from the one holding the latest event on).
+    const band = {
+      silent: true,
+      itemStyle: { color: INCOMPLETE_BAND },
+      label: { show: false },
+      data: openFrom < end ? [[{ xAxis: openFrom }, { xAxis: end }]] : [],
+    };
     const series = [];
     if (spec.draw === "total") {
       series.push({
@@ -201,9 +225,19 @@ export function mount(root, context, [rawCode]) {
         type: "bar",
         barMaxWidth: 10,
         itemStyle: { color: COLOURS.primary },
-        data: points.map((w) => [at(w), windowValue(w)]),
+        data: points.map((w) =>
+          incomplete.has(at(w))
+            ? { value: [at(w), windowValue(w)], incomplete: true, itemStyle: { color: INCOMPLETE_COLOUR, borderColor: COLOURS.primary, borderType: "dashed", borderWidth: 1 } }
+            : { value: [at(w), windowValue(w)] },
+        ),
+        markArea: band,
       });
     } else {
+      // The complete windows in solid lines; the last complete one joined to the incomplete
+      // ones by a dashed, lighter line with hollow points.
+      const joined = (values) => (done.length && open.length ? [values(done[done.length - 1]), ...open.map(values)] : open.map(values));
+      const mean = (w) => [at(w), windowValue(w)];
+      const p90 = (w) => [at(w), w.p90];
       series.push({
         id: "main",
         name: t("port.mean"),
@@ -212,7 +246,8 @@ export function mount(root, context, [rawCode]) {
         symbolSize: 5,
         lineStyle: { width: 2, color: COLOURS.primary },
         itemStyle: { color: COLOURS.primary },
-        data: points.map((w) => [at(w), windowValue(w)]),
+        data: done.map(mean),
+        markArea: band,
       });
       series.push({
         id: "p90",
@@ -223,7 +258,27 @@ export function mount(root, context, [rawCode]) {
         symbolSize: 5,
         lineStyle: { width: 1.5, type: "dashed", color: COLOURS.secondary },
         itemStyle: { color: COLOURS.secondary },
-        data: spec.draw === "spread" ? points.map((w) => [at(w), w.p90]) : [],
+        data: spec.draw === "spread" ? done.map(p90) : [],
+      });
+      series.push({
+        id: "open-main",
+        name: t("port.incomplete"),
+        type: "line",
+        symbol: "emptyCircle",
+        symbolSize: 6,
+        lineStyle: { width: 2, type: [4, 3], color: INCOMPLETE_COLOUR },
+        itemStyle: { color: INCOMPLETE_COLOUR, borderColor: COLOURS.primary },
+        data: joined(mean),
+      });
+      series.push({
+        id: "open-p90",
+        name: t("port.incomplete"),
+        type: "line",
+        symbol: "emptyTriangle",
+        symbolSize: 5,
+        lineStyle: { width: 1.5, type: [2, 3], color: "#e3b58f" },
+        itemStyle: { color: "#e3b58f" },
+        data: spec.draw === "spread" ? joined(p90) : [],
       });
     }
     const hourly = state.granularity === "hour";
@@ -232,6 +287,7 @@ export function mount(root, context, [rawCode]) {
       grid: { left: 8, right: 14, top: 30, bottom: 4, containLabel: true },
       legend: {
         show: spec.draw === "spread",
+        data: [t("port.mean"), t("port.p90"), t("port.incomplete")],
         top: 0,
         right: 6,
         itemWidth: 16,
@@ -241,13 +297,19 @@ export function mount(root, context, [rawCode]) {
       tooltip: {
         trigger: "axis",
         formatter: (params) => {
-          const list = Array.isArray(params) ? params : [params];
-          if (!list.length) return "";
-          const when = formatUtc(list[0].value[0], hourly ? "hour" : "day");
-          const lines = list.map(
-            (p) => `${p.marker}${escapeHtml(p.seriesName)}: <strong>${escapeHtml(formatValue(p.value[1], unit))}</strong>`,
-          );
-          return `${escapeHtml(when)} ${t("common.utc")}<br>${lines.join("<br>")}`;
+          // The dashed line repeats the last complete window: its own series says it.
+          const all = Array.isArray(params) ? params : [params];
+          if (!all.length) return "";
+          const moment = all[0].value[0];
+          const open = incomplete.has(moment);
+          const list = all.filter((p) => (String(p.seriesId).startsWith("open-") ? open : !open || spec.draw === "total"));
+          const when = formatUtc(moment, hourly ? "hour" : "day");
+          const lines = list.map((p) => {
+            const name = String(p.seriesId).startsWith("open-") ? (p.seriesId === "open-p90" ? t("port.p90") : t("port.mean")) : p.seriesName;
+            return `${p.marker}${escapeHtml(name)}: <strong>${escapeHtml(formatValue(p.value[1], unit))}</strong>`;
+          });
+          const note = open ? `<br><em>${escapeHtml(t("port.incompleteTooltip"))}</em>` : "";
+          return `${escapeHtml(when)} ${t("common.utc")}<br>${lines.join("<br>")}${note}`;
         },
       },
       xAxis: {
@@ -290,6 +352,14 @@ export function mount(root, context, [rawCode]) {
     };
   }
 
+  /** Where the incomplete windows begin: the window of the latest event (or of now, if the
+   * events are current), whichever is earlier; windows are UTC hours or days. */
+  function incompleteFrom(granularity) {
+    const now = Date.now() - feed.clockOffsetMs;
+    const latest = feed.latestEventAt ? Math.min(feed.latestEventAt.getTime(), now) : now;
+    return Math.floor(latest / WINDOW_MS[granularity]) * WINDOW_MS[granularity];
+  }
+
   async function loadWindows() {
     const granularity = state.granularity;
     const end = Math.ceil(Date.now() / HOUR_MS) * HOUR_MS;
@@ -302,7 +372,12 @@ export function mount(root, context, [rawCode]) {
       });
       if (!alive || granularity !== state.granularity) return;
       message.hidden = true;
-      for (const spec of CHARTS) charts.get(spec.key).setOption(chartOption(spec, body.windows, start, end), { replaceMerge: ["series"] });
+      const openFrom = incompleteFrom(granularity);
+      for (const spec of CHARTS) {
+        const chart = charts.get(spec.key);
+        chart.setOption(chartOption(spec, body.windows, start, end, openFrom), { replaceMerge: ["series"] });
+        chart.getDom().dataset.incompleteFrom = new Date(openFrom).toISOString();
+      }
     } catch (error) {
       if (alive) showError(error);
     }
@@ -311,7 +386,10 @@ export function mount(root, context, [rawCode]) {
   async function loadCalls() {
     try {
       const body = await getJson(`v1/ports/${encodeURIComponent(code)}/calls`);
-      if (alive) renderCalls(body.calls || []);
+      if (!alive) return;
+      const list = body.calls || [];
+      renderCalls(list.filter((call) => call.state !== "expected"));
+      renderExpected(list.filter((call) => call.state === "expected"));
     } catch (error) {
       if (alive) showError(error);
     }
@@ -353,6 +431,50 @@ export function mount(root, context, [rawCode]) {
     fill(calls, h("caption", { class: "visually-hidden" }, t("port.calls")), head, body);
   }
 
+  // Soonest first; a call without an estimate last.
+  function byEta(a, b) {
+    const x = a.eta ? Date.parse(a.eta) : Infinity;
+    const y = b.eta ? Date.parse(b.eta) : Infinity;
+    return x - y || a.port_call_id.localeCompare(b.port_call_id);
+  }
+
+  function renderExpected(list) {
+    const head = h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, t("col.vessel")),
+        h("th", { scope: "col" }, t("col.call")),
+        h("th", { scope: "col" }, t("col.eta")),
+        h("th", { scope: "col" }, t("col.etaIn")),
+      ),
+    );
+    if (!list.length) {
+      fill(expected, head, h("tbody", {}, h("tr", { class: "none" }, h("td", { colspan: 4, class: "empty" }, t("port.expectedEmpty")))));
+      return;
+    }
+    const now = Date.now();
+    const body = h(
+      "tbody",
+      {},
+      [...list].sort(byEta).map((call) => {
+        const eta = call.eta ? Date.parse(call.eta) : null;
+        const overdue = eta !== null && eta < now;
+        return h(
+          "tr",
+          { dataset: { call: call.port_call_id, eta: call.eta ?? "" }, class: overdue ? "overdue" : null },
+          h("td", {}, call.vessel_name || t("common.none")),
+          h("td", { class: "mono" }, call.port_call_id),
+          h("td", { class: "nowrap eta" }, eta === null ? t("port.etaUnknown") : formatUtc(call.eta, "minute")),
+          h("td", { class: "nowrap" }, eta === null ? t("common.none") : formatRelative((eta - now) / 1000)),
+        );
+      }),
+    );
+    fill(expected, h("caption", { class: "visually-hidden" }, t("port.expected")), head, body);
+  }
+
   function showError(error) {
     message.hidden = false;
     message.textContent =
@@ -384,6 +506,7 @@ export function mount(root, context, [rawCode]) {
   renderToggle();
   renderTiles();
   renderQuality([]);
+  renderExpected([]);
   loadPort();
   refresh();
   const unsubscribe = feed.subscribe(() => renderTiles());

@@ -647,15 +647,17 @@ async def test_dashboard_pages_render_live_data(browser: Browser, running_hub: R
     print(f"dashboard journey took {time.monotonic() - began:.0f} s")
 
 
-async def _latest_region_row(client: httpx.AsyncClient, indicator: str) -> dict[str, Any]:
-    """The region's row of ``indicator`` for the latest day that has one (waits for the
+async def _latest_region_row(
+    client: httpx.AsyncClient, indicator: str, period: str = "day"
+) -> dict[str, Any]:
+    """The region's row of ``indicator`` for the latest ``period`` that has one (waits for the
     indicator job)."""
     rows: list[dict[str, Any]] = []
 
     async def present() -> bool:
         nonlocal rows
         answer = await client.get(
-            "/v1/indicators", params={"level": "region", "period": "day", "indicator": indicator}
+            "/v1/indicators", params={"level": "region", "period": period, "indicator": indicator}
         )
         rows = [row for row in answer.json()["indicators"] if row["value"] is not None]
         return bool(rows)
@@ -753,9 +755,10 @@ QUIET_PORT = "PECLL"
 async def quiet_hub(
     services: Services, fresh_database: str, namespace: str, tmp_path: Path
 ) -> AsyncIterator[QuietHub]:
-    """`hub api` and `hub worker` (no generator), the indicator job every 5 s."""
+    """`hub api` and `hub worker` (no generator), the indicator jobs every 5 s."""
     environment = api_environment(services, fresh_database, namespace, tmp_path) | {
-        "HUB_INDICATORS_INTERVAL_S": "5"
+        "HUB_INDICATORS_INTERVAL_S": "5",
+        "HUB_INDICATORS_LONG_INTERVAL_S": "5",
     }
     async with api_and_worker(environment, tmp_path) as base:
         connection = await asyncpg.connect(fresh_database)
@@ -958,6 +961,35 @@ async def test_lagging_events_empty_panels_and_expected_arrivals(
                     full_page=True,
                 )
             await page.select_option("#language", "en")
+
+            # The half-year holding that day (issue 21, part D), named as each language does.
+            half = await _latest_region_row(client, "eta_abs_error_h", "half-year")
+            assert abs(half["value"] - 0.5) < 1e-6, half
+            which = datetime.fromisoformat(half["period_start"]).month // 6 + 1
+            year = datetime.fromisoformat(half["period_start"]).year
+            await page.reload()
+            await page.click('button[data-period="half-year"]')
+            for language, label in (
+                ("en", f"H{which} {year}"),
+                ("es", f"S{which} {year}"),
+                ("pt", f"{which}º sem. {year}"),
+            ):
+                await page.select_option("#language", language)
+                await wait_for(
+                    page,
+                    "() => document.querySelector('#period-start')?.selectedOptions[0]?.text",
+                    check=partial(operator.eq, label),
+                    what=f"the half-year named in {language}",
+                )
+            await page.select_option("#language", "en")
+            values = await wait_for(
+                page,
+                f"() => [...document.querySelectorAll('{tiles}')].map((tile) =>"
+                " [tile.dataset.indicator, tile.querySelector('.tile-value').innerText])",
+                check=lambda found: bool(found) and all(text != "—" for _, text in found),
+                what="the half-year's arrival predictability",
+            )
+            assert values == [["eta_abs_error_h", "0.5 h"], ["eta_within_1h_pct", "100.0 %"]]
 
             # The port page: the arrived call under way; the three announced ones as expected
             # arrivals, soonest first (the revised estimate counts), in each language.

@@ -33,6 +33,11 @@ const MECHANISMS = ["PA", "CAN", "MERCOSUR", "SICA", "CARICOM"];
 const TOTAL_UNITS = new Set(["TEU", "t", "count", "calls/week"]);
 
 // Kept while the page is open, across visits of this view and language switches.
+// The periods of GET /v1/indicators (docs/indicators.md, "Periods"): the longer ones are
+// recomputed hourly, so they lag the days and months.
+const PERIODS = ["day", "month", "quarter", "half-year", "year"];
+const PERIOD_NAMES = { day: "ind.day", month: "ind.month", quarter: "ind.quarter", "half-year": "ind.halfYear", year: "ind.year" };
+const PERIOD_MONTHS = { month: 1, quarter: 3, "half-year": 6, year: 12 };
 const state = { period: "day", periodStart: null, indicator: INDICATORS[0] };
 
 export function mount(root) {
@@ -131,7 +136,7 @@ export function mount(root) {
   function renderControls() {
     fill(
       periodToggle,
-      ["day", "month"].map((period) =>
+      PERIODS.map((period) =>
         h(
           "button",
           {
@@ -146,7 +151,7 @@ export function mount(root) {
               load();
             },
           },
-          t(period === "day" ? "ind.day" : "ind.month"),
+          t(PERIOD_NAMES[period]),
         ),
       ),
     );
@@ -183,7 +188,12 @@ export function mount(root) {
   }
 
   function periodLabel(start) {
-    return formatUtc(start, state.period === "day" ? "day" : "month");
+    if (state.period === "day" || state.period === "month") return formatUtc(start, state.period);
+    const date = new Date(start);
+    const year = date.getUTCFullYear();
+    if (state.period === "quarter") return t("ind.quarterOf", { n: date.getUTCMonth() / 3 + 1, year });
+    if (state.period === "half-year") return t("ind.halfOf", { n: date.getUTCMonth() / 6 + 1, year });
+    return String(year);
   }
 
   function renderPeriods() {
@@ -516,7 +526,8 @@ export function mount(root) {
   function periodEnd(start) {
     const date = new Date(start);
     if (state.period === "day") return new Date(date.getTime() + 24 * 3600 * 1000);
-    return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1));
+    const months = PERIOD_MONTHS[state.period];
+    return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, 1));
   }
 
   async function load() {
